@@ -1,0 +1,82 @@
+"""Wire format of the AI Studio WebSocket relay (compatible with CLIProxyAPI's /v1/ws).
+
+Every frame is a JSON object ``{"id": str, "type": str, "payload": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+HTTP_REQUEST = "http_request"
+HTTP_RESPONSE = "http_response"
+STREAM_START = "stream_start"
+STREAM_CHUNK = "stream_chunk"
+STREAM_END = "stream_end"
+ERROR = "error"
+PING = "ping"
+PONG = "pong"
+CANCEL = "cancel"
+
+HEAD_TYPES = frozenset({HTTP_RESPONSE, STREAM_START, ERROR})
+TERMINAL_TYPES = frozenset({HTTP_RESPONSE, STREAM_END, ERROR})
+
+
+class ProtocolError(ValueError):
+    """A frame that does not follow the envelope format."""
+
+
+def encode(frame_id: str, frame_type: str, payload: dict[str, Any] | None = None) -> str:
+    """Serialise one frame; ``cancel`` frames carry no payload, like the brief specifies."""
+    frame: dict[str, Any] = {"id": frame_id, "type": frame_type}
+    if payload is not None:
+        frame["payload"] = payload
+    return json.dumps(frame, separators=(",", ":"))
+
+
+def decode(text: str) -> tuple[str, str, dict[str, Any]]:
+    """Parse one frame into (id, type, payload)."""
+    try:
+        frame = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("frame is not a JSON object")
+    frame_id = frame.get("id")
+    frame_type = frame.get("type")
+    payload = frame.get("payload") or {}
+    if not isinstance(frame_id, str) or not isinstance(frame_type, str):
+        raise ProtocolError("frame lacks a string id or type")
+    if not isinstance(payload, dict):
+        raise ProtocolError("frame payload is not an object")
+    return frame_id, frame_type, payload
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def request_payload(
+    method: str, url: str, headers: dict[str, list[str]], body: str
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "url": url,
+        "headers": {name: list(values) for name, values in headers.items()},
+        "body": body,
+        "sent_at": rfc3339_now(),
+    }
+
+
+def flatten_headers(raw: Any) -> dict[str, str]:
+    """Peer headers come as name -> list (Go http.Header) or name -> str; join lists."""
+    if not isinstance(raw, dict):
+        return {}
+    flat: dict[str, str] = {}
+    for name, value in raw.items():
+        if isinstance(value, list):
+            flat[str(name)] = ", ".join(str(item) for item in value)
+        elif value is not None:
+            flat[str(name)] = str(value)
+    return flat
