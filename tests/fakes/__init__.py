@@ -1,0 +1,1 @@
+"""Fake upstream servers (OpenAI, Anthropic, Gemini) used by the test suite."""

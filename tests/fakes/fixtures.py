@@ -1,0 +1,20 @@
+"""Pytest fixtures that start one fake upstream per test.
+
+Enable them in a conftest.py with `pytest_plugins = ["tests.fakes.fixtures"]` (root
+conftest only) or import the fixture names into a test module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes.openai import OpenAIFake
+
+
+@pytest.fixture
+async def openai_fake() -> AsyncIterator[OpenAIFake]:
+    """A started OpenAIFake accepting `openai_fake.key`; closed after the test."""
+    async with OpenAIFake() as fake:
+        yield fake

@@ -1,0 +1,808 @@
+"""Fake OpenAI API: Chat Completions, Responses and the model list.
+
+Strict like the real API: Bearer key required, unknown top-level fields rejected, roles
+and tool-call/tool-result pairing checked. Run standalone with
+`python -m tests.fakes.openai --port 0 --print-port [--mode instant|stream]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.base import (
+    ApiError,
+    FakeServer,
+    Handler,
+    RecordedRequest,
+    Renderer,
+    StreamEvent,
+    StreamPlan,
+    estimate_tokens,
+    json_response,
+    reply_deltas,
+    reply_text,
+    run_standalone,
+    split_text,
+    sse,
+)
+from tests.fakes.behaviours import MidStreamError, Reply, Status, ToolCall
+
+CHAT_FIELDS = frozenset(
+    {
+        "model", "messages", "audio", "frequency_penalty", "function_call", "functions",
+        "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata",
+        "modalities", "n", "parallel_tool_calls", "prediction", "presence_penalty",
+        "prompt_cache_key", "prompt_cache_retention", "reasoning_effort", "response_format",
+        "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
+        "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p",
+        "user", "verbosity", "web_search_options",
+    }
+)  # fmt: skip
+RESPONSES_FIELDS = frozenset(
+    {
+        "model", "input", "instructions", "stream", "stream_options", "tools", "tool_choice",
+        "parallel_tool_calls", "reasoning", "max_output_tokens", "max_tool_calls",
+        "temperature", "top_p", "top_logprobs", "store", "include", "metadata",
+        "previous_response_id", "conversation", "text", "truncation", "user", "service_tier",
+        "prompt", "prompt_cache_key", "prompt_cache_retention", "safety_identifier",
+        "background",
+    }
+)  # fmt: skip
+CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+RESPONSES_ROLES = ("user", "assistant", "system", "developer")
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-5", "o3-mini")
+
+ERROR_KINDS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Bad request."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    403: ("permission_error", None, "You are not allowed to access this resource."),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
+    408: ("timeout", None, "Request timed out."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
+    500: ("server_error", None, "The server had an error while processing your request."),
+    502: ("server_error", None, "Bad gateway."),
+    503: ("server_error", None, "The server is overloaded or not ready yet."),
+}
+
+
+def openai_error(
+    status: int,
+    message: str,
+    error_type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    return json_response(body, status, headers)
+
+
+def invalid(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(openai_error(400, message, param=param, code=code))
+
+
+def status_response(behaviour: Status) -> web.Response:
+    """Render a scripted Status in the OpenAI error shape."""
+    headers = dict(behaviour.headers or {})
+    if behaviour.retry_after is not None:
+        headers["Retry-After"] = f"{behaviour.retry_after:g}"
+    if behaviour.body is not None:
+        raw = behaviour.body if isinstance(behaviour.body, str) else json.dumps(behaviour.body)
+        return web.Response(
+            status=behaviour.status, text=raw, content_type="application/json", headers=headers
+        )
+    error_type, code, message = ERROR_KINDS.get(
+        behaviour.status, ("server_error", None, "Upstream error.")
+    )
+    return openai_error(
+        behaviour.status,
+        behaviour.message or message,
+        behaviour.error_type or error_type,
+        code=code,
+        headers=headers,
+    )
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(12)}"
+
+
+def text_of(content: Any) -> str:
+    """Plain text of a message content (string or list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def check_fields(body: Any, allowed: frozenset[str], chat: bool) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise invalid(
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
+        )
+    for name in body:
+        if name not in allowed:
+            if chat:
+                raise invalid(f"Unrecognized request argument supplied: {name}")
+            raise invalid(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+    if "model" not in body:
+        if chat:
+            raise invalid("you must provide a model parameter")
+        raise invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+    if not isinstance(body["model"], str):
+        raise invalid("Invalid type for 'model': expected a string.", "model", "invalid_type")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise invalid(
+            "Invalid type for 'stream': expected a boolean, but got a "
+            f"{type(body['stream']).__name__} instead.",
+            "stream",
+            "invalid_type",
+        )
+    if "stream_options" in body and not body.get("stream"):
+        raise invalid(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    return body
+
+
+def check_tools(tools: Any, chat: bool) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise invalid("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or "type" not in tool:
+            raise invalid(
+                f"Missing required parameter: 'tools[{i}].type'.",
+                f"tools[{i}].type",
+                "missing_required_parameter",
+            )
+        if tool["type"] != "function":
+            continue
+        spec = tool.get("function") if chat else tool
+        where = f"tools[{i}].function.name" if chat else f"tools[{i}].name"
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            raise invalid(
+                f"Missing required parameter: '{where}'.", where, "missing_required_parameter"
+            )
+        if len(name) > 64:
+            raise invalid(
+                f"Invalid '{where}': string too long. Expected a string with maximum length "
+                f"64, but got a string with length {len(name)} instead.",
+                where,
+                "string_above_max_length",
+            )
+        if not TOOL_NAME.match(name):
+            raise invalid(
+                f"Invalid '{where}': string does not match pattern. Expected a string that "
+                "matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                where,
+                "invalid_value",
+            )
+
+
+def check_chat_messages(messages: Any) -> None:
+    if messages is None:
+        raise invalid(
+            "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
+        )
+    if not isinstance(messages, list):
+        raise invalid("Invalid type for 'messages': expected an array.", "messages")
+    if not messages:
+        raise invalid(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+            "got an empty array instead.",
+            "messages",
+            "empty_array",
+        )
+    open_calls: dict[str, int] = {}
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role is None:
+            raise invalid(
+                f"Missing required parameter: 'messages[{i}].role'.",
+                f"messages[{i}].role",
+                "missing_required_parameter",
+            )
+        if role not in CHAT_ROLES:
+            raise invalid(
+                f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+                "'user', 'function', 'tool', and 'developer'.",
+                f"messages[{i}].role",
+                "invalid_value",
+            )
+        if role != "tool" and open_calls:
+            raise invalid(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(open_calls)}",
+                f"messages.[{next(iter(open_calls.values()))}].role",
+            )
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id is None:
+                raise invalid(
+                    f"Missing required parameter: 'messages[{i}].tool_call_id'.",
+                    f"messages[{i}].tool_call_id",
+                    "missing_required_parameter",
+                )
+            if call_id not in open_calls:
+                raise invalid(
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'.",
+                    f"messages.[{i}].role",
+                )
+            del open_calls[call_id]
+            continue
+        if role == "assistant":
+            for call in message.get("tool_calls") or []:
+                open_calls[call.get("id", "")] = i
+            if message.get("content") is None and not message.get("tool_calls"):
+                raise invalid(
+                    f"Missing required parameter: 'messages[{i}].content'.",
+                    f"messages[{i}].content",
+                    "missing_required_parameter",
+                )
+        elif "content" not in message:
+            raise invalid(
+                f"Missing required parameter: 'messages[{i}].content'.",
+                f"messages[{i}].content",
+                "missing_required_parameter",
+            )
+    if open_calls:
+        raise invalid(
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(open_calls)}",
+            f"messages.[{next(iter(open_calls.values()))}].role",
+        )
+
+
+def tool_call_id(call: ToolCall, index: int) -> str:
+    return call.id or f"call_{hashlib.sha1(f'{call.name}{index}'.encode()).hexdigest()[:24]}"
+
+
+class OpenAIFake(FakeServer):
+    """OpenAI-compatible upstream: /v1/chat/completions, /v1/responses, /v1/models."""
+
+    default_keys = ("sk-test-openai",)
+
+    def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
+        super().__init__(keys, record=record)
+        self.stored_responses: dict[str, list[dict[str, Any]]] = {}
+
+    def routes(self) -> Iterable[tuple[str, str, Handler]]:
+        return [
+            ("POST", "/v1/chat/completions", self.chat_completions),
+            ("POST", "/v1/responses", self.responses),
+            ("GET", "/v1/models", self.list_models),
+        ]
+
+    def authenticate(self, request: web.Request) -> None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            raise ApiError(
+                openai_error(
+                    401,
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                    "YOUR_KEY).",
+                )
+            )
+        key = header[7:].strip()
+        if key not in self.keys:
+            masked = f"{key[:3]}***{key[-4:]}" if len(key) > 8 else "***"
+            raise ApiError(
+                openai_error(
+                    401,
+                    f"Incorrect API key provided: {masked}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    code="invalid_api_key",
+                )
+            )
+
+    # /v1/models ---------------------------------------------------------------------------
+
+    async def list_models(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        self.authenticate(request)
+        behaviour = self.next_behaviour(record)
+        if isinstance(behaviour, Status):
+            return status_response(behaviour)
+        data = [
+            {"id": m, "object": "model", "created": 1715367049, "owned_by": "system"}
+            for m in MODELS
+        ]
+        return json_response({"object": "list", "data": data})
+
+    # /v1/chat/completions -----------------------------------------------------------------
+
+    async def chat_completions(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
+        self.authenticate(request)
+        body = check_fields(record.json, CHAT_FIELDS, chat=True)
+        check_chat_messages(body.get("messages"))
+        check_tools(body.get("tools"), chat=True)
+        messages = body["messages"]
+        last_user = next(
+            (text_of(m.get("content")) for m in reversed(messages) if m["role"] == "user"), ""
+        )
+        prompt_tokens = sum(4 + estimate_tokens(text_of(m.get("content"))) for m in messages)
+        if body.get("tools"):
+            prompt_tokens += estimate_tokens(json.dumps(body["tools"]))
+        chat = ChatRender(
+            model=body["model"],
+            default_text=f"echo: {last_user}",
+            prompt_tokens=prompt_tokens,
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        )
+        render = Renderer(
+            stream=bool(body.get("stream")),
+            body=chat.completion,
+            plan=chat.plan,
+            error=status_response,
+        )
+        return await self.perform(request, record, self.next_behaviour(record), render)
+
+    # /v1/responses ------------------------------------------------------------------------
+
+    async def responses(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
+        self.authenticate(request)
+        body = check_fields(record.json, RESPONSES_FIELDS, chat=False)
+        check_tools(body.get("tools"), chat=False)
+        items = self.check_responses_input(body)
+        last_user = ""
+        input_text = str(body.get("instructions") or "")
+        for item in items:
+            text = text_of(item.get("content")) or str(item.get("output", ""))
+            input_text += text + str(item.get("arguments", ""))
+            if item.get("role") == "user":
+                last_user = text
+        render_state = ResponsesRender(
+            request_body=body,
+            default_text=f"echo: {last_user}",
+            input_tokens=estimate_tokens(input_text) + 4 * len(items),
+            on_complete=self.remember_response,
+        )
+        render = Renderer(
+            stream=bool(body.get("stream")),
+            body=render_state.final,
+            plan=render_state.plan,
+            error=status_response,
+        )
+        return await self.perform(request, record, self.next_behaviour(record), render)
+
+    def remember_response(self, response: dict[str, Any]) -> None:
+        if response.get("store") is not False:
+            self.stored_responses[response["id"]] = response["output"]
+
+    def check_responses_input(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        raw = body.get("input")
+        if raw is None and "prompt" not in body:
+            raise invalid(
+                "Missing required parameter: 'input'.", "input", "missing_required_parameter"
+            )
+        if isinstance(raw, str) or raw is None:
+            return [{"type": "message", "role": "user", "content": raw or ""}]
+        if not isinstance(raw, list):
+            raise invalid("Invalid type for 'input': expected a string or an array.", "input")
+        known_calls: set[str] = set()
+        previous = body.get("previous_response_id")
+        if previous is not None:
+            if previous not in self.stored_responses:
+                raise invalid(
+                    f"Previous response with id '{previous}' not found.",
+                    "previous_response_id",
+                    "previous_response_not_found",
+                )
+            known_calls.update(
+                item["call_id"]
+                for item in self.stored_responses[previous]
+                if item.get("type") == "function_call"
+            )
+        items: list[dict[str, Any]] = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                raise invalid(f"Invalid type for 'input[{i}]': expected an object.", "input")
+            kind = item.get("type", "message" if "role" in item else None)
+            if kind == "message":
+                role = item.get("role")
+                if role not in RESPONSES_ROLES:
+                    raise invalid(
+                        f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', "
+                        "'system', and 'developer'.",
+                        f"input[{i}].role",
+                        "invalid_value",
+                    )
+                if "content" not in item:
+                    raise invalid(
+                        f"Missing required parameter: 'input[{i}].content'.",
+                        f"input[{i}].content",
+                        "missing_required_parameter",
+                    )
+            elif kind == "function_call":
+                for name in ("call_id", "name", "arguments"):
+                    if name not in item:
+                        raise invalid(
+                            f"Missing required parameter: 'input[{i}].{name}'.",
+                            f"input[{i}].{name}",
+                            "missing_required_parameter",
+                        )
+                known_calls.add(item["call_id"])
+            elif kind == "function_call_output":
+                if item.get("call_id") not in known_calls:
+                    raise invalid(
+                        "No tool call found for function call output with call_id "
+                        f"{item.get('call_id')}.",
+                        "input",
+                    )
+            elif kind not in ("reasoning", "item_reference"):
+                raise invalid(
+                    f"Invalid value: '{kind}'. Supported values are: 'message', "
+                    "'function_call', 'function_call_output', 'reasoning' and "
+                    "'item_reference'.",
+                    f"input[{i}].type",
+                    "invalid_value",
+                )
+            items.append(item)
+        return items
+
+
+class ChatRender:
+    """Chat Completions shapes for one request."""
+
+    def __init__(
+        self, model: str, default_text: str, prompt_tokens: int, include_usage: bool
+    ) -> None:
+        self.model = model
+        self.default_text = default_text
+        self.prompt_tokens = prompt_tokens
+        self.include_usage = include_usage
+        self.id = new_id("chatcmpl-")
+        self.created = int(time.time())
+
+    def usage(self, reply: Reply) -> dict[str, Any]:
+        if reply.usage is not None:
+            u = reply.usage
+            prompt, completion, cached, reasoning = (
+                u.input_tokens, u.output_tokens, u.cached_tokens, u.reasoning_tokens,
+            )  # fmt: skip
+        else:
+            reasoning = estimate_tokens(reply.reasoning or "")
+            completion = estimate_tokens(reply_text(reply, self.default_text)) + reasoning
+            completion += sum(estimate_tokens(json.dumps(c.arguments)) for c in reply.tool_calls)
+            prompt, cached = self.prompt_tokens, 0
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": reasoning,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+
+    def finish_reason(self, reply: Reply) -> str:
+        return reply.stop_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+    def completion(self, reply: Reply) -> dict[str, Any]:
+        text = reply_text(reply, self.default_text)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": text if text or not reply.tool_calls else None,
+            "refusal": None,
+            "annotations": [],
+        }
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": tool_call_id(call, i),
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                }
+                for i, call in enumerate(reply.tool_calls)
+            ]
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": self.finish_reason(reply),
+                }
+            ],
+            "usage": self.usage(reply),
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+        }
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        payload: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+            "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            ],
+        }
+        if self.include_usage:
+            payload["usage"] = None
+        return sse(payload)
+
+    def plan(self, reply: Reply) -> StreamPlan:
+        events = [StreamEvent(self.chunk({"role": "assistant", "content": "", "refusal": None}))]
+        for piece in split_text(reply.reasoning or "", None):
+            events.append(StreamEvent(self.chunk({"reasoning_content": piece}), content=True))
+        for piece in reply_deltas(reply, self.default_text):
+            events.append(StreamEvent(self.chunk({"content": piece}), content=True))
+        for i, call in enumerate(reply.tool_calls):
+            start = {
+                "index": i,
+                "id": tool_call_id(call, i),
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            events.append(StreamEvent(self.chunk({"tool_calls": [start]})))
+            for piece in split_text(json.dumps(call.arguments), 3):
+                delta = {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+                events.append(StreamEvent(self.chunk(delta), content=True))
+        events.append(StreamEvent(self.chunk({}, self.finish_reason(reply))))
+        if self.include_usage:
+            usage_chunk = {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "service_tier": "default",
+                "system_fingerprint": "fp_fake",
+                "choices": [],
+                "usage": self.usage(reply),
+            }
+            events.append(StreamEvent(sse(usage_chunk)))
+        events.append(StreamEvent(sse("[DONE]")))
+        return StreamPlan(events, error_event=self.error_event)
+
+    def error_event(self, error: MidStreamError) -> bytes:
+        return sse(
+            {
+                "error": {
+                    "message": error.message,
+                    "type": error.error_type or "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+        )
+
+
+class ResponsesRender:
+    """Responses API shapes for one request, with the real streaming event sequence."""
+
+    def __init__(
+        self,
+        request_body: dict[str, Any],
+        default_text: str,
+        input_tokens: int,
+        on_complete: Any,
+    ) -> None:
+        self.request = request_body
+        self.default_text = default_text
+        self.input_tokens = input_tokens
+        self.on_complete = on_complete
+        self.id = new_id("resp_")
+        self.created = int(time.time())
+        self.sequence = 0
+
+    def envelope(self, status: str, output: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+        body = self.request
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created,
+            "status": status,
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "model": body["model"],
+            "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": body.get("text") or {"format": {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools", []),
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": usage,
+            "user": body.get("user"),
+            "metadata": body.get("metadata") or {},
+        }
+
+    def usage(self, reply: Reply) -> dict[str, Any]:
+        if reply.usage is not None:
+            u = reply.usage
+            inp, out, cached, reasoning = (
+                u.input_tokens, u.output_tokens, u.cached_tokens, u.reasoning_tokens,
+            )  # fmt: skip
+        else:
+            reasoning = estimate_tokens(reply.reasoning or "")
+            out = estimate_tokens(reply_text(reply, self.default_text)) + reasoning
+            out += sum(estimate_tokens(json.dumps(c.arguments)) for c in reply.tool_calls)
+            inp, cached = self.input_tokens, 0
+        return {
+            "input_tokens": inp,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": out,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": inp + out,
+        }
+
+    def items(self, reply: Reply) -> list[dict[str, Any]]:
+        """Completed output items: reasoning, message (when there is text), function calls."""
+        output: list[dict[str, Any]] = []
+        if reply.reasoning is not None:
+            item: dict[str, Any] = {
+                "id": new_id("rs_"),
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": reply.reasoning}],
+            }
+            if "reasoning.encrypted_content" in (self.request.get("include") or []):
+                item["encrypted_content"] = hashlib.sha256(reply.reasoning.encode()).hexdigest()
+            output.append(item)
+        text = reply_text(reply, self.default_text)
+        if text or not reply.tool_calls:
+            output.append(
+                {
+                    "id": new_id("msg_"),
+                    "type": "message",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+                    ],
+                }
+            )
+        for i, call in enumerate(reply.tool_calls):
+            output.append(
+                {
+                    "id": new_id("fc_"),
+                    "type": "function_call",
+                    "status": "completed",
+                    "call_id": tool_call_id(call, i),
+                    "name": call.name,
+                    "arguments": json.dumps(call.arguments),
+                }
+            )
+        return output
+
+    def final(self, reply: Reply) -> dict[str, Any]:
+        response = self.envelope("completed", self.items(reply), self.usage(reply))
+        self.on_complete(response)
+        return response
+
+    def event(self, kind: str, **fields: Any) -> bytes:
+        payload = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return sse(payload, event=kind)
+
+    def plan(self, reply: Reply) -> StreamPlan:
+        items = self.items(reply)
+        final = self.envelope("completed", items, self.usage(reply))
+        self.on_complete(final)
+        pending = self.envelope("in_progress", [], None)
+        ev = [
+            StreamEvent(self.event("response.created", response=pending)),
+            StreamEvent(self.event("response.in_progress", response=pending)),
+        ]
+        for index, item in enumerate(items):
+            ev.extend(self.item_events(index, item, reply))
+        ev.append(StreamEvent(self.event("response.completed", response=final)))
+        return StreamPlan(ev, error_event=self.error_event)
+
+    def item_events(self, index: int, item: dict[str, Any], reply: Reply) -> list[StreamEvent]:
+        kind, item_id = item["type"], item["id"]
+        ev: list[StreamEvent] = []
+        if kind == "reasoning":
+            text = item["summary"][0]["text"]
+            ev.append(StreamEvent(self.event(
+                "response.output_item.added", output_index=index, item={**item, "summary": []}
+            )))  # fmt: skip
+            where = {"item_id": item_id, "output_index": index, "summary_index": 0}
+            ev.append(StreamEvent(self.event(
+                "response.reasoning_summary_part.added", **where,
+                part={"type": "summary_text", "text": ""},
+            )))  # fmt: skip
+            for piece in split_text(text, None):
+                ev.append(StreamEvent(
+                    self.event("response.reasoning_summary_text.delta", **where, delta=piece),
+                    content=True,
+                ))  # fmt: skip
+            ev.append(StreamEvent(self.event(
+                "response.reasoning_summary_text.done", **where, text=text
+            )))  # fmt: skip
+            ev.append(StreamEvent(self.event(
+                "response.reasoning_summary_part.done", **where,
+                part={"type": "summary_text", "text": text},
+            )))  # fmt: skip
+        elif kind == "message":
+            text = item["content"][0]["text"]
+            added = {**item, "status": "in_progress", "content": []}
+            ev.append(StreamEvent(self.event(
+                "response.output_item.added", output_index=index, item=added
+            )))  # fmt: skip
+            where = {"item_id": item_id, "output_index": index, "content_index": 0}
+            empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            ev.append(StreamEvent(self.event(
+                "response.content_part.added", **where, part=empty_part
+            )))  # fmt: skip
+            for piece in reply_deltas(reply, self.default_text):
+                ev.append(StreamEvent(
+                    self.event("response.output_text.delta", **where, delta=piece, logprobs=[]),
+                    content=True,
+                ))  # fmt: skip
+            ev.append(StreamEvent(self.event(
+                "response.output_text.done", **where, text=text, logprobs=[]
+            )))  # fmt: skip
+            ev.append(StreamEvent(self.event(
+                "response.content_part.done", **where, part=item["content"][0]
+            )))  # fmt: skip
+        else:
+            added = {**item, "status": "in_progress", "arguments": ""}
+            ev.append(StreamEvent(self.event(
+                "response.output_item.added", output_index=index, item=added
+            )))  # fmt: skip
+            for piece in split_text(item["arguments"], 3):
+                ev.append(StreamEvent(self.event(
+                    "response.function_call_arguments.delta",
+                    item_id=item_id, output_index=index, delta=piece,
+                ), content=True))  # fmt: skip
+            ev.append(StreamEvent(self.event(
+                "response.function_call_arguments.done",
+                item_id=item_id, output_index=index, arguments=item["arguments"],
+            )))  # fmt: skip
+        ev.append(
+            StreamEvent(self.event("response.output_item.done", output_index=index, item=item))
+        )
+        return ev
+
+    def error_event(self, error: MidStreamError) -> bytes:
+        failed = self.envelope("failed", [], None)
+        failed["error"] = {"code": error.error_type or "server_error", "message": error.message}
+        return self.event("response.failed", response=failed)
+
+
+def main() -> None:
+    run_standalone(lambda keys: OpenAIFake(keys))
+
+
+if __name__ == "__main__":
+    main()

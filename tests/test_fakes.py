@@ -1,0 +1,431 @@
+"""Self-tests of the fake upstreams: wire format, strictness, scripting, disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import openai
+import pytest
+
+from tests.fakes import fixtures
+from tests.fakes.behaviours import (
+    Delay,
+    Drop,
+    Garbage,
+    Hang,
+    MidStreamError,
+    Reply,
+    Stall,
+    Status,
+    Stream,
+    ToolCall,
+    Usage,
+)
+from tests.fakes.openai import OpenAIFake
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+USER_HI = [{"role": "user", "content": "hi there"}]
+openai_fake = fixtures.openai_fake
+
+
+def sdk(fake: OpenAIFake, **options: Any) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=fake.base_url + "/v1", api_key=fake.key, max_retries=0, **options
+    )
+
+
+async def post(
+    fake: Any, path: str, body: Any, headers: dict[str, str]
+) -> tuple[int, dict[str, str], Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(fake.base_url + path, json=body, headers=headers) as response,
+    ):
+        raw = await response.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw
+        return response.status, dict(response.headers), parsed
+
+
+async def sse_lines(fake: Any, path: str, body: Any, headers: dict[str, str]) -> list[str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(fake.base_url + path, json=body, headers=headers) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        text = (await response.read()).decode()
+    return [line for line in text.split("\n") if line]
+
+
+def bearer(fake: OpenAIFake) -> dict[str, str]:
+    return {"Authorization": f"Bearer {fake.key}"}
+
+
+# OpenAI: chat completions --------------------------------------------------------------
+
+
+async def test_openai_chat_default_echo_and_usage(openai_fake: OpenAIFake) -> None:
+    result = await sdk(openai_fake).chat.completions.create(model="gpt-x", messages=USER_HI)
+    assert result.choices[0].message.content == "echo: hi there"
+    assert result.model == "gpt-x"
+    assert result.choices[0].finish_reason == "stop"
+    assert result.usage is not None and result.usage.prompt_tokens > 0
+    assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
+    recorded = openai_fake.last_request
+    assert recorded.method == "POST" and recorded.path == "/v1/chat/completions"
+    assert recorded.json["messages"] == USER_HI
+    assert recorded.headers["Authorization"] == f"Bearer {openai_fake.key}"
+    assert recorded.status == 200
+
+
+async def test_openai_chat_stream_with_usage_and_done(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Stream(chunks=4, interval=0.001))
+    body = {
+        "model": "m",
+        "messages": USER_HI,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    lines = await sse_lines(openai_fake, "/v1/chat/completions", body, bearer(openai_fake))
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "w0 w1 w2 w3"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+async def test_openai_chat_tool_calls_parse_in_sdk_stream(openai_fake: OpenAIFake) -> None:
+    calls = [ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"tz": "UTC"})]
+    openai_fake.script.push(Reply(text="", tool_calls=calls), times=2)
+    client = sdk(openai_fake)
+    whole = await client.chat.completions.create(model="m", messages=USER_HI)
+    assert whole.choices[0].finish_reason == "tool_calls"
+    got = [
+        (c.function.name, json.loads(c.function.arguments))
+        for c in whole.choices[0].message.tool_calls
+    ]
+    assert got == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "UTC"})]
+    stream = await client.chat.completions.create(model="m", messages=USER_HI, stream=True)
+    arguments: dict[int, str] = {}
+    async for chunk in stream:
+        for call in chunk.choices[0].delta.tool_calls or []:
+            arguments[call.index] = arguments.get(call.index, "") + (call.function.arguments or "")
+    assert json.loads(arguments[1]) == {"tz": "UTC"}
+
+
+async def test_openai_reply_usage_override(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Reply(text="x", usage=Usage(10, 20, cached_tokens=3)))
+    result = await sdk(openai_fake).chat.completions.create(model="m", messages=USER_HI)
+    assert result.usage is not None
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (10, 20)
+    assert result.usage.prompt_tokens_details.cached_tokens == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            {"model": "m", "messages": USER_HI, "foo": 1},
+            "Unrecognized request argument supplied: foo",
+        ),
+        ({"messages": USER_HI}, "you must provide a model parameter"),
+        ({"model": "m"}, "Missing required parameter: 'messages'"),
+        ({"model": "m", "messages": []}, "empty array"),
+        ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "Invalid value: 'robot'"),
+        (
+            {
+                "model": "m",
+                "messages": [*USER_HI, {"role": "tool", "tool_call_id": "c1", "content": "r"}],
+            },
+            "must be a response to a preceeding message with 'tool_calls'",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    *USER_HI,
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{}"},
+                            }
+                        ],
+                    },
+                    {"role": "user", "content": "and?"},
+                ],
+            },
+            "did not have response messages: c1",
+        ),
+        (
+            {"model": "m", "messages": USER_HI, "stream_options": {"include_usage": True}},
+            "only allowed when 'stream'",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": USER_HI,
+                "tools": [{"type": "function", "function": {"name": "a" * 65}}],
+            },
+            "maximum length 64",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": USER_HI,
+                "tools": [{"type": "function", "function": {"name": "a.b"}}],
+            },
+            "does not match pattern",
+        ),
+    ],
+)
+async def test_openai_chat_rejects_invalid_requests(
+    openai_fake: OpenAIFake, body: dict[str, Any], fragment: str
+) -> None:
+    status, _, payload = await post(openai_fake, "/v1/chat/completions", body, bearer(openai_fake))
+    assert status == 400
+    assert fragment in payload["error"]["message"]
+    assert payload["error"]["type"] == "invalid_request_error"
+    assert set(payload["error"]) == {"message", "type", "param", "code"}
+
+
+async def test_openai_chat_accepts_answered_tool_call(openai_fake: OpenAIFake) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    messages = [
+        *USER_HI,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+    ]
+    status, _, _ = await post(
+        openai_fake,
+        "/v1/chat/completions",
+        {"model": "m", "messages": messages},
+        bearer(openai_fake),
+    )
+    assert status == 200
+
+
+async def test_openai_auth_required(openai_fake: OpenAIFake) -> None:
+    body = {"model": "m", "messages": USER_HI}
+    status, _, payload = await post(openai_fake, "/v1/chat/completions", body, {})
+    assert status == 401 and "didn't provide an API key" in payload["error"]["message"]
+    wrong = {"Authorization": "Bearer sk-wrong-key-123456"}
+    status, _, payload = await post(openai_fake, "/v1/chat/completions", body, wrong)
+    assert status == 401 and payload["error"]["code"] == "invalid_api_key"
+    assert "sk-wrong-key-123456" not in payload["error"]["message"]
+
+
+async def test_openai_models_list(openai_fake: OpenAIFake) -> None:
+    models = await sdk(openai_fake).models.list()
+    assert "gpt-4o" in [m.id for m in models.data]
+
+
+# OpenAI: scripted failures -------------------------------------------------------------
+
+
+async def test_status_429_with_retry_after_then_default(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Status(429, retry_after=7), times=2)
+    client = sdk(openai_fake)
+    for _ in range(2):
+        with pytest.raises(openai.RateLimitError) as caught:
+            await client.chat.completions.create(model="m", messages=USER_HI)
+        assert caught.value.response.headers["Retry-After"] == "7"
+    result = await client.chat.completions.create(model="m", messages=USER_HI)
+    assert result.choices[0].message.content == "echo: hi there"
+    assert [r.status for r in openai_fake.requests] == [429, 429, 200]
+
+
+async def test_always_and_path_filtered_entries(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.always(Status(503))
+    openai_fake.script.push(Reply(text="models ok"), path="/v1/chat/completions")
+    client = sdk(openai_fake)
+    with pytest.raises(openai.InternalServerError):
+        await client.models.list()
+    result = await client.chat.completions.create(model="m", messages=USER_HI)
+    assert result.choices[0].message.content == "models ok"
+    with pytest.raises(openai.InternalServerError):
+        await client.chat.completions.create(model="m", messages=USER_HI)
+
+
+async def test_hang_detects_client_disconnect(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Hang())
+    with pytest.raises(openai.APITimeoutError):
+        await sdk(openai_fake, timeout=0.2).chat.completions.create(model="m", messages=USER_HI)
+    await openai_fake.wait_for_disconnect(1, timeout=2)
+    assert openai_fake.last_request.disconnected
+    await openai_fake.wait_idle(timeout=2)
+    assert openai_fake.active_requests == 0
+
+
+async def test_stall_mid_stream_then_client_leaves(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Stall(after_chunks=2))
+    body = {"model": "m", "messages": USER_HI, "stream": True}
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            openai_fake.base_url + "/v1/chat/completions", json=body, headers=bearer(openai_fake)
+        )
+        received = b""
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                async for piece in response.content.iter_any():
+                    received += piece
+        assert openai_fake.active_requests == 1
+        response.close()
+    assert b'"content":"w0"' in received and b'"content":" w1"' in received
+    assert b"w2" not in received
+    await openai_fake.wait_for_disconnect(1, timeout=2)
+
+
+async def test_drop_mid_stream_is_not_a_client_disconnect(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Drop(after_chunks=2))
+    stream = await sdk(openai_fake).chat.completions.create(
+        model="m", messages=USER_HI, stream=True
+    )
+    seen = []
+    with pytest.raises(openai.APIConnectionError):
+        async for chunk in stream:
+            seen.append(chunk.choices[0].delta.content)
+    assert seen[1:] == ["w0", " w1"]
+    await openai_fake.wait_idle(timeout=2)
+    assert openai_fake.last_request.dropped_by_fake
+    assert openai_fake.disconnect_count == 0
+
+
+async def test_drop_before_headers(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Drop())
+    with pytest.raises(openai.APIConnectionError):
+        await sdk(openai_fake).chat.completions.create(model="m", messages=USER_HI)
+
+
+async def test_garbage_and_mid_stream_error(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Garbage())
+    status, _, payload = await post(
+        openai_fake,
+        "/v1/chat/completions",
+        {"model": "m", "messages": USER_HI},
+        bearer(openai_fake),
+    )
+    assert status == 200 and isinstance(payload, bytes)
+    openai_fake.script.push(MidStreamError(after_chunks=1, message="boom"))
+    body = {"model": "m", "messages": USER_HI, "stream": True}
+    lines = await sse_lines(openai_fake, "/v1/chat/completions", body, bearer(openai_fake))
+    assert json.loads(lines[-1][6:])["error"]["message"] == "boom"
+    assert "data: [DONE]" not in lines
+
+
+async def test_delay_before_headers(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Delay(0.2, then=Reply(text="late")))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await sdk(openai_fake).chat.completions.create(model="m", messages=USER_HI)
+    assert result.choices[0].message.content == "late"
+    assert loop.time() - started >= 0.2
+
+
+# OpenAI: Responses API -----------------------------------------------------------------
+
+RESPONSES_ORDER = [
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_text.delta",
+    "response.reasoning_summary_text.done",
+    "response.reasoning_summary_part.done",
+    "response.output_item.done",
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "response.output_item.added",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "response.output_item.done",
+    "response.completed",
+]
+
+
+async def test_responses_stream_event_order_in_sdk(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(
+        Reply(text="hello", reasoning="thinking", tool_calls=[ToolCall("lookup", {"q": 1})])
+    )
+    stream = await sdk(openai_fake).responses.create(model="gpt-5", input="hi", stream=True)
+    events = [event async for event in stream]
+    kinds = [e.type for e in events]
+    collapsed = [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]]
+    assert collapsed == RESPONSES_ORDER
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    final = events[-1].response
+    assert final.output_text == "hello"
+    assert final.output[2].name == "lookup" and json.loads(final.output[2].arguments) == {"q": 1}
+
+
+async def test_responses_non_stream_and_function_call_output(openai_fake: OpenAIFake) -> None:
+    client = sdk(openai_fake)
+    result = await client.responses.create(model="gpt-5", input="ping")
+    assert result.output_text == "echo: ping" and result.usage is not None
+    items = [
+        {"role": "user", "content": "go"},
+        {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "done"},
+    ]
+    result = await client.responses.create(model="gpt-5", input=items)
+    assert result.status == "completed"
+    with pytest.raises(openai.BadRequestError, match="No tool call found"):
+        await client.responses.create(model="gpt-5", input=[items[0], items[2]])
+    with pytest.raises(openai.BadRequestError, match="Unknown parameter"):
+        await client.responses.create(model="gpt-5", input="x", extra_body={"bogus": 1})
+
+
+async def test_previous_response_id_links_function_calls(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Reply(text="", tool_calls=[ToolCall("f", {}, id="call_9")]))
+    client = sdk(openai_fake)
+    first = await client.responses.create(model="gpt-5", input="go")
+    output = [{"type": "function_call_output", "call_id": "call_9", "output": "ok"}]
+    second = await client.responses.create(
+        model="gpt-5", input=output, previous_response_id=first.id
+    )
+    assert second.status == "completed"
+
+
+# Standalone process --------------------------------------------------------------------
+
+
+async def test_standalone_process_prints_port_and_serves() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fakes.openai", "--port", "0", "--print-port",
+        "--mode", "instant",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        port = int(await asyncio.wait_for(process.stdout.readline(), 10))
+        headers = {"Authorization": f"Bearer {OpenAIFake.default_keys[0]}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                json={"model": "m", "messages": USER_HI},
+                headers=headers,
+            ) as response,
+        ):
+            payload = await response.json()
+        assert payload["choices"][0]["message"]["content"] == "ok"
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
