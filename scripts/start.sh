@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Start cliproxy: install if needed, start supervisord (once), start the optional programs
+# the config enables, wait until the router answers its health URL, print its URL.
+# Running it again while everything runs changes nothing.
+#
+# Usage: scripts/start.sh
+# Env: CLIPROXY_CONFIG, CLIPROXY_HOST, CLIPROXY_PORT, CLIPROXY_LOG_LEVEL (read by the router)
+#      CLIPROXY_START_TIMEOUT  seconds to wait for the router's health (default 60)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+case "${1:-}" in
+    "") ;;
+    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" 2 ;;
+esac
+
+readonly START_TIMEOUT_S="${CLIPROXY_START_TIMEOUT:-60}"
+readonly SUPERVISORD_READY_TIMEOUT_S=15
+
+"${SCRIPTS_DIR}/install.sh"
+
+mkdir -p "${RUN_DIR}" "${LOG_DIR}"
+# Serialise concurrent start.sh runs so they cannot launch two supervisords.
+exec 9>"${RUN_DIR}/start.lock"
+flock -w 120 9 || die "another scripts/start.sh has held ${RUN_DIR}/start.lock for 120s"
+
+if ! config_problems="$("${VENV_PYTHON}" -m router check-config 2>&1)"; then
+    printf '%s\n' "${config_problems}" >&2
+    die "the config is invalid; fix the problems above and run scripts/start.sh again" 2
+fi
+load_describe || die "could not read the config with: .venv/bin/python -m router describe"
+
+start_supervisord() {
+    local waited=0
+    info "starting supervisord (${SUPERVISOR_CONF})"
+    # 9>&-: the daemon must not inherit the start lock, or later start.sh runs would block.
+    if ! "${VENV_DIR}/bin/supervisord" -c "${SUPERVISOR_CONF}" 9>&-; then
+        show_log_tail "${LOG_DIR}/supervisord.log"
+        die "supervisord failed to start"
+    fi
+    until supervisord_pid >/dev/null; do
+        if ((waited >= SUPERVISORD_READY_TIMEOUT_S * 5)); then
+            show_log_tail "${LOG_DIR}/supervisord.log"
+            die "supervisord did not answer on ${SUPERVISOR_SOCKET} within ${SUPERVISORD_READY_TIMEOUT_S}s"
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+}
+
+# Start a program unless it is already up or supervisord is already bringing it up.
+ensure_program_started() {
+    local program="$1" state
+    state="$(program_state "${program}")"
+    case "${state}" in
+        RUNNING | STARTING | BACKOFF) return ;;
+    esac
+    info "starting ${program} (was ${state})"
+    if ! ctl start "${program}" >/dev/null; then
+        show_log_tail "${LOG_DIR}/${program}.log"
+        die "${program} failed to start; see ${LOG_DIR}/${program}.log"
+    fi
+}
+
+if pid="$(supervisord_pid)"; then
+    info "supervisord already running (pid ${pid})"
+else
+    start_supervisord
+fi
+
+programs=(router)
+for program in "${CLIPROXY_PROGRAMS[@]}"; do
+    [[ "${program}" == router ]] || programs+=("${program}")
+done
+for program in "${programs[@]}"; do
+    ensure_program_started "${program}"
+done
+
+info "waiting for ${CLIPROXY_HEALTH_URL} (up to ${START_TIMEOUT_S}s)"
+if ! "${VENV_PYTHON}" "${SCRIPTS_DIR}/wait_ready.py" --health-url "${CLIPROXY_HEALTH_URL}" \
+    --socket "${SUPERVISOR_SOCKET}" --program router --timeout "${START_TIMEOUT_S}"; then
+    show_log_tail "${LOG_DIR}/router.log"
+    die "the router did not become healthy; see ${LOG_DIR}/router.log and scripts/status.sh"
+fi
+info "cliproxy is running at ${CLIPROXY_URL} (programs: ${programs[*]})"
