@@ -1,0 +1,47 @@
+# Thin wrappers around scripts/; every target works from a fresh checkout.
+# Pass extra pytest/bench arguments with ARGS="...", a log name with PROGRAM=..., extra
+# install.sh flags with INSTALL_ARGS="--with webai".
+
+SHELL := /bin/bash
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV_BIN := $(ROOT)/.venv/bin
+ARGS ?=
+PROGRAM ?= router
+INSTALL_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install start stop restart status logs test bench lint format
+
+help:
+	@echo "targets: install start stop restart status logs test bench lint format"
+	@echo "  make test ARGS='-k health -x'   make logs PROGRAM=webai   make install INSTALL_ARGS='--with webai'"
+
+install:
+	"$(ROOT)/scripts/install.sh" $(INSTALL_ARGS)
+
+start:
+	"$(ROOT)/scripts/start.sh"
+
+stop:
+	"$(ROOT)/scripts/stop.sh"
+
+restart:
+	"$(ROOT)/scripts/restart.sh"
+
+status:
+	"$(ROOT)/scripts/status.sh"
+
+logs:
+	"$(ROOT)/scripts/logs.sh" $(PROGRAM)
+
+test:
+	"$(ROOT)/scripts/test.sh" $(ARGS)
+
+bench: install
+	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench $(ARGS)
+
+lint: install
+	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check .
+
+format: install
+	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .
