@@ -1,0 +1,3 @@
+from providers.webai.main import main
+
+raise SystemExit(main())

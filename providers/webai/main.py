@@ -1,0 +1,69 @@
+"""Entry point: `python -m providers.webai [--config PATH]`.
+
+Loads the `webai` section of the project's config.yaml (router.config), starts the
+service and runs until SIGTERM or SIGINT. Exit codes: 0 after a clean stop, 2 when the
+configuration cannot be served (disabled, no key, unknown provider, invalid file),
+1 when the port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from providers.webai.errors import WebAIConfigError
+from providers.webai.http_server import start_webai
+from providers.webai.logfmt import configure_logging, kv, logger
+from router.config import ConfigError, WebAIConfig, load_config
+
+EXIT_OK = 0
+EXIT_BIND_FAILED = 1
+EXIT_BAD_CONFIG = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m providers.webai",
+        description="OpenAI-compatible WebAI service backed by gpt4free providers.",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="config.yaml path (default: $CLIPROXY_CONFIG or ./config.yaml)",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(cfg: WebAIConfig) -> None:
+    runner, base_url = await start_webai(cfg)
+    logger.info(kv(event="listening", url=base_url, providers=",".join(cfg.providers)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        logger.info(kv(event="stopping"))
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging()
+    try:
+        cfg = load_config(args.config).webai
+        if not cfg.enabled:
+            raise WebAIConfigError("webai.enabled is false")
+        asyncio.run(serve(cfg))
+    except ConfigError as exc:
+        logger.error(kv(event="config_error", error="; ".join(exc.problems)))
+        return EXIT_BAD_CONFIG
+    except WebAIConfigError as exc:
+        logger.error(kv(event="config_error", error=str(exc)))
+        return EXIT_BAD_CONFIG
+    except OSError as exc:
+        logger.error(kv(event="bind_failed", host=cfg.host, port=cfg.port, error=exc.strerror))
+        return EXIT_BIND_FAILED
+    return EXIT_OK
