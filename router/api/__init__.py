@@ -1,0 +1,1 @@
+"""Client-facing HTTP API: where requests enter the router."""

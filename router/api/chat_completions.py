@@ -1,0 +1,27 @@
+"""POST /v1/chat/completions (OpenAI Chat Completions)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from router.api.body import read_json_object
+from router.api.client_format import OPENAI_CHAT
+from router.api.generation import proxy_generation
+from router.errors import bad_request
+from router.state import STATE
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[STATE].runtime
+    runtime.acquire()
+    try:
+        body = await read_json_object(request, runtime.body_limit)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise bad_request("'model' is required and must be a non-empty string", "model")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise bad_request("'messages' is required and must be a non-empty list", "messages")
+        return await proxy_generation(request, runtime, client_format=OPENAI_CHAT, body=body)
+    finally:
+        runtime.release()

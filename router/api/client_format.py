@@ -1,0 +1,29 @@
+"""Which API format a client speaks, judged by the path it called."""
+
+from __future__ import annotations
+
+OPENAI_CHAT = "openai-chat"
+OPENAI_RESPONSES = "openai-responses"
+ANTHROPIC = "anthropic"
+GEMINI = "gemini"
+
+AMP_PREFIX = "/api/provider/"
+
+
+def strip_amp_prefix(path: str) -> str:
+    """Amp CLI calls ``/api/provider/<name>/v1/...``; the rest of the path is ours."""
+    if path.startswith(AMP_PREFIX):
+        _, _, rest = path[len(AMP_PREFIX) :].partition("/")
+        return "/" + rest
+    return path
+
+
+def client_format(path: str) -> str:
+    path = strip_amp_prefix(path)
+    if path.startswith("/v1/messages"):
+        return ANTHROPIC
+    if path.startswith("/v1/responses"):
+        return OPENAI_RESPONSES
+    if path.startswith("/v1beta"):
+        return GEMINI
+    return OPENAI_CHAT

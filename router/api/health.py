@@ -1,0 +1,49 @@
+"""GET /v1/health: router status and, per provider, whether it can serve right now.
+
+Never shows a secret: credentials appear by name only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from router import __version__
+from router.state import STATE
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    runtime = state.runtime
+    providers: dict[str, object] = {}
+    degraded = False
+    for upstream in runtime.upstreams:
+        cooling = state.cooldowns.active(upstream.name)
+        credentials = [c.name for c in upstream.credentials]
+        cooling_all = bool(credentials) and {c["credential"] for c in cooling} >= set(credentials)
+        if upstream.unconfigured_reason:
+            status = "unconfigured"
+        elif cooling_all:
+            status = "cooling_down"
+        else:
+            status = "healthy"
+        degraded = degraded or status != "healthy"
+        providers[upstream.name] = {
+            "kind": upstream.kind,
+            "configured": upstream.unconfigured_reason is None,
+            "status": status,
+            "reason": upstream.unconfigured_reason,
+            "credentials": credentials,
+            "cooldowns": cooling,
+            "active_requests": upstream.active_requests(),
+        }
+    return web.json_response(
+        {
+            "status": "degraded" if degraded else "ok",
+            "version": __version__,
+            "uptime_s": round(time.time() - state.started_at, 1),
+            "providers": providers,
+            "upstream_connections": sum(u.active_requests() for u in runtime.upstreams),
+        }
+    )

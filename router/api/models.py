@@ -1,0 +1,40 @@
+"""GET /v1/models: every model the config can serve, aliases included."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from router.state import STATE
+
+
+async def list_models(request: web.Request) -> web.Response:
+    runtime = request.app[STATE].runtime
+    models = runtime.table.model_ids()
+    created = int(request.app[STATE].started_at)
+    if "anthropic-version" in request.headers:
+        data = [
+            {
+                "type": "model",
+                "id": model,
+                "display_name": model,
+                "created_at": "1970-01-01T00:00:00Z",
+            }
+            for model, _ in models
+        ]
+        return web.json_response(
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+    return web.json_response(
+        {
+            "object": "list",
+            "data": [
+                {"id": model, "object": "model", "created": created, "owned_by": provider}
+                for model, provider in models
+            ],
+        }
+    )

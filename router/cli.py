@@ -1,0 +1,58 @@
+"""``python -m router [serve|check-config|describe] [--config PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from router.config import ConfigError, LoadedConfig, read_config
+from router.logs import setup_logging
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m router", description=__doc__)
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=("serve", "check-config", "describe"),
+        help="serve (default); check-config: validate and exit; describe: print URLs as JSON",
+    )
+    parser.add_argument("--config", help="config file (default: $CLIPROXY_CONFIG or ./config.yaml)")
+    args = parser.parse_args(argv)
+    try:
+        loaded = read_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        where = loaded.path or "built-in defaults (no config file)"
+        print(f"config ok: {where}")
+        return 0
+    if args.command == "describe":
+        print(json.dumps(describe(loaded)))
+        return 0
+    setup_logging(loaded.config.log_level)
+    from router.server import serve
+
+    asyncio.run(serve(loaded, args.config))
+    return 0
+
+
+def describe(loaded: LoadedConfig) -> dict[str, object]:
+    """What scripts need to know: where the router answers and which programs to run."""
+    config = loaded.config
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
+    host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+    url = f"http://{host}:{config.port}"
+    programs = ["router"]
+    if config.aistudio.enabled:
+        programs.append("aistudio")
+    if config.webai.enabled:
+        programs.append("webai")
+    return {"url": url, "health_url": f"{url}/v1/health", "programs": programs}

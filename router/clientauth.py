@@ -1,0 +1,43 @@
+"""Client API keys: where clients put them, and a constant-time check."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from router.config.schema import ClientKey
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key a client sent, from any header or query parameter real clients use."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    for header in ("x-api-key", "x-goog-api-key"):
+        value = request.headers.get(header)
+        if value:
+            return value.strip()
+    return request.query.get("key") or request.query.get("auth_token")
+
+
+class ClientKeys:
+    """The configured client keys; ``identify`` answers which one (by name) was presented."""
+
+    def __init__(self, keys: tuple[ClientKey, ...]) -> None:
+        self._keys = [
+            (key.name or f"key{i + 1}", key.key.encode()) for i, key in enumerate(keys) if key.key
+        ]
+
+    @property
+    def required(self) -> bool:
+        return bool(self._keys)
+
+    def identify(self, presented: str | None) -> str | None:
+        """The name of the matching key; every key is compared so timing reveals nothing."""
+        candidate = (presented or "").encode()
+        found = None
+        for name, secret in self._keys:
+            if hmac.compare_digest(candidate, secret) and found is None:
+                found = name
+        return found

@@ -1,0 +1,324 @@
+"""The shape of config.yaml: one frozen dataclass per section.
+
+config.example.yaml documents every key; keep the two in step (a test checks that the
+example binds and names every field).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from router.config.binder import Problems, did_you_mean, join
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+STRATEGIES = ("round-robin", "fill-first")
+PROVIDER_KINDS = ("openai",)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_url(url: str, path: str, problems: Problems, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.netloc:
+        problems.add(path, f"expected an absolute {'/'.join(schemes)} URL, got {url!r}")
+
+
+def check_positive(values: dict[str, float | int | None], path: str, problems: Problems) -> None:
+    for key, value in values.items():
+        if value is not None and value <= 0:
+            problems.add(join(path, key.replace("_", "-")), f"expected a number > 0, got {value}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """A key that clients present to the router; ``name`` identifies it in logs."""
+
+    key: str
+    name: str = ""
+
+    @classmethod
+    def from_shorthand(cls, value: Any) -> Any:
+        return {"key": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One upstream API key of a provider."""
+
+    key: str
+    name: str = ""
+
+    @classmethod
+    def from_shorthand(cls, value: Any) -> Any:
+        return {"key": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """An upstream model a provider serves, and the names clients may use for it."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed to connect, to the first body byte, and between body chunks."""
+
+    connect: float = 10.0
+    first_byte: float = 300.0
+    idle: float = 120.0
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_positive(vars(self), path, problems)
+
+
+@dataclass(frozen=True)
+class TimeoutOverrides:
+    """Per-provider overrides of the top-level ``timeouts``; unset keys inherit."""
+
+    connect: float | None = None
+    first_byte: float | None = None
+    idle: float | None = None
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_positive(vars(self), path, problems)
+
+    def over(self, base: Timeouts) -> Timeouts:
+        return Timeouts(
+            connect=self.connect or base.connect,
+            first_byte=self.first_byte or base.first_byte,
+            idle=self.idle or base.idle,
+        )
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """An upstream service and the credentials and models cliproxy may use there."""
+
+    name: str
+    base_url: str
+    kind: str = "openai"
+    enabled: bool = True
+    api_keys: tuple[Credential, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    timeouts: TimeoutOverrides = field(default_factory=TimeoutOverrides)
+    models: tuple[ModelEntry, ...] = ()
+
+    def check(self, path: str, problems: Problems) -> None:
+        if not _NAME.match(self.name):
+            problems.add(
+                join(path, "name"),
+                f"expected letters, digits, '.', '_' or '-' (at most 64), got {self.name!r}",
+            )
+        if self.kind not in PROVIDER_KINDS:
+            problems.add(join(path, "kind"), f"expected one of {', '.join(PROVIDER_KINDS)}")
+        check_url(self.base_url, join(path, "base-url"), problems, ("http", "https"))
+        _unique([c.name for c in self.api_keys if c.name], join(path, "api-keys"), problems)
+        names = [m.name for m in self.models] + [a for m in self.models for a in m.aliases]
+        _unique(names, join(path, "models"), problems)
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """Sends models matching ``model`` to ``providers``, tried in order.
+
+    ``model`` is an exact name, a glob (``gpt-*``) or a regex prefixed with ``re:``.
+    A provider entry may name one credential as ``provider/credential``.
+    """
+
+    model: str
+    providers: tuple[str, ...]
+
+    def check(self, path: str, problems: Problems) -> None:
+        if self.model.startswith("re:"):
+            try:
+                re.compile(self.model[3:])
+            except re.error as exc:
+                problems.add(join(path, "model"), f"invalid regular expression: {exc}")
+        if not self.providers:
+            problems.add(join(path, "providers"), "expected at least one provider name")
+
+    def compiled(self) -> re.Pattern[str]:
+        if self.model.startswith("re:"):
+            return re.compile(self.model[3:])
+        return re.compile(fnmatch.translate(self.model))
+
+
+@dataclass(frozen=True)
+class CooldownConfig:
+    """How long a failing credential rests for a model (seconds)."""
+
+    initial: float = 1.0
+    max: float = 300.0
+    auth_failure: float = 1800.0
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_positive(vars(self), path, problems)
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """How candidates are ordered and how failures are retried."""
+
+    strategy: str = "round-robin"
+    max_retries: int = 2
+    retry_backoff: float = 0.1
+    retry_backoff_max: float = 2.0
+    cooldown: CooldownConfig = field(default_factory=CooldownConfig)
+
+    def check(self, path: str, problems: Problems) -> None:
+        if self.strategy not in STRATEGIES:
+            problems.add(join(path, "strategy"), f"expected one of {', '.join(STRATEGIES)}")
+        if self.max_retries < 0:
+            problems.add(join(path, "max-retries"), "expected an integer >= 0")
+        if self.retry_backoff < 0 or self.retry_backoff_max < 0:
+            problems.add(join(path, "retry-backoff"), "expected a number >= 0")
+
+
+@dataclass(frozen=True)
+class StreamingConfig:
+    """Keep-alive comments for long silent upstream streams (seconds)."""
+
+    keepalive_interval: float = 15.0
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_positive(vars(self), path, problems)
+
+
+@dataclass(frozen=True)
+class WebAIConfig:
+    """The optional gpt4free sidecar (providers/webai)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8406
+    key: str = ""
+    timeout: float = 60.0
+    providers: tuple[str, ...] = ()
+    cookies_dir: str = "auth/webai-cookies"
+    models: dict[str, str] = field(
+        default_factory=lambda: {"gpt-webai": "gpt-4o-mini", "gemini-webai": "gemini-2.5-flash"}
+    )
+
+    def check(self, path: str, problems: Problems) -> None:
+        _check_port(self.port, join(path, "port"), problems)
+        check_positive({"timeout": self.timeout}, path, problems)
+        if self.enabled and not self.key:
+            problems.add(join(path, "key"), "expected a shared secret when webai is enabled")
+
+
+@dataclass(frozen=True)
+class AIStudioConfig:
+    """The AI Studio browser service (providers/aistudio)."""
+
+    enabled: bool = False
+    relay_url: str = ""
+    relay_key: str = ""
+    session_name: str = "aistudio"
+    chromium_path: str = "/usr/bin/chromium"
+    headless: bool = True
+    origin: str = "https://aistudio.google.com"
+    api_base: str = "https://generativelanguage.googleapis.com"
+    pages: int = 2
+    queue_size: int = 16
+    queue_timeout: float = 30.0
+    storage_state: str = "aistudio-storage.json"
+    control_port: int = 8407
+    diagnostics_dir: str = "logs/aistudio"
+    model_pattern: str = "gemini-*-aistudio"
+
+    def check(self, path: str, problems: Problems) -> None:
+        _check_port(self.control_port, join(path, "control-port"), problems)
+        if self.relay_url:
+            check_url(self.relay_url, join(path, "relay-url"), problems, ("ws", "wss"))
+        check_url(self.origin, join(path, "origin"), problems, ("http", "https"))
+        check_url(self.api_base, join(path, "api-base"), problems, ("http", "https"))
+        check_positive(
+            {
+                "pages": self.pages,
+                "queue_size": self.queue_size,
+                "queue_timeout": self.queue_timeout,
+            },
+            path,
+            problems,
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of config.yaml."""
+
+    host: str = "127.0.0.1"
+    port: int = 8317
+    log_level: str = "info"
+    api_keys: tuple[ClientKey, ...] = ()
+    body_limit_mb: float = 32.0
+    auth_dir: str = "~/.cliproxy/auth"
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    providers: tuple[ProviderConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    webai: WebAIConfig = field(default_factory=WebAIConfig)
+    aistudio: AIStudioConfig = field(default_factory=AIStudioConfig)
+
+    def check(self, path: str, problems: Problems) -> None:
+        _check_port(self.port, "port", problems)
+        if self.log_level not in LOG_LEVELS:
+            problems.add("log-level", f"expected one of {', '.join(LOG_LEVELS)}")
+        check_positive({"body_limit_mb": self.body_limit_mb}, path, problems)
+        if not is_loopback(self.host) and not any(k.key for k in self.api_keys):
+            problems.add(
+                "host",
+                f"refusing to serve {self.host!r} without api-keys: with no client keys "
+                "cliproxy serves loopback only (set host: 127.0.0.1 or add api-keys)",
+            )
+        _unique([p.name for p in self.providers], "providers", problems)
+        _unique([k.name for k in self.api_keys if k.name], "api-keys", problems)
+        known = {p.name: {c.name for c in p.api_keys} for p in self.providers}
+        for i, route in enumerate(self.routes):
+            for j, target in enumerate(route.providers):
+                where = join(join(join("routes", i), "providers"), j)
+                provider, _, credential = target.partition("/")
+                if provider not in known:
+                    problems.add(
+                        where, f"unknown provider {provider!r}{did_you_mean(provider, known)}"
+                    )
+                elif credential and credential not in known[provider]:
+                    problems.add(
+                        where, f"provider {provider!r} has no api key named {credential!r}"
+                    )
+
+    def provider(self, name: str) -> ProviderConfig | None:
+        return next((p for p in self.providers if p.name == name), None)
+
+
+def _check_port(port: int, path: str, problems: Problems) -> None:
+    if not 0 <= port <= 65535:
+        problems.add(path, f"expected a port number 0-65535, got {port}")
+
+
+def _unique(names: list[str], path: str, problems: Problems) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.add(path, f"duplicate name {name!r}")
+        seen.add(name)

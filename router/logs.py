@@ -1,0 +1,51 @@
+"""Plain structured log lines: ``ts level logger key=value ...``, one per request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+")
+
+
+def logfmt_value(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if text and all(ch in _SAFE for ch in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def logfmt(fields: dict[str, Any]) -> str:
+    return " ".join(f"{k}={logfmt_value(v)}" for k, v in fields.items() if v is not None)
+
+
+class LineFormatter(logging.Formatter):
+    """``2026-01-01T00:00:00.123Z info router.request key=value ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        fields = getattr(record, "fields", None)
+        message = logfmt(fields) if fields else record.getMessage()
+        line = (
+            f"{stamp}.{int(record.msecs):03d}Z {record.levelname.lower()} {record.name} {message}"
+        )
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LineFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiohttp.access").disabled = True
+
+
+def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
+    """Log one structured line."""
+    if logger.isEnabledFor(level):
+        logger.log(level, "", extra={"fields": fields})

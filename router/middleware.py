@@ -1,0 +1,99 @@
+"""Every request passes here: request id, client key check, errors, one log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from router.api.client_format import client_format
+from router.api.errors import error_response
+from router.clientauth import presented_key
+from router.errors import ErrorKind, ProxyError
+from router.logs import log_fields
+from router.state import STATE
+
+log = logging.getLogger("router.request")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Paths any client may call without a key: they reveal no secrets.
+PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
+
+
+def request_fields(request: web.Request) -> dict[str, object]:
+    """Fields a handler adds to this request's log line (model, provider, tokens...)."""
+    return request["log"]
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = secrets.token_hex(8)
+    request["request_id"] = request_id
+    request["log"] = fields = {}
+    request["started"] = started = time.monotonic()
+    status = 500
+    try:
+        response = await _answer(request, handler)
+        status = response.status
+        if not response.prepared:
+            response.headers["X-Request-Id"] = request_id
+        return response
+    except asyncio.CancelledError:
+        status = 499
+        fields["error"] = "client_gone"
+        raise
+    finally:
+        if fields.get("client_gone"):
+            status = 499
+        log_fields(
+            log,
+            logging.INFO,
+            request_id=request_id,
+            method=request.method,
+            path=request.path,
+            status=status,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            **fields,
+        )
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    fmt = client_format(request.path)
+    try:
+        _check_client_key(request)
+        return await handler(request)
+    except ProxyError as error:
+        request["log"]["error"] = error.kind.value
+        return error_response(fmt, error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        kind = ErrorKind.NOT_FOUND if exc.status == 404 else ErrorKind.INVALID_REQUEST
+        message = f"{request.method} {request.path}: {exc.reason.lower()}"
+        return error_response(fmt, ProxyError(exc.status, message, kind))
+    except Exception:
+        log.exception("unhandled error request_id=%s", request["request_id"])
+        request["log"]["error"] = "internal"
+        message = f"internal error (request id {request['request_id']}); see the router log"
+        return error_response(fmt, ProxyError(500, message, ErrorKind.INTERNAL))
+
+
+def _check_client_key(request: web.Request) -> None:
+    keys = request.app[STATE].runtime.client_keys
+    if not keys.required or request.path in PUBLIC_PATHS:
+        return
+    presented = presented_key(request)
+    name = keys.identify(presented)
+    if name is None:
+        message = (
+            "missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key="
+            if not presented
+            else "invalid API key"
+        )
+        raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
+    request["log"]["key"] = name

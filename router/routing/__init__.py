@@ -1,0 +1,1 @@
+"""Which upstreams may serve a model, in what order, and failing over between them."""

@@ -1,0 +1,98 @@
+"""Cooldowns: a failing credential rests for a model before it is tried again.
+
+Retry-After is honoured; otherwise the rest doubles from ``initial`` up to ``max`` with each
+consecutive failure; an authentication failure rests the credential for every model for
+``auth-failure`` seconds. A success clears the count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from router.config.schema import CooldownConfig
+
+ALL_MODELS = "*"
+_PRUNE_AT = 4096
+
+
+@dataclass
+class CooldownState:
+    until: float = 0.0
+    failures: int = 0
+    reason: str = ""
+
+
+class Cooldowns:
+    """Cooldown state per (provider, credential, model); survives config reloads."""
+
+    def __init__(self, config: CooldownConfig, clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self._clock = clock
+        self._states: dict[tuple[str, str, str], CooldownState] = {}
+
+    def remaining(self, provider: str, credential: str, model: str) -> float:
+        now = self._clock()
+        rest = 0.0
+        for key in ((provider, credential, model), (provider, credential, ALL_MODELS)):
+            state = self._states.get(key)
+            if state is not None and state.until > now:
+                rest = max(rest, state.until - now)
+        return rest
+
+    def fail(
+        self,
+        provider: str,
+        credential: str,
+        model: str,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        auth: bool = False,
+    ) -> float:
+        """Record a failure; returns the seconds of rest it earned."""
+        key = (provider, credential, ALL_MODELS if auth else model)
+        if len(self._states) >= _PRUNE_AT:
+            self._prune()
+        state = self._states.setdefault(key, CooldownState())
+        state.failures += 1
+        if retry_after is not None:
+            rest = retry_after
+        elif auth:
+            rest = self.config.auth_failure
+        else:
+            rest = min(self.config.initial * 2 ** (state.failures - 1), self.config.max)
+        state.until = self._clock() + rest
+        state.reason = reason
+        return rest
+
+    def _prune(self) -> None:
+        """Forget failure counts that have rested far longer than the longest cooldown."""
+        horizon = self._clock() - max(self.config.max, self.config.auth_failure)
+        for key in [k for k, s in self._states.items() if s.until < horizon]:
+            del self._states[key]
+
+    def succeed(self, provider: str, credential: str, model: str) -> None:
+        self._states.pop((provider, credential, model), None)
+
+    def reset(self, provider: str | None = None) -> int:
+        """Clear cooldowns (of one provider, or all); returns how many were cleared."""
+        keys = [k for k in self._states if provider is None or k[0] == provider]
+        for key in keys:
+            del self._states[key]
+        return len(keys)
+
+    def active(self, provider: str) -> list[dict[str, object]]:
+        """Current cooldowns of ``provider`` for /v1/health."""
+        now = self._clock()
+        return [
+            {
+                "credential": credential,
+                "model": model,
+                "remaining_s": round(state.until - now, 1),
+                "reason": state.reason,
+            }
+            for (name, credential, model), state in self._states.items()
+            if name == provider and state.until > now
+        ]

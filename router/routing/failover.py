@@ -1,0 +1,280 @@
+"""Tries candidates in order until one answers, cooling down the ones that fail.
+
+Before the first byte reaches the client, a connect error, timeout, 408, 429, 5xx, 401 or
+403 moves on to the next candidate (with backoff), up to ``max-retries`` extra attempts.
+Other statuses are the client's problem and are answered as they are. A cancelled request
+(the client went away) closes what it opened and never counts against a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from router.config.schema import RoutingConfig
+from router.errors import ErrorKind, ProxyError
+from router.logs import log_fields
+from router.routing.cooldown import Cooldowns
+from router.routing.selector import Candidate, Selector
+from router.routing.table import Target
+from router.upstreams.base import UpstreamCall, UpstreamReply
+
+log = logging.getLogger("router.failover")
+
+_AUTH_STATUSES = frozenset({401, 403})
+_ERROR_BODY_LIMIT = 256 * 1024
+
+
+def is_retryable(status: int) -> bool:
+    return status in (408, 429) or status >= 500 or status in _AUTH_STATUSES
+
+
+@dataclass
+class Opened:
+    """A successful (or final, non-retryable) upstream answer, ready for the client."""
+
+    candidate: Candidate
+    reply: UpstreamReply
+    attempts: int
+    first_byte_at: float
+    first_chunk: bytes = b""
+    body: bytes = b""
+    payload: Any = None
+
+
+class AttemptFailed(Exception):
+    """One candidate failed before anything reached the client."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        auth: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.auth = auth
+
+    def as_proxy_error(self) -> ProxyError:
+        return ProxyError(self.status, self.message, self.kind, retry_after=self.retry_after)
+
+
+async def read_body(reply: UpstreamReply, idle: float, limit: int | None = None) -> bytes:
+    """The rest of a body, allowing ``idle`` seconds between pieces."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        async with asyncio.timeout(idle):
+            chunk = await reply.next_chunk()
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if limit is not None and size >= limit:
+            return b"".join(parts)[:limit]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class Failover:
+    """Opens the first candidate that answers for a resolved model."""
+
+    def __init__(self, routing: RoutingConfig, selector: Selector, cooldowns: Cooldowns) -> None:
+        self.routing = routing
+        self.selector = selector
+        self.cooldowns = cooldowns
+
+    async def open(
+        self,
+        targets: Sequence[Target],
+        build_call: Callable[[Candidate], UpstreamCall],
+        *,
+        stream: bool,
+        request_id: str,
+    ) -> Opened:
+        """Raises ProxyError when no candidate could answer."""
+        attempts = 0
+        last: AttemptFailed | None = None
+        for candidate in self.selector.candidates(targets):
+            if attempts > self.routing.max_retries:
+                break
+            if attempts:
+                delay = self.routing.retry_backoff * 2 ** (attempts - 1)
+                await asyncio.sleep(min(delay, self.routing.retry_backoff_max))
+            attempts += 1
+            try:
+                opened = await self._attempt(candidate, build_call(candidate), stream, attempts)
+            except AttemptFailed as failure:
+                last = failure
+                self._cool(candidate, failure, request_id)
+                continue
+            if 200 <= opened.reply.status < 300:
+                self.cooldowns.succeed(
+                    candidate.upstream.name, candidate.credential.name, candidate.model
+                )
+            return opened
+        raise self._exhausted(targets, last)
+
+    async def _attempt(
+        self, candidate: Candidate, call: UpstreamCall, stream: bool, attempts: int
+    ) -> Opened:
+        timeouts = candidate.upstream.timeouts
+        name = candidate.upstream.name
+        reply: UpstreamReply | None = None
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                reply = await candidate.upstream.open(call)
+                if reply.status >= 300:
+                    body = await read_body(reply, timeouts.idle, _ERROR_BODY_LIMIT)
+                    reply.close()
+                    return self._judge_error(candidate, reply, body, attempts)
+                if stream:
+                    _require_event_stream(reply, name)
+                    first = await reply.next_chunk()
+                    if not first:
+                        raise AttemptFailed(
+                            502, ErrorKind.UPSTREAM, f"upstream {name} ended the stream at once"
+                        )
+                    return Opened(candidate, reply, attempts, time.monotonic(), first_chunk=first)
+            first_byte_at = time.monotonic()
+            body = await read_body(reply, timeouts.idle)
+            reply.close()
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                raise AttemptFailed(
+                    502,
+                    ErrorKind.UPSTREAM,
+                    f"upstream {name} answered with a body that is not JSON",
+                ) from None
+            return Opened(candidate, reply, attempts, first_byte_at, body=body, payload=payload)
+        except AttemptFailed:
+            if reply is not None:
+                reply.close()
+            raise
+        except TimeoutError:
+            if reply is not None:
+                reply.close()
+            raise AttemptFailed(
+                504, ErrorKind.TIMEOUT, f"upstream {name} timed out", retry_after=None
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            if reply is not None:
+                reply.close()
+            raise AttemptFailed(
+                502, ErrorKind.UPSTREAM, f"upstream {name} unreachable: {_describe(exc)}"
+            ) from None
+        except BaseException:
+            if reply is not None:
+                reply.close()
+            raise
+
+    def _judge_error(
+        self, candidate: Candidate, reply: UpstreamReply, body: bytes, attempts: int
+    ) -> Opened:
+        status = reply.status
+        if not is_retryable(status):
+            return Opened(candidate, reply, attempts, time.monotonic(), body=body)
+        name = candidate.upstream.name
+        if status == 429:
+            raise AttemptFailed(
+                429,
+                ErrorKind.RATE_LIMIT,
+                f"upstream {name} is rate limited",
+                retry_after=retry_after_seconds(reply.headers.get("Retry-After")),
+            )
+        if status in _AUTH_STATUSES:
+            raise AttemptFailed(
+                502,
+                ErrorKind.UPSTREAM,
+                f"upstream {name} rejected credential {candidate.credential.name} ({status})",
+                auth=True,
+            )
+        if status == 408:
+            raise AttemptFailed(504, ErrorKind.TIMEOUT, f"upstream {name} timed out (408)")
+        raise AttemptFailed(502, ErrorKind.UPSTREAM, f"upstream {name} failed with status {status}")
+
+    def _cool(self, candidate: Candidate, failure: AttemptFailed, request_id: str) -> None:
+        rest = self.cooldowns.fail(
+            candidate.upstream.name,
+            candidate.credential.name,
+            candidate.model,
+            failure.message,
+            retry_after=failure.retry_after,
+            auth=failure.auth,
+        )
+        log_fields(
+            log,
+            logging.WARNING,
+            request_id=request_id,
+            event="attempt_failed",
+            provider=candidate.upstream.name,
+            credential=candidate.credential.name,
+            model=candidate.model,
+            reason=failure.message,
+            cooldown_s=round(rest, 2),
+        )
+
+    def _exhausted(self, targets: Sequence[Target], last: AttemptFailed | None) -> ProxyError:
+        if last is not None:
+            if last.kind is ErrorKind.RATE_LIMIT:
+                soonest = self.selector.soonest_available(targets)
+                last.retry_after = soonest if soonest is not None else last.retry_after
+            return last.as_proxy_error()
+        soonest = self.selector.soonest_available(targets)
+        if soonest is not None:
+            return ProxyError(
+                429,
+                "every upstream for this model is cooling down; retry later",
+                ErrorKind.RATE_LIMIT,
+                retry_after=soonest,
+            )
+        reasons = sorted(
+            {
+                f"{t.upstream.name}: {t.upstream.unconfigured_reason}"
+                for t in targets
+                if t.upstream.unconfigured_reason
+            }
+        )
+        detail = "; ".join(reasons) or "no usable credential"
+        return ProxyError(
+            503, f"no upstream can serve this model ({detail})", ErrorKind.UNAVAILABLE
+        )
+
+
+def _require_event_stream(reply: UpstreamReply, name: str) -> None:
+    content_type = reply.headers.get("Content-Type", "")
+    if "text/event-stream" not in content_type:
+        raise AttemptFailed(
+            502,
+            ErrorKind.UPSTREAM,
+            f"upstream {name} answered a stream request with {content_type or 'no content type'}",
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "server disconnected"
+    return type(exc).__name__

@@ -1,0 +1,73 @@
+"""Model names to ordered upstream targets.
+
+Resolution: the first ``routes`` entry whose pattern matches the model wins and its
+providers are tried in order; otherwise every provider that lists the model (by name or
+alias) in its ``models``, in config order. Within a provider an alias becomes the
+upstream model name; any other name is passed on unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from router.config.schema import RouteConfig
+from router.upstreams.base import Upstream
+
+
+@dataclass(frozen=True)
+class Target:
+    """One upstream that can serve a model, optionally pinned to one credential."""
+
+    upstream: Upstream
+    model: str
+    credential: str | None = None
+
+
+class ModelTable:
+    """Answers "who serves model X?" for one config."""
+
+    def __init__(self, upstreams: Sequence[Upstream], routes: Sequence[RouteConfig]) -> None:
+        self._upstreams = {u.name: u for u in upstreams}
+        self._order = list(upstreams)
+        self._routes: list[tuple[re.Pattern[str], RouteConfig]] = [
+            (route.compiled(), route) for route in routes
+        ]
+        self._aliases: dict[str, dict[str, str]] = {}
+        for upstream in upstreams:
+            names: dict[str, str] = {}
+            for entry in upstream.models:
+                names[entry.name] = entry.name
+                for alias in entry.aliases:
+                    names[alias] = entry.name
+            self._aliases[upstream.name] = names
+
+    def resolve(self, model: str) -> list[Target]:
+        for pattern, route in self._routes:
+            if pattern.fullmatch(model):
+                targets = []
+                for entry in route.providers:
+                    name, _, credential = entry.partition("/")
+                    upstream = self._upstreams.get(name)
+                    if upstream is None:
+                        continue
+                    upstream_model = self._aliases[name].get(model, model)
+                    targets.append(Target(upstream, upstream_model, credential or None))
+                return targets
+        return [
+            Target(u, self._aliases[u.name][model])
+            for u in self._order
+            if model in self._aliases[u.name]
+        ]
+
+    def model_ids(self) -> list[tuple[str, str]]:
+        """Every (model id, provider) clients can ask for by exact name, aliases included."""
+        listed: dict[str, str] = {}
+        for upstream in self._order:
+            for name in self._aliases[upstream.name]:
+                listed.setdefault(name, upstream.name)
+        for _, route in self._routes:
+            if not route.model.startswith("re:") and not any(c in route.model for c in "*?["):
+                listed.setdefault(route.model, route.providers[0].partition("/")[0])
+        return list(listed.items())

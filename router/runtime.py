@@ -1,0 +1,63 @@
+"""Everything built from one config: upstreams, model table, failover, client keys.
+
+A SIGHUP builds a new Runtime beside the old one; requests already running keep the one
+they started with, and the old one closes its connection pools when its last request ends.
+Cooldowns live outside so they survive reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from router.clientauth import ClientKeys
+from router.config import LoadedConfig
+from router.routing.cooldown import Cooldowns
+from router.routing.failover import Failover
+from router.routing.selector import Selector
+from router.routing.table import ModelTable
+from router.upstreams.base import Upstream
+from router.upstreams.registry import build_upstream
+
+_PROVIDER_KEYS = re.compile(r"^providers\[(\d+)\]\.api-keys")
+
+
+class Runtime:
+    def __init__(self, loaded: LoadedConfig, cooldowns: Cooldowns) -> None:
+        self.config = config = loaded.config
+        unset_by_provider: dict[int, set[str]] = {}
+        for path, variable in loaded.unset_env.items():
+            match = _PROVIDER_KEYS.match(path)
+            if match:
+                unset_by_provider.setdefault(int(match.group(1)), set()).add(variable)
+        self.upstreams: list[Upstream] = [
+            build_upstream(p, config.timeouts, tuple(sorted(unset_by_provider.get(i, ()))))
+            for i, p in enumerate(config.providers)
+            if p.enabled
+        ]
+        self.table = ModelTable(self.upstreams, config.routes)
+        self.selector = Selector(config.routing.strategy, cooldowns)
+        self.failover = Failover(config.routing, self.selector, cooldowns)
+        self.client_keys = ClientKeys(config.api_keys)
+        self.body_limit = int(config.body_limit_mb * 1024 * 1024)
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    def acquire(self) -> None:
+        self._in_flight += 1
+        self._drained.clear()
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._drained.set()
+
+    async def retire(self) -> None:
+        """Close pools once the requests that started on this runtime have finished."""
+        await self._drained.wait()
+        await self.close()
+
+    async def close(self) -> None:
+        for upstream in self.upstreams:
+            await upstream.close()

@@ -1,0 +1,66 @@
+"""The router's long-lived state: the current Runtime, cooldowns, and config reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from router.config import ConfigError, LoadedConfig, read_config
+from router.logs import log_fields
+from router.routing.cooldown import Cooldowns
+from router.runtime import Runtime
+
+log = logging.getLogger("router.config")
+
+
+class RouterState:
+    def __init__(self, loaded: LoadedConfig, config_path: str | Path | None = None) -> None:
+        self.config_path = config_path
+        self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
+        self.runtime = Runtime(loaded, self.cooldowns)
+        self.started_at = time.time()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def schedule_reload(self) -> None:
+        """SIGHUP handler: reload without blocking the signal callback."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def reload(self) -> bool:
+        """Swap in the config from disk; a bad config is logged and the old one stays."""
+        try:
+            loaded = read_config(self.config_path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log_fields(log, logging.ERROR, event="reload_rejected", problem=problem)
+            return False
+        old = self.runtime
+        new_config = loaded.config
+        if (new_config.host, new_config.port) != (old.config.host, old.config.port):
+            log_fields(
+                log,
+                logging.WARNING,
+                event="reload_restart_needed",
+                reason="host and port changes take effect after a restart",
+            )
+        self.cooldowns.config = new_config.routing.cooldown
+        self.runtime = Runtime(loaded, self.cooldowns)
+        logging.getLogger().setLevel(new_config.log_level.upper())
+        retire = asyncio.get_running_loop().create_task(old.retire())
+        self._background.add(retire)
+        retire.add_done_callback(self._background.discard)
+        log_fields(log, logging.INFO, event="reloaded", providers=len(self.runtime.upstreams))
+        return True
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.runtime.close()
+
+
+STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)

@@ -1,0 +1,1 @@
+"""Upstream providers: how a request leaves cliproxy for each kind of service."""

@@ -1,0 +1,68 @@
+"""What every upstream offers the dispatcher, whatever its wire format or transport."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from router.config.schema import ModelEntry, Timeouts
+
+
+@dataclass(frozen=True)
+class UpstreamCredential:
+    """One credential of an upstream; ``secret`` is never printed."""
+
+    name: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UpstreamCall:
+    """One request to send: a body already in the upstream's format."""
+
+    credential: UpstreamCredential
+    model: str
+    body: bytes
+    stream: bool
+    request_id: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class UpstreamReply(abc.ABC):
+    """An upstream's answer, open until ``close``; body read chunk by chunk."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    @abc.abstractmethod
+    async def next_chunk(self) -> bytes:
+        """The next piece of the body as it arrives; ``b""`` at the end."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection (dropping it when the body was not read to the end)."""
+
+
+class Upstream(abc.ABC):
+    """A configured provider: its credentials, limits and how to reach it."""
+
+    name: str
+    kind: str
+    wire_format: str
+    timeouts: Timeouts
+    credentials: tuple[UpstreamCredential, ...]
+    models: tuple[ModelEntry, ...]
+    unconfigured_reason: str | None
+
+    @abc.abstractmethod
+    async def open(self, call: UpstreamCall) -> UpstreamReply:
+        """Send ``call`` and return once the response status and headers arrived."""
+
+    @abc.abstractmethod
+    def active_requests(self) -> int:
+        """Replies opened and not yet closed."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release pooled connections."""
