@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import anthropic
 import openai
 import pytest
 
 from tests.fakes import fixtures
+from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
 from tests.fakes.behaviours import (
     Delay,
     Drop,
@@ -429,3 +431,218 @@ async def test_standalone_process_prints_port_and_serves() -> None:
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+# Anthropic -----------------------------------------------------------------------------
+
+anthropic_fake = fixtures.anthropic_fake
+CLAUDE_HI = [{"role": "user", "content": "hi there"}]
+
+
+def claude(fake: AnthropicFake, **options: Any) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(
+        base_url=fake.base_url, api_key=fake.key, max_retries=0, **options
+    )
+
+
+def claude_headers(fake: AnthropicFake) -> dict[str, str]:
+    return {"x-api-key": fake.key, "anthropic-version": "2023-06-01"}
+
+
+async def test_anthropic_default_echo(anthropic_fake: AnthropicFake) -> None:
+    message = await claude(anthropic_fake).messages.create(
+        model="claude-x", max_tokens=100, messages=CLAUDE_HI
+    )
+    assert message.content[0].text == "echo: hi there"
+    assert message.model == "claude-x" and message.stop_reason == "end_turn"
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+    assert "anthropic-version" in anthropic_fake.last_request.headers
+
+
+async def test_anthropic_stream_event_order_and_sdk_assembly(
+    anthropic_fake: AnthropicFake,
+) -> None:
+    calls = [ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"tz": "UTC"})]
+    anthropic_fake.script.push(
+        Reply(text="hello there", reasoning="let me think", tool_calls=calls)
+    )
+    kinds: list[str] = []
+    async with claude(anthropic_fake).messages.stream(
+        model="claude-x", max_tokens=4096, messages=CLAUDE_HI
+    ) as stream:
+        async for item in stream:
+            if item.type in ("content_block_delta",):
+                kinds.append(f"delta:{item.delta.type}")
+            elif item.type in ("message_start", "content_block_start", "content_block_stop",
+                               "message_delta", "message_stop"):  # fmt: skip
+                kinds.append(item.type)
+        final = await stream.get_final_message()
+    collapsed = [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]]
+    assert collapsed == [
+        "message_start",
+        "content_block_start", "delta:thinking_delta", "delta:signature_delta",
+        "content_block_stop",
+        "content_block_start", "delta:text_delta", "content_block_stop",
+        "content_block_start", "delta:input_json_delta", "content_block_stop",
+        "content_block_start", "delta:input_json_delta", "content_block_stop",
+        "message_delta", "message_stop",
+    ]  # fmt: skip
+    assert [b.type for b in final.content] == ["thinking", "text", "tool_use", "tool_use"]
+    assert final.content[1].text == "hello there"
+    assert final.content[3].input == {"tz": "UTC"} and final.stop_reason == "tool_use"
+    assert final.content[0].signature == anthropic_fake.sign("let me think")
+
+
+async def test_anthropic_raw_stream_has_ping_after_first_block(
+    anthropic_fake: AnthropicFake,
+) -> None:
+    body = {"model": "m", "max_tokens": 10, "messages": CLAUDE_HI, "stream": True}
+    lines = await sse_lines(anthropic_fake, "/v1/messages", body, claude_headers(anthropic_fake))
+    events = [line[7:] for line in lines if line.startswith("event: ")]
+    assert events[:3] == ["message_start", "content_block_start", "ping"]
+    assert events[-2:] == ["message_delta", "message_stop"]
+
+
+async def test_anthropic_thinking_signature_round_trip(anthropic_fake: AnthropicFake) -> None:
+    anthropic_fake.script.push(Reply(text="", reasoning="deep", tool_calls=[ToolCall("f", {})]))
+    client = claude(anthropic_fake)
+    first = await client.messages.create(model="m", max_tokens=50, messages=CLAUDE_HI)
+    history = [
+        *CLAUDE_HI,
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": first.content[1].id, "content": "ok"}
+        ]},
+    ]  # fmt: skip
+    again = await client.messages.create(model="m", max_tokens=50, messages=history)
+    assert again.stop_reason == "end_turn"
+    history[1]["content"][0]["signature"] = AnthropicFake().sign("deep")
+    with pytest.raises(anthropic.BadRequestError, match="Invalid `signature`"):
+        await client.messages.create(model="m", max_tokens=50, messages=history)
+
+
+TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"model": "m", "max_tokens": 5, "messages": CLAUDE_HI, "foo": 1},
+         "foo: Extra inputs are not permitted"),
+        ({"model": "m", "messages": CLAUDE_HI}, "max_tokens: Field required"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "assistant", "content": "x"}]},
+         'first message must use the "user" role'),
+        ({"model": "m", "max_tokens": 5,
+          "messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]},
+         "text content blocks must be non-empty"),
+        ({"model": "m", "max_tokens": 5, "messages": [*CLAUDE_HI, {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "r"}]}]},
+         "unexpected `tool_use_id`"),
+        ({"model": "m", "max_tokens": 5, "messages": [
+            *CLAUDE_HI, {"role": "assistant", "content": [TOOL_USE]}, *CLAUDE_HI]},
+         "`tool_use` ids were found without `tool_result`"),
+        ({"model": "m", "max_tokens": 5, "messages": [
+            *CLAUDE_HI, {"role": "assistant", "content": [{**TOOL_USE, "id": "bad id!"}]}]},
+         "tool_use.id: String should match pattern"),
+        ({"model": "m", "max_tokens": 5, "messages": CLAUDE_HI,
+          "tools": [{"name": "x" * 65, "input_schema": {"type": "object"}}]},
+         "custom.name: String should match pattern"),
+        ({"model": "m", "max_tokens": 5, "messages": [
+            *CLAUDE_HI, {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "t", "signature": "forged"}]}]},
+         "Invalid `signature`"),
+        ({"model": "m", "max_tokens": 2000, "messages": CLAUDE_HI,
+          "thinking": {"type": "enabled", "budget_tokens": 4000}},
+         "`max_tokens` must be greater than `thinking.budget_tokens`"),
+    ],
+)  # fmt: skip
+async def test_anthropic_rejects_invalid_requests(
+    anthropic_fake: AnthropicFake, body: dict[str, Any], fragment: str
+) -> None:
+    status, _, payload = await post(
+        anthropic_fake, "/v1/messages", body, claude_headers(anthropic_fake)
+    )
+    assert status == 400
+    assert payload["type"] == "error"
+    assert payload["error"]["type"] == "invalid_request_error"
+    assert fragment in payload["error"]["message"]
+
+
+async def test_anthropic_consecutive_user_turns_allowed(anthropic_fake: AnthropicFake) -> None:
+    body = {"model": "m", "max_tokens": 5, "messages": [*CLAUDE_HI, *CLAUDE_HI]}
+    status, _, _ = await post(anthropic_fake, "/v1/messages", body, claude_headers(anthropic_fake))
+    assert status == 200
+
+
+async def test_anthropic_auth_and_version_header(anthropic_fake: AnthropicFake) -> None:
+    body = {"model": "m", "max_tokens": 5, "messages": CLAUDE_HI}
+    status, _, payload = await post(anthropic_fake, "/v1/messages", body, {"x-api-key": "k"})
+    assert status == 400 and "anthropic-version" in payload["error"]["message"]
+    wrong = {"x-api-key": "sk-ant-wrong", "anthropic-version": "2023-06-01"}
+    status, _, payload = await post(anthropic_fake, "/v1/messages", body, wrong)
+    assert status == 401 and payload["error"]["type"] == "authentication_error"
+
+
+async def test_anthropic_oauth_requires_beta_and_claude_code_system(
+    anthropic_fake: AnthropicFake,
+) -> None:
+    base = {"Authorization": f"Bearer {anthropic_fake.oauth_token}",
+            "anthropic-version": "2023-06-01"}  # fmt: skip
+    with_beta = {**base, "anthropic-beta": "claude-code-20250219,oauth-2025-04-20"}
+    body: dict[str, Any] = {"model": "m", "max_tokens": 5, "messages": CLAUDE_HI}
+    status, _, payload = await post(anthropic_fake, "/v1/messages", body, base)
+    assert status == 401 and "OAuth" in payload["error"]["message"]
+    status, _, payload = await post(anthropic_fake, "/v1/messages", body, with_beta)
+    assert (
+        status == 400 and "only authorized for use with Claude Code" in payload["error"]["message"]
+    )
+    body["system"] = [
+        {"type": "text", "text": CLAUDE_CODE_SYSTEM},
+        {"type": "text", "text": "Be brief."},
+    ]
+    status, _, payload = await post(anthropic_fake, "/v1/messages", body, with_beta)
+    assert status == 200 and payload["content"][0]["text"] == "echo: hi there"
+
+
+async def test_anthropic_count_tokens_and_models(anthropic_fake: AnthropicFake) -> None:
+    client = claude(anthropic_fake)
+    small = await client.messages.count_tokens(model="m", messages=CLAUDE_HI)
+    big = await client.messages.count_tokens(
+        model="m", messages=[{"role": "user", "content": "word " * 100}]
+    )
+    assert 0 < small.input_tokens < big.input_tokens
+    again = await client.messages.count_tokens(model="m", messages=CLAUDE_HI)
+    assert again.input_tokens == small.input_tokens
+    models = await client.models.list()
+    assert models.data[0].id.startswith("claude-")
+
+
+async def test_anthropic_scripted_errors(anthropic_fake: AnthropicFake) -> None:
+    anthropic_fake.script.push(Status(429, retry_after=4), Status(529))
+    client = claude(anthropic_fake)
+    with pytest.raises(anthropic.RateLimitError) as rate_limited:
+        await client.messages.create(model="m", max_tokens=5, messages=CLAUDE_HI)
+    assert rate_limited.value.response.headers["retry-after"] == "4"
+    assert rate_limited.value.body["error"]["type"] == "rate_limit_error"
+    with pytest.raises(anthropic.APIStatusError) as overloaded:
+        await client.messages.create(model="m", max_tokens=5, messages=CLAUDE_HI)
+    assert overloaded.value.status_code == 529
+    assert overloaded.value.body["error"]["type"] == "overloaded_error"
+
+
+async def test_anthropic_mid_stream_error_event(anthropic_fake: AnthropicFake) -> None:
+    anthropic_fake.script.push(MidStreamError(after_chunks=2))
+    body = {"model": "m", "max_tokens": 10, "messages": CLAUDE_HI, "stream": True}
+    lines = await sse_lines(anthropic_fake, "/v1/messages", body, claude_headers(anthropic_fake))
+    assert lines[-2] == "event: error"
+    assert json.loads(lines[-1][6:])["error"]["type"] == "overloaded_error"
+    assert sum(1 for line in lines if "text_delta" in line) == 2
+
+
+async def test_anthropic_hang_disconnect(anthropic_fake: AnthropicFake) -> None:
+    anthropic_fake.script.push(Hang(after_headers=True))
+    with pytest.raises(anthropic.APITimeoutError):
+        await claude(anthropic_fake, timeout=0.2).messages.create(
+            model="m", max_tokens=5, messages=CLAUDE_HI
+        )
+    await anthropic_fake.wait_for_disconnect(1, timeout=2)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.openai import OpenAIFake
 
 
@@ -17,4 +18,11 @@ from tests.fakes.openai import OpenAIFake
 async def openai_fake() -> AsyncIterator[OpenAIFake]:
     """A started OpenAIFake accepting `openai_fake.key`; closed after the test."""
     async with OpenAIFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def anthropic_fake() -> AsyncIterator[AnthropicFake]:
+    """A started AnthropicFake accepting `.key` (x-api-key) and `.oauth_token` (Bearer)."""
+    async with AnthropicFake() as fake:
         yield fake
