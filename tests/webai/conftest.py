@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Test providers are referenced from config as "tests.webai.g4f_test_providers:<Class>",
-# which needs the repository root importable however pytest was started.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from aiohttp import web  # noqa: E402
-
-from providers.webai.http_server import start_webai  # noqa: E402
-from router.config import WebAIConfig  # noqa: E402
-from tests.webai import g4f_test_providers  # noqa: E402
-from tests.webai.helpers import KEY, provider_spec  # noqa: E402
+from providers.webai.http_server import start_webai
+from router.config import WebAIConfig
+from tests.webai import g4f_test_providers
+from tests.webai.helpers import KEY, provider_spec
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
