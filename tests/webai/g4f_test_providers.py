@@ -157,3 +157,17 @@ class StallMidStream(_Recording):
             cls.record("cancelled")
             raise
         yield "never"
+
+
+LEAKED_COOKIE_VALUE = "psid-value-that-must-not-leak-0123"
+
+
+class LeakCookie(_TestProvider):
+    """Fails with an error message that quotes a cookie value."""
+
+    @classmethod
+    async def create_async_generator(
+        cls, model: str, messages: list[dict[str, Any]], proxy: str | None = None, **kwargs: Any
+    ):
+        raise RuntimeError(f"upstream rejected cookie {LEAKED_COOKIE_VALUE}")
+        yield ""
