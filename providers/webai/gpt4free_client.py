@@ -52,23 +52,23 @@ Messages = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class ResolvedProvider:
-    name: str
+    name: str  # as configured, without the module part: shown on /health and in errors
     provider: type[BaseProvider]
 
 
 def resolve_provider(spec: str) -> ResolvedProvider:
     """Turn "Gemini" (an attribute of g4f.Provider) or "package.module:Class" into a class."""
-    if ":" in spec:
-        module_name, _, attribute = spec.partition(":")
+    module_name, _, attribute = spec.rpartition(":")
+    if module_name:
         try:
             candidate = getattr(importlib.import_module(module_name), attribute, None)
         except ImportError as exc:
             raise WebAIConfigError(f"cannot import provider module {module_name!r}") from exc
     else:
-        candidate = getattr(g4f.Provider, spec, None)
+        candidate = getattr(g4f.Provider, attribute, None)
     if not (isinstance(candidate, type) and issubclass(candidate, BaseProvider)):
         raise WebAIConfigError(f"unknown g4f provider {spec!r}")
-    return ResolvedProvider(name=candidate.__name__, provider=candidate)
+    return ResolvedProvider(name=attribute, provider=candidate)
 
 
 def resolve_providers(specs: Iterable[str]) -> tuple[ResolvedProvider, ...]:
