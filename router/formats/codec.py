@@ -1,0 +1,172 @@
+"""Codec interface and helpers shared by the four format codecs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from router.formats.context import TranslationContext
+from router.formats.errors import ErrorKind, FormatError
+from router.formats.ir import Format, Request, Response, StreamEvent
+from router.formats.sse import SSEEvent
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON (the per-chunk hot path uses this)."""
+    return _dumps(obj)
+
+
+class StreamDecoder(Protocol):
+    def feed(self, event: SSEEvent) -> list[StreamEvent]: ...
+
+    def close(self) -> list[StreamEvent]: ...
+
+
+class StreamEncoder(Protocol):
+    def encode(self, ev: StreamEvent) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+class Codec:
+    """One wire format: request/response/stream translation to and from the IR."""
+
+    format: Format
+
+    def decode_request(self, body: dict) -> Request:
+        raise NotImplementedError
+
+    def encode_request(self, req: Request, ctx: TranslationContext) -> dict:
+        raise NotImplementedError
+
+    def decode_response(self, body: dict, ctx: TranslationContext) -> Response:
+        raise NotImplementedError
+
+    def encode_response(self, resp: Response, ctx: TranslationContext) -> dict:
+        raise NotImplementedError
+
+    def stream_decoder(self, ctx: TranslationContext) -> StreamDecoder:
+        raise NotImplementedError
+
+    def stream_encoder(self, ctx: TranslationContext) -> StreamEncoder:
+        raise NotImplementedError
+
+    def encode_error(self, status: int, message: str, kind: ErrorKind) -> dict:
+        raise NotImplementedError
+
+    def encode_stream_error(self, status: int, message: str, kind: ErrorKind) -> bytes:
+        raise NotImplementedError
+
+
+# ---- reasoning effort <-> token budget ------------------------------------------------
+# effort   budget
+# minimal    1024   (Anthropic's minimum thinking budget)
+# low        4096
+# medium     8192
+# high      16384
+# xhigh     32768
+# A budget maps to the smallest effort whose budget is >= it (above 32768: xhigh);
+# budget 0 means reasoning off ("none"); Gemini's -1 (dynamic) maps to "medium".
+EFFORT_BUDGET = {"minimal": 1024, "low": 4096, "medium": 8192, "high": 16384, "xhigh": 32768}
+
+
+def effort_to_budget(effort: str) -> int:
+    if effort == "none":
+        return 0
+    return EFFORT_BUDGET.get(effort, EFFORT_BUDGET["medium"])
+
+
+def budget_to_effort(budget: int) -> str:
+    if budget == 0:
+        return "none"
+    if budget < 0:
+        return "medium"
+    for effort, limit in EFFORT_BUDGET.items():
+        if budget <= limit:
+            return effort
+    return "xhigh"
+
+
+# ---- reasoning signatures across formats ----------------------------------------------
+# A signature produced by upstream format X and shown to a client of format Y != X is
+# wrapped as "xfmt:<X>:<signature>". When the client sends it back, the decoder unwraps
+# it and tags the reasoning with source X, so only an X upstream ever receives it.
+_SIG_PREFIX = "xfmt:"
+_FORMATS_BY_VALUE = {f.value: f for f in Format}
+
+
+def wrap_signature(signature: str | None, source: Format, client: Format) -> str:
+    if source is client:
+        return signature or ""
+    return f"{_SIG_PREFIX}{source.value}:{signature or ''}"
+
+
+def unwrap_signature(signature: str | None, client: Format) -> tuple[str | None, Format]:
+    if signature and signature.startswith(_SIG_PREFIX):
+        fmt_name, sep, raw = signature[len(_SIG_PREFIX) :].partition(":")
+        fmt = _FORMATS_BY_VALUE.get(fmt_name)
+        if sep and fmt is not None:
+            return raw or None, fmt
+    return signature, client
+
+
+# ---- input validation helpers --------------------------------------------------------
+
+
+def require(body: dict, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    value = body.get(key)
+    if value is None:
+        raise FormatError(f"{where}{key}: field is required")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FormatError(f"{where}{key}: expected {_kind_name(kind)}")
+    return value
+
+
+def optional(body: dict, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise FormatError(f"{where}{key}: expected {_kind_name(kind)}")
+    if not isinstance(value, kind):
+        raise FormatError(f"{where}{key}: expected {_kind_name(kind)}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        list: "array",
+        dict: "object",
+    }
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+def parse_data_url(url: str) -> tuple[str, str] | None:
+    """(media_type, base64 data) for a base64 data URL, else None."""
+    if not url.startswith("data:"):
+        return None
+    header, sep, data = url[5:].partition(",")
+    if not sep or not header.endswith(";base64"):
+        return None
+    return header[: -len(";base64")] or "application/octet-stream", data
+
+
+def parse_arguments(arguments: str, where: str) -> dict:
+    """Tool-call argument text to an object (targets that want objects need this)."""
+    if not arguments:
+        return {}
+    try:
+        value = json.loads(arguments)
+    except ValueError as exc:
+        raise FormatError(f"{where}: tool call arguments are not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise FormatError(f"{where}: tool call arguments must be a JSON object")
+    return value

@@ -1,0 +1,82 @@
+"""Per-request translation state carried from the request to its response."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+MAX_TOOL_NAME = 64
+_TOOL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
+_CALL_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
+_CALL_ID_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
+_TOOL_NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
+
+DEFAULT_MAX_TOKENS = 8192
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def shorten_tool_name(name: str) -> str:
+    """Deterministic name every target accepts: <= 64 chars of [a-zA-Z0-9_-], starting
+    with a letter or underscore. Names already valid are returned unchanged."""
+    if _TOOL_NAME_OK.match(name):
+        return name
+    clean = _TOOL_NAME_BAD_CHARS.sub("_", name)
+    if not (clean[:1].isalpha() or clean[:1] == "_"):
+        clean = "_" + clean
+    return f"{clean[: MAX_TOOL_NAME - 11]}_{_digest(name)}"
+
+
+def sanitize_call_id(call_id: str) -> str:
+    """Deterministic id matching ^[a-zA-Z0-9_-]+$ (Anthropic's rule, accepted everywhere)."""
+    if _CALL_ID_OK.match(call_id):
+        return call_id
+    return f"{_CALL_ID_BAD_CHARS.sub('_', call_id)[:40]}_{_digest(call_id)}"
+
+
+@dataclass(slots=True)
+class TranslationContext:
+    """One per client request.
+
+    client_model: the model name the client asked for; echoed back in every response.
+    request_id: used to build response / item / call ids.
+    tool_names: shortened name -> original name (filled by encode_request, used when
+      decoding the upstream answer so the client sees its own names exactly).
+    call_ids: rewritten call id -> original id (same idea for tool call ids).
+    default_max_tokens: used where the target requires max tokens (Anthropic).
+    sse: Gemini clients only; False when streamGenerateContent was called without
+      alt=sse, so the stream encoder writes one incrementally streamed JSON array.
+    """
+
+    client_model: str = ""
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
+    created: int = field(default_factory=lambda: int(time.time()))
+    tool_names: dict[str, str] = field(default_factory=dict)
+    call_ids: dict[str, str] = field(default_factory=dict)
+    default_max_tokens: int = DEFAULT_MAX_TOKENS
+    sse: bool = True
+
+    def tool_name_out(self, name: str) -> str:
+        """Name to send upstream; remembers the mapping when it had to change."""
+        short = shorten_tool_name(name)
+        if short != name:
+            self.tool_names[short] = name
+        return short
+
+    def tool_name_in(self, name: str) -> str:
+        """Original client name for a name the upstream used."""
+        return self.tool_names.get(name, name)
+
+    def call_id_out(self, call_id: str) -> str:
+        clean = sanitize_call_id(call_id)
+        if clean != call_id:
+            self.call_ids[clean] = call_id
+        return clean
+
+    def call_id_in(self, call_id: str) -> str:
+        return self.call_ids.get(call_id, call_id)
