@@ -1,0 +1,3 @@
+from providers.aistudio.main import main
+
+raise SystemExit(main())
