@@ -6,6 +6,8 @@ cookie directory as either a `.har` capture or a `.json` list such as
 `[{"domain": ".google.com", "name": "__Secure-1PSID", "value": "..."}, ...]`.
 g4f reads that directory (`g4f.cookies.set_cookies_dir` + `read_cookie_files`) into its
 in-process cookie store, which `Gemini` consults through `get_cookies(".google.com")`.
+g4f also appends per-request usage records under `<dir>/.usage/` and would read a
+`config.yaml` model-routing file from this directory, so keep it dedicated to webai.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from g4f.cookies import CookiesConfig, read_cookie_files, set_cookies_dir
 
 from providers.webai.errors import WebAIConfigError
 
-GEMINI_COOKIE_DOMAIN = ".google.com"
-GEMINI_COOKIE_NAMES = ("__Secure-1PSID", "__Secure-1PSIDTS")
 DIRECTORY_MODE = 0o700
 
 
@@ -30,11 +30,6 @@ class LoadedCookies:
     directory: str
     names_by_domain: dict[str, tuple[str, ...]]
     values: tuple[str, ...]
-
-    @property
-    def gemini_ready(self) -> bool:
-        names = self.names_by_domain.get(GEMINI_COOKIE_DOMAIN, ())
-        return GEMINI_COOKIE_NAMES[0] in names
 
 
 def prepare_cookies_dir(cookies_dir: str) -> LoadedCookies:

@@ -171,10 +171,6 @@ class G4FBackend:
         self._redact = redact
         self._client = AsyncClient()
 
-    @property
-    def provider_names(self) -> tuple[str, ...]:
-        return tuple(item.name for item in self._providers)
-
     async def complete(self, model: str, messages: Messages) -> Completion:
         deadline = asyncio.get_running_loop().time() + self._timeout
         attempts: list[ProviderAttempt] = []

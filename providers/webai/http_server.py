@@ -125,14 +125,7 @@ async def error_shape_middleware(request: web.Request, handler: Handler) -> web.
             raise
         return error_response(exc.status, exc.reason, "invalid_request_error", None)
     except Exception as exc:
-        request[TRACE_KEY].reason = type(exc).__name__
-        logger.error(
-            kv(
-                event="unhandled_error",
-                request_id=request[TRACE_KEY].request_id,
-                error=type(exc).__name__,
-            )
-        )
+        request[TRACE_KEY].reason = f"unhandled {type(exc).__name__}"
         return error_response(500, "internal error in webai service", "server_error", None)
 
 
