@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from router.api.client_format import client_format
 from router.api.errors import error_response
 from router.clientauth import presented_key
+from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.state import STATE
@@ -25,17 +25,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
 
 
-def request_fields(request: web.Request) -> dict[str, object]:
-    """Fields a handler adds to this request's log line (model, provider, tokens...)."""
-    return request["log"]
-
-
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = secrets.token_hex(8)
-    request["request_id"] = request_id
-    request["log"] = fields = {}
-    request["started"] = started = time.monotonic()
+    request[CONTEXT] = ctx = RequestContext()
+    request_id, fields = ctx.request_id, ctx.log
     status = 500
     try:
         response = await _answer(request, handler)
@@ -57,7 +50,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             method=request.method,
             path=request.path,
             status=status,
-            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            latency_ms=round((time.monotonic() - ctx.started) * 1000, 1),
             **fields,
         )
 
@@ -68,7 +61,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         _check_client_key(request)
         return await handler(request)
     except ProxyError as error:
-        request["log"]["error"] = error.kind.value
+        request[CONTEXT].log["error"] = error.kind.value
         return error_response(fmt, error)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -77,9 +70,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         message = f"{request.method} {request.path}: {exc.reason.lower()}"
         return error_response(fmt, ProxyError(exc.status, message, kind))
     except Exception:
-        log.exception("unhandled error request_id=%s", request["request_id"])
-        request["log"]["error"] = "internal"
-        message = f"internal error (request id {request['request_id']}); see the router log"
+        ctx = request[CONTEXT]
+        log.exception("unhandled error request_id=%s", ctx.request_id)
+        ctx.log["error"] = "internal"
+        message = f"internal error (request id {ctx.request_id}); see the router log"
         return error_response(fmt, ProxyError(500, message, ErrorKind.INTERNAL))
 
 
@@ -96,4 +90,4 @@ def _check_client_key(request: web.Request) -> None:
             else "invalid API key"
         )
         raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
-    request["log"]["key"] = name
+    request[CONTEXT].log["key"] = name

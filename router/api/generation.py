@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from router.api.passthrough import OpenAIChatPassthrough, usage_fields
+from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.routing.failover import Opened
 from router.routing.selector import Candidate
@@ -37,12 +38,13 @@ async def proxy_generation(
 ) -> web.StreamResponse:
     model = body["model"]
     stream = bool(body.get("stream"))
-    fields = request["log"]
+    ctx = context(request)
+    fields = ctx.log
     fields.update(model=model, stream=stream)
     targets = runtime.table.resolve(model)
     if not targets:
         raise unknown_model(model)
-    request_id = request["request_id"]
+    request_id = ctx.request_id
 
     def build_call(candidate: Candidate) -> UpstreamCall:
         if candidate.upstream.wire_format != client_format:
@@ -85,14 +87,14 @@ async def proxy_generation(
 
 
 def _note_upstream(request: web.Request, opened: Opened) -> None:
-    fields = request["log"]
-    fields.update(
+    ctx = context(request)
+    ctx.log.update(
         provider=opened.candidate.upstream.name,
         credential=opened.candidate.credential.name,
         upstream_model=opened.candidate.model,
         attempts=opened.attempts,
         upstream_status=opened.reply.status,
-        ttfb_ms=round((opened.first_byte_at - request["started"]) * 1000, 1),
+        ttfb_ms=round((opened.first_byte_at - ctx.started) * 1000, 1),
     )
 
 

@@ -1,0 +1,39 @@
+"""Shared fixtures: fake upstreams (tests/fakes) and an in-process router on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from router.config import read_config
+from router.server import RunningRouter, start_router
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+StartRouter = Callable[..., Awaitable[RunningRouter]]
+
+
+@pytest.fixture
+async def router_factory(tmp_path: Path) -> AsyncIterator[StartRouter]:
+    """``await router_factory(config_dict, env={})`` starts a router on a free port."""
+    running: list[RunningRouter] = []
+
+    async def start(config: dict[str, Any], env: dict[str, str] | None = None) -> RunningRouter:
+        path = tmp_path / f"config{len(running)}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        router = await start_router(read_config(path, env=env or {}), path, port=0)
+        running.append(router)
+        return router
+
+    yield start
+    for router in running:
+        await router.stop()
+
+
+def provider(name: str, base_url: str, keys: list[Any], models: list[Any], **extra: Any) -> dict:
+    """A provider entry for a test config."""
+    return {"name": name, "base-url": base_url, "api-keys": keys, "models": models, **extra}
