@@ -9,6 +9,7 @@ import aiohttp
 import openai
 import pytest
 
+from tests.webai.g4f_test_providers import EVENTS
 from tests.webai.helpers import CHAT_PATH, KEY, auth_headers, chat_body
 
 
@@ -156,8 +157,6 @@ async def test_openai_sdk_sees_502_as_api_status_error(start_service: Any) -> No
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_timeout_gives_504_and_cancels_the_provider(start_service: Any, stream: bool) -> None:
-    from tests.webai.g4f_test_providers import EVENTS
-
     base_url = await start_service("Hang", timeout=0.3)
     status, body = await post_chat(base_url, chat_body(stream=stream))
     assert status == 504
@@ -193,8 +192,6 @@ async def test_openai_sdk_raises_on_mid_stream_error(start_service: Any) -> None
 
 
 async def test_stall_after_stream_started_ends_with_timeout_event(start_service: Any) -> None:
-    from tests.webai.g4f_test_providers import EVENTS
-
     base_url = await start_service("StallMidStream", timeout=0.3)
     status, _, events = await stream_events(base_url, chat_body(stream=True))
     assert status == 200
