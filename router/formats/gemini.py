@@ -107,7 +107,7 @@ def _function_response_content(response: Any) -> tuple[list, bool]:
 
 
 def _function_response_object(part: ToolResultPart) -> dict:
-    text = "".join(c.text for c in part.content if type(c) is TextPart)
+    text = "\n".join(c.text for c in part.content if type(c) is TextPart)
     if part.is_error:
         return {"error": text}
     if text.startswith("{"):
