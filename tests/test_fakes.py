@@ -12,6 +12,9 @@ import aiohttp
 import anthropic
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 
 from tests.fakes import fixtures
 from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
@@ -28,6 +31,7 @@ from tests.fakes.behaviours import (
     ToolCall,
     Usage,
 )
+from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -646,3 +650,163 @@ async def test_anthropic_hang_disconnect(anthropic_fake: AnthropicFake) -> None:
             model="m", max_tokens=5, messages=CLAUDE_HI
         )
     await anthropic_fake.wait_for_disconnect(1, timeout=2)
+
+
+# Gemini --------------------------------------------------------------------------------
+
+gemini_fake = fixtures.gemini_fake
+GEMINI_HI = {"contents": [{"role": "user", "parts": [{"text": "hi there"}]}]}
+GENERATE = "/v1beta/models/gemini-2.5-flash:generateContent"
+
+
+def gemini_client(fake: GeminiFake) -> genai.Client:
+    return genai.Client(
+        api_key=fake.key,
+        http_options=genai_types.HttpOptions(
+            base_url=fake.base_url, retry_options=genai_types.HttpRetryOptions(attempts=1)
+        ),
+    )
+
+
+def goog(fake: GeminiFake) -> dict[str, str]:
+    return {"x-goog-api-key": fake.key}
+
+
+async def test_gemini_sdk_generate_and_stream(gemini_fake: GeminiFake) -> None:
+    client = gemini_client(gemini_fake)
+    result = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi there")
+    assert result.text == "echo: hi there"
+    assert result.usage_metadata is not None and result.usage_metadata.prompt_token_count > 0
+    gemini_fake.script.push(Stream(chunks=3))
+    pieces = [
+        chunk.text or ""
+        async for chunk in await client.aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="hi"
+        )
+    ]
+    assert "".join(pieces) == "w0 w1 w2"
+    assert gemini_fake.last_request.query["alt"] == "sse"
+
+
+async def test_gemini_thoughts_calls_and_signature_round_trip(gemini_fake: GeminiFake) -> None:
+    gemini_fake.script.push(
+        Reply(text="", reasoning="pondering", tool_calls=[ToolCall("a", {"x": 1}), ToolCall("b")],
+              usage=Usage(5, 7, cached_tokens=2, reasoning_tokens=3))
+    )  # fmt: skip
+    status, _, payload = await post(gemini_fake, GENERATE, GEMINI_HI, goog(gemini_fake))
+    assert status == 200
+    parts = payload["candidates"][0]["content"]["parts"]
+    assert parts[0]["thought"] is True and parts[0]["thoughtSignature"]
+    assert [p["functionCall"]["name"] for p in parts[1:]] == ["a", "b"]
+    usage = payload["usageMetadata"]
+    assert (usage["thoughtsTokenCount"], usage["cachedContentTokenCount"]) == (3, 2)
+    answer = {"role": "user", "parts": [
+        {"functionResponse": {"name": "a", "response": {"ok": 1}}},
+        {"functionResponse": {"name": "b", "response": {"ok": 2}}},
+    ]}  # fmt: skip
+    history = {"contents": [*GEMINI_HI["contents"], {"role": "model", "parts": parts}, answer]}
+    status, _, _ = await post(gemini_fake, GENERATE, history, goog(gemini_fake))
+    assert status == 200
+    parts[1]["thoughtSignature"] = GeminiFake().issue_signature()
+    status, _, payload = await post(gemini_fake, GENERATE, history, goog(gemini_fake))
+    assert status == 400 and "thought signature" in payload["error"]["message"]
+
+
+async def test_gemini_sse_and_array_streams(gemini_fake: GeminiFake) -> None:
+    gemini_fake.script.push(Stream(chunks=2), times=2)
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    lines = await sse_lines(gemini_fake, path + "?alt=sse", GEMINI_HI, goog(gemini_fake))
+    chunks = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert [c["candidates"][0].get("finishReason") for c in chunks] == [None, None, "STOP"]
+    status, headers, payload = await post(gemini_fake, path, GEMINI_HI, goog(gemini_fake))
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert [c["candidates"][0]["content"]["parts"][0]["text"] for c in payload] == ["w0", " w1", ""]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({**GEMINI_HI, "foo": 1}, 'Unknown name "foo": Cannot find field.'),
+        ({}, "contents is not specified"),
+        ({"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]},
+         "valid role: user, model"),
+        ({"contents": [{"role": "user", "parts": []}]}, "parts must not be empty"),
+        ({**GEMINI_HI, "generationConfig": {"maxTokens": 5}},
+         "Unknown name \"maxTokens\" at 'generation_config'"),
+        ({**GEMINI_HI, "tools": [{"functionDeclarations": [{"name": "f", "parameters": {
+            "type": "object", "additionalProperties": False}}]}]},
+         "Unknown name \"additionalProperties\" at "
+         "'tools[0].function_declarations[0].parameters'"),
+        ({**GEMINI_HI, "tools": [{"functionDeclarations": [{"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "string", "$ref": "#/x"}}}}]}]},
+         "Unknown name \"$ref\" at "
+         "'tools[0].function_declarations[0].parameters.properties[0].value'"),
+        ({"contents": [*GEMINI_HI["contents"], {"role": "user", "parts": [
+            {"functionResponse": {"name": "f", "response": {}}}]}]},
+         "function response turn comes immediately after a function call turn"),
+        ({"contents": [*GEMINI_HI["contents"],
+                       {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+                       {"role": "user", "parts": [
+                           {"functionResponse": {"name": "g", "response": {}}}]}]},
+         "function response turn comes immediately after a function call turn"),
+    ],
+)  # fmt: skip
+async def test_gemini_rejects_invalid_requests(
+    gemini_fake: GeminiFake, body: dict[str, Any], fragment: str
+) -> None:
+    status, _, payload = await post(gemini_fake, GENERATE, body, goog(gemini_fake))
+    assert status == 400
+    assert payload["error"]["status"] == "INVALID_ARGUMENT" and payload["error"]["code"] == 400
+    assert fragment in payload["error"]["message"]
+
+
+async def test_gemini_snake_case_and_allowed_schema(gemini_fake: GeminiFake) -> None:
+    body = {
+        **GEMINI_HI,
+        "system_instruction": {"parts": [{"text": "be brief"}]},
+        "generation_config": {"max_output_tokens": 5, "thinking_config": {"thinking_budget": 0}},
+        "tools": [{"functionDeclarations": [{"name": "f", "parameters": {
+            "type": "OBJECT", "properties": {"a": {"type": "string", "enum": ["x"]}},
+            "required": ["a"]}}]}],
+    }  # fmt: skip
+    status, _, _ = await post(gemini_fake, GENERATE, body, goog(gemini_fake))
+    assert status == 200
+
+
+async def test_gemini_auth(gemini_fake: GeminiFake) -> None:
+    status, _, payload = await post(gemini_fake, GENERATE, GEMINI_HI, {})
+    assert status == 403 and payload["error"]["status"] == "PERMISSION_DENIED"
+    status, _, payload = await post(gemini_fake, GENERATE, GEMINI_HI, {"x-goog-api-key": "bad"})
+    assert status == 400 and "API key not valid" in payload["error"]["message"]
+    status, _, _ = await post(gemini_fake, f"{GENERATE}?key={gemini_fake.key}", GEMINI_HI, {})
+    assert status == 200
+
+
+async def test_gemini_errors_models_and_count(gemini_fake: GeminiFake) -> None:
+    client = gemini_client(gemini_fake)
+    gemini_fake.script.push(Status(429, retry_after=5), path=":generateContent")
+    with pytest.raises(genai_errors.APIError) as caught:
+        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
+    assert caught.value.details["error"]["details"][0]["retryDelay"] == "5s"
+    models = [m.name async for m in await client.aio.models.list()]
+    assert "models/gemini-2.5-pro" in models
+    one = await client.aio.models.get(model="gemini-2.5-pro")
+    assert one.display_name == "Gemini 2.5 Pro"
+    counted = await client.aio.models.count_tokens(model="gemini-2.5-flash", contents="hello")
+    assert counted.total_tokens and counted.total_tokens > 0
+
+
+async def test_gemini_drop_mid_stream(gemini_fake: GeminiFake) -> None:
+    gemini_fake.script.push(Drop(after_chunks=1))
+    client = gemini_client(gemini_fake)
+    seen = []
+    with pytest.raises(Exception) as caught:
+        async for chunk in await client.aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="hi"
+        ):
+            seen.append(chunk.text)
+    assert seen == ["w0"]
+    assert not isinstance(caught.value, AssertionError)
+    await gemini_fake.wait_idle(timeout=2)
+    assert gemini_fake.last_request.dropped_by_fake and gemini_fake.disconnect_count == 0

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.anthropic import AnthropicFake
+from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
 
 
@@ -25,4 +26,11 @@ async def openai_fake() -> AsyncIterator[OpenAIFake]:
 async def anthropic_fake() -> AsyncIterator[AnthropicFake]:
     """A started AnthropicFake accepting `.key` (x-api-key) and `.oauth_token` (Bearer)."""
     async with AnthropicFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def gemini_fake() -> AsyncIterator[GeminiFake]:
+    """A started GeminiFake accepting `gemini_fake.key` (header or ?key=)."""
+    async with GeminiFake() as fake:
         yield fake
