@@ -1,4 +1,8 @@
-"""Self-tests of the fake upstreams: wire format, strictness, scripting, disconnects."""
+"""Self-tests of the fake upstreams: wire format, strictness, scripting, disconnects.
+
+The openai_fake / anthropic_fake / gemini_fake fixtures come from tests.fakes.fixtures,
+registered in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from tests.fakes import fixtures
 from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
 from tests.fakes.behaviours import (
     Delay,
@@ -36,7 +39,6 @@ from tests.fakes.openai import OpenAIFake
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 USER_HI = [{"role": "user", "content": "hi there"}]
-openai_fake = fixtures.openai_fake
 
 
 def sdk(fake: OpenAIFake, **options: Any) -> openai.AsyncOpenAI:
@@ -439,7 +441,6 @@ async def test_standalone_process_prints_port_and_serves() -> None:
 
 # Anthropic -----------------------------------------------------------------------------
 
-anthropic_fake = fixtures.anthropic_fake
 CLAUDE_HI = [{"role": "user", "content": "hi there"}]
 
 
@@ -654,7 +655,6 @@ async def test_anthropic_hang_disconnect(anthropic_fake: AnthropicFake) -> None:
 
 # Gemini --------------------------------------------------------------------------------
 
-gemini_fake = fixtures.gemini_fake
 GEMINI_HI = {"contents": [{"role": "user", "parts": [{"text": "hi there"}]}]}
 GENERATE = "/v1beta/models/gemini-2.5-flash:generateContent"
 

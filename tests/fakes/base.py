@@ -267,20 +267,20 @@ class FakeServer:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def wait_for_requests(self, n: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:  # noqa: ASYNC109
+    async def wait_for_requests(self, n: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
         """Wait until at least n requests have arrived."""
         await self._wait_until(lambda: len(self.requests) >= n, timeout)
         return self.requests
 
-    async def wait_for_disconnect(self, n: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_for_disconnect(self, n: int = 1, timeout: float = 5.0) -> None:
         """Wait until at least n clients went away while their request was running."""
         await self._wait_until(lambda: self.disconnect_count >= n, timeout)
 
-    async def wait_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no handler is running."""
         await self._wait_until(lambda: self.active_requests == 0, timeout)
 
-    async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+    async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
         assert self._changed is not None, "fake not started"
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
