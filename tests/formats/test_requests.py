@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fmt_helpers import ctx
 
 from router.formats import Format, FormatError, UnsupportedFeature, get_codec
 from router.formats.context import shorten_tool_name
-from tests.formats.helpers import ctx
 
 CHAT = get_codec(Format.OPENAI_CHAT)
 RESP = get_codec(Format.OPENAI_RESPONSES)
