@@ -331,3 +331,16 @@ async def test_storage_state_survives_service_restart(stack: Stack) -> None:
         assert await count_events(reply) == 3
     assert service.health()["session"] == "logged_in"
     assert service.health()["account"] == "tester"
+
+
+async def test_delete_session_forgets_login_and_closes_browser(stack: Stack) -> None:
+    status, body = await control(stack, "DELETE", "/session")
+    assert (status, body["state"]) == (200, "absent")
+    assert not (stack.auth_dir / "aistudio-storage.json").exists()
+    assert stack.service.browser.browser_pids() == []
+    health = stack.service.health()
+    assert (health["session"], health["browser"], health["account"]) == ("absent", "stopped", None)
+    async with asyncio.timeout(10):
+        with pytest.raises(RelayError, match="log in again") as failed:
+            await relay(stack)
+    assert failed.value.status == 401
