@@ -18,6 +18,7 @@ from router.routing.selector import Selector
 from router.routing.table import ModelTable
 from router.upstreams.base import Upstream
 from router.upstreams.registry import build_upstream
+from router.upstreams.webai import WebAIUpstream
 
 _PROVIDER_KEYS = re.compile(r"^providers\[(\d+)\]\.api-keys")
 
@@ -35,7 +36,13 @@ class Runtime:
             for i, p in enumerate(config.providers)
             if p.enabled
         ]
-        self.table = ModelTable(self.upstreams, config.routes)
+        self.webai: WebAIUpstream | None = None
+        fallbacks = []
+        if config.webai.enabled:
+            self.webai = WebAIUpstream(config.webai, config.timeouts)
+            self.upstreams.append(self.webai)
+            fallbacks = [(p, self.webai, m) for p, m in config.webai.fallback_for.items()]
+        self.table = ModelTable(self.upstreams, config.routes, fallbacks)
         self.selector = Selector(config.routing.strategy, cooldowns)
         self.failover = Failover(config.routing, self.selector, cooldowns)
         self.client_keys = ClientKeys(config.api_keys)

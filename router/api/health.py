@@ -38,6 +38,8 @@ async def health(request: web.Request) -> web.Response:
             "cooldowns": cooling,
             "active_requests": upstream.active_requests(),
         }
+    webai = await runtime.webai.probe() if runtime.webai else {"status": "disabled"}
+    degraded = degraded or webai["status"] == "down"
     return web.json_response(
         {
             "status": "degraded" if degraded else "ok",
@@ -45,5 +47,6 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.time() - state.started_at, 1),
             "providers": providers,
             "upstream_connections": sum(u.active_requests() for u in runtime.upstreams),
+            "services": {"webai": webai},
         }
     )

@@ -18,7 +18,15 @@ from router.config.binder import Problems, did_you_mean, join
 LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")
 PROVIDER_KINDS = ("openai",)
+WEBAI_PROVIDER = "webai"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def compile_model_pattern(pattern: str) -> re.Pattern[str]:
+    """An exact name, a glob, or a regex prefixed with ``re:``."""
+    if pattern.startswith("re:"):
+        return re.compile(pattern[3:])
+    return re.compile(fnmatch.translate(pattern))
 
 
 def check_url(url: str, path: str, problems: Problems, schemes: tuple[str, ...]) -> None:
@@ -157,9 +165,7 @@ class RouteConfig:
             problems.add(join(path, "providers"), "expected at least one provider name")
 
     def compiled(self) -> re.Pattern[str]:
-        if self.model.startswith("re:"):
-            return re.compile(self.model[3:])
-        return re.compile(fnmatch.translate(self.model))
+        return compile_model_pattern(self.model)
 
 
 @dataclass(frozen=True)
@@ -217,9 +223,19 @@ class WebAIConfig:
     models: dict[str, str] = field(
         default_factory=lambda: {"gpt-webai": "gpt-4o-mini", "gemini-webai": "gemini-2.5-flash"}
     )
+    fallback_for: dict[str, str] = field(default_factory=dict)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, join(path, "port"), problems)
+        for pattern, model in self.fallback_for.items():
+            where = join(join(path, "fallback-for"), pattern)
+            if model not in self.models:
+                problems.add(where, f"expected one of the webai models {sorted(self.models)}")
+            if pattern.startswith("re:"):
+                try:
+                    re.compile(pattern[3:])
+                except re.error as exc:
+                    problems.add(where, f"invalid regular expression: {exc}")
         check_positive({"timeout": self.timeout}, path, problems)
         if self.enabled and not self.key:
             problems.add(join(path, "key"), "expected a shared secret when webai is enabled")
@@ -292,6 +308,8 @@ class Config:
                 "cliproxy serves loopback only (set host: 127.0.0.1 or add api-keys)",
             )
         _unique([p.name for p in self.providers], "providers", problems)
+        if self.webai.enabled and self.provider(WEBAI_PROVIDER):
+            problems.add("providers", f"the name {WEBAI_PROVIDER!r} is taken by webai.enabled")
         _unique([k.name for k in self.api_keys if k.name], "api-keys", problems)
         known = {p.name: {c.name for c in p.api_keys} for p in self.providers}
         for i, route in enumerate(self.routes):

@@ -87,6 +87,18 @@ async def read_body(reply: UpstreamReply, idle: float, limit: int | None = None)
             return b"".join(parts)[:limit]
 
 
+def upstream_message(body: bytes, limit: int = 300) -> str:
+    """``": <message>"`` from an error body in any of the API shapes, else ``""``."""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return ""
+    message = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(message, str) or not message:
+        return ""
+    return ": " + (message if len(message) <= limit else message[:limit] + "...")
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -196,11 +208,12 @@ class Failover:
         if not is_retryable(status):
             return Opened(candidate, reply, attempts, time.monotonic(), body=body)
         name = candidate.upstream.name
+        detail = upstream_message(body)
         if status == 429:
             raise AttemptFailed(
                 429,
                 ErrorKind.RATE_LIMIT,
-                f"upstream {name} is rate limited",
+                f"upstream {name} is rate limited{detail}",
                 retry_after=retry_after_seconds(reply.headers.get("Retry-After")),
             )
         if status in _AUTH_STATUSES:
@@ -210,9 +223,13 @@ class Failover:
                 f"upstream {name} rejected credential {candidate.credential.name} ({status})",
                 auth=True,
             )
-        if status == 408:
-            raise AttemptFailed(504, ErrorKind.TIMEOUT, f"upstream {name} timed out (408)")
-        raise AttemptFailed(502, ErrorKind.UPSTREAM, f"upstream {name} failed with status {status}")
+        if status in (408, 504):
+            raise AttemptFailed(
+                504, ErrorKind.TIMEOUT, f"upstream {name} timed out ({status}){detail}"
+            )
+        raise AttemptFailed(
+            502, ErrorKind.UPSTREAM, f"upstream {name} failed with status {status}{detail}"
+        )
 
     def _cool(self, candidate: Candidate, failure: AttemptFailed, request_id: str) -> None:
         rest = self.cooldowns.fail(

@@ -3,7 +3,8 @@
 Resolution: the first ``routes`` entry whose pattern matches the model wins and its
 providers are tried in order; otherwise every provider that lists the model (by name or
 alias) in its ``models``, in config order. Within a provider an alias becomes the
-upstream model name; any other name is passed on unchanged.
+upstream model name; any other name is passed on unchanged. A fallback (webai's
+``fallback-for``) matching the model is appended last.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from router.config.schema import RouteConfig
+from router.config.schema import RouteConfig, compile_model_pattern
 from router.upstreams.base import Upstream
 
 
@@ -28,7 +29,14 @@ class Target:
 class ModelTable:
     """Answers "who serves model X?" for one config."""
 
-    def __init__(self, upstreams: Sequence[Upstream], routes: Sequence[RouteConfig]) -> None:
+    def __init__(
+        self,
+        upstreams: Sequence[Upstream],
+        routes: Sequence[RouteConfig],
+        fallbacks: Sequence[tuple[str, Upstream, str]] = (),
+    ) -> None:
+        """``fallbacks``: (model pattern, upstream, its model) tried after everything else."""
+        self._fallbacks = [(compile_model_pattern(p), u, m) for p, u, m in fallbacks]
         self._upstreams = {u.name: u for u in upstreams}
         self._order = list(upstreams)
         self._routes: list[tuple[re.Pattern[str], RouteConfig]] = [
@@ -44,6 +52,14 @@ class ModelTable:
             self._aliases[upstream.name] = names
 
     def resolve(self, model: str) -> list[Target]:
+        targets = self._primary(model)
+        for pattern, upstream, fallback_model in self._fallbacks:
+            if pattern.fullmatch(model) and all(t.upstream is not upstream for t in targets):
+                targets.append(Target(upstream, fallback_model))
+                break
+        return targets
+
+    def _primary(self, model: str) -> list[Target]:
         for pattern, route in self._routes:
             if pattern.fullmatch(model):
                 targets = []

@@ -77,7 +77,12 @@ class HttpUpstream(Upstream):
         """Headers that carry the credential."""
 
     async def open(self, call: UpstreamCall) -> UpstreamReply:
-        headers = {"Content-Type": "application/json", **self.config.headers, **call.headers}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Request-Id": call.request_id,
+            **self.config.headers,
+            **call.headers,
+        }
         headers.update(self.auth_headers(call.credential))
         if call.stream:
             headers["Accept"] = "text/event-stream"
