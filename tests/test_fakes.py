@@ -810,3 +810,43 @@ async def test_gemini_drop_mid_stream(gemini_fake: GeminiFake) -> None:
     assert not isinstance(caught.value, AssertionError)
     await gemini_fake.wait_idle(timeout=2)
     assert gemini_fake.last_request.dropped_by_fake and gemini_fake.disconnect_count == 0
+
+
+async def test_responses_mid_stream_failure_keeps_sequence(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(MidStreamError(after_chunks=2, message="overloaded"))
+    body = {"model": "gpt-5", "input": "hi", "stream": True}
+    lines = await sse_lines(openai_fake, "/v1/responses", body, bearer(openai_fake))
+    events = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["error"]["message"] == "overloaded"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert sum(1 for e in events if e["type"] == "response.output_text.delta") == 2
+    assert not any(e["type"] == "response.completed" for e in events)
+
+
+async def test_gemini_array_stream_mid_error_is_valid_json(gemini_fake: GeminiFake) -> None:
+    gemini_fake.script.push(MidStreamError(after_chunks=1, status=503, message="busy"))
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    status, _, payload = await post(gemini_fake, path, GEMINI_HI, goog(gemini_fake))
+    assert status == 200
+    assert payload[-1]["error"]["status"] == "UNAVAILABLE" and len(payload) == 2
+
+
+async def test_wait_for_requests_and_active_count_while_hanging(
+    anthropic_fake: AnthropicFake,
+) -> None:
+    anthropic_fake.script.push(Hang(), times=2)
+    body = {"model": "m", "max_tokens": 5, "messages": CLAUDE_HI}
+    calls = [
+        asyncio.create_task(
+            post(anthropic_fake, "/v1/messages", body, claude_headers(anthropic_fake))
+        )
+        for _ in range(2)
+    ]
+    await anthropic_fake.wait_for_requests(2, timeout=2)
+    await asyncio.sleep(0.05)
+    assert anthropic_fake.active_requests == 2
+    for call in calls:
+        call.cancel()
+    await anthropic_fake.wait_for_disconnect(2, timeout=2)
+    await anthropic_fake.wait_idle(timeout=2)

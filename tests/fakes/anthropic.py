@@ -507,7 +507,7 @@ def event(kind: str, **fields: Any) -> bytes:
     return sse({"type": kind, **fields}, event=kind)
 
 
-def error_event(error: MidStreamError) -> bytes:
+def error_event(error: MidStreamError, events_sent: int) -> bytes:
     error_type = error.error_type or ERROR_KINDS.get(error.status, ("api_error", ""))[0]
     return event("error", error={"type": error_type, "message": error.message})
 

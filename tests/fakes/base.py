@@ -167,11 +167,15 @@ class StreamEvent:
 
 @dataclass
 class StreamPlan:
-    """A full streamed answer plus how to end it early with an in-band error."""
+    """A full streamed answer plus how to end it early with an in-band error.
+
+    `error_event(error, events_sent)` encodes the in-band error written after
+    `events_sent` events (the Responses API numbers it as the next sequence_number).
+    """
 
     events: list[StreamEvent]
     content_type: str = "text/event-stream"
-    error_event: Callable[[MidStreamError], bytes] | None = None
+    error_event: Callable[[MidStreamError, int], bytes] | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -389,6 +393,7 @@ class FakeServer:
         )
         await response.prepare(request)
         sent_content = 0
+        sent_events = 0
         first_content = True
         for event in plan.events:
             at_end_of_content = not event.content and sent_content > 0
@@ -397,7 +402,7 @@ class FakeServer:
                 and sent_content >= fault_at
                 and (event.content or at_end_of_content)
             ):
-                await self._apply_fault(request, record, response, plan, behaviour)
+                await self._apply_fault(request, record, response, plan, behaviour, sent_events)
                 return response
             if event.content:
                 if not first_content and interval > 0:
@@ -405,8 +410,9 @@ class FakeServer:
                 first_content = False
                 sent_content += 1
             await response.write(event.data)
+            sent_events += 1
         if fault_at is not None:
-            await self._apply_fault(request, record, response, plan, behaviour)
+            await self._apply_fault(request, record, response, plan, behaviour, sent_events)
             return response
         await response.write_eof()
         return response
@@ -418,13 +424,14 @@ class FakeServer:
         response: web.StreamResponse,
         plan: StreamPlan,
         behaviour: Behaviour,
+        sent_events: int,
     ) -> None:
         if isinstance(behaviour, Stall):
             await wait_forever()
         if isinstance(behaviour, Drop):
             await self.drop(request, record)
         if isinstance(behaviour, MidStreamError) and plan.error_event is not None:
-            await response.write(plan.error_event(behaviour))
+            await response.write(plan.error_event(behaviour, sent_events))
             await response.write_eof()
 
     async def perform(

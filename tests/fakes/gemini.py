@@ -544,7 +544,9 @@ class ContentRender:
         ]
         return StreamPlan(
             events,
-            error_event=lambda e: f"data: {json.dumps(error_body(e))}{SSE_SEPARATOR}".encode(),
+            error_event=lambda e, _sent: (
+                f"data: {json.dumps(error_body(e))}{SSE_SEPARATOR}".encode()
+            ),
         )
 
     def array_plan(self, reply: Reply) -> StreamPlan:
@@ -557,7 +559,7 @@ class ContentRender:
         return StreamPlan(
             events,
             content_type="application/json",
-            error_event=lambda e: f"\r\n,{json.dumps(error_body(e))}]".encode(),
+            error_event=lambda e, _sent: f"\r\n,{json.dumps(error_body(e))}]".encode(),
         )
 
 

@@ -587,7 +587,7 @@ class ChatRender:
         events.append(StreamEvent(sse("[DONE]")))
         return StreamPlan(events, error_event=self.error_event)
 
-    def error_event(self, error: MidStreamError) -> bytes:
+    def error_event(self, error: MidStreamError, events_sent: int) -> bytes:
         return sse(
             {
                 "error": {
@@ -794,9 +794,10 @@ class ResponsesRender:
         )
         return ev
 
-    def error_event(self, error: MidStreamError) -> bytes:
+    def error_event(self, error: MidStreamError, events_sent: int) -> bytes:
         failed = self.envelope("failed", [], None)
         failed["error"] = {"code": error.error_type or "server_error", "message": error.message}
+        self.sequence = events_sent
         return self.event("response.failed", response=failed)
 
 
