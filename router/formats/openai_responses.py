@@ -382,6 +382,8 @@ def decode_responses_usage(usage: Any) -> Usage:
         input_tokens=usage.get("input_tokens") or 0,
         output_tokens=usage.get("output_tokens") or 0,
         cache_read_tokens=(usage.get("input_tokens_details") or {}).get("cached_tokens") or 0,
+        cache_creation_tokens=(usage.get("input_tokens_details") or {}).get("cache_write_tokens")
+        or 0,
         reasoning_tokens=(usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0,
     )
 
@@ -389,7 +391,10 @@ def decode_responses_usage(usage: Any) -> Usage:
 def encode_responses_usage(usage: Usage) -> dict:
     return {
         "input_tokens": usage.input_tokens,
-        "input_tokens_details": {"cached_tokens": usage.cache_read_tokens},
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_creation_tokens,
+        },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.input_tokens + usage.output_tokens,

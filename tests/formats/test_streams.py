@@ -120,7 +120,7 @@ def assemble_gemini(raw: bytes) -> dict:
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 @pytest.mark.parametrize("chunk", [1, 7, 4096])
 def test_stream_to_chat_client(upstream: Format, chunk: int) -> None:
-    events, raw = translate_stream(upstream, Format.OPENAI_CHAT, UPSTREAM_STREAMS[upstream], chunk)
+    _, raw = translate_stream(upstream, Format.OPENAI_CHAT, UPSTREAM_STREAMS[upstream], chunk)
     got = assemble_chat(raw)
     assert got["text"] == "Hello world"
     assert got["reasoning"] == "think"
