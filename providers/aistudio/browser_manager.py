@@ -33,12 +33,10 @@ class BrowserManager:
         *,
         headless: bool,
         storage_loader: StorageLoader,
-        on_restart: Callable[[], None] | None = None,
     ) -> None:
         self._chromium_path = chromium_path
         self._headless = headless
         self._storage_loader = storage_loader
-        self._on_restart = on_restart
         self._instance = uuid.uuid4().hex
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -117,8 +115,6 @@ class BrowserManager:
                         return
                     await self._launch()
                 self.restarts += 1
-                if self._on_restart is not None:
-                    self._on_restart()
                 return
             except PlaywrightError as exc:
                 attempt += 1
