@@ -254,12 +254,18 @@ def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
     assert project.supervisord_pid() == supervisord_pid
     assert health_answers(project.port)
 
-    # SIGHUP reloads the config in place: same process, still healthy.
+    # SIGHUP reloads the config in place: the router logs the reload and keeps its process.
     wait_until(lambda: project.router_state() == "RUNNING", 30, "router RUNNING")
     router_pid = project.router_pid()
+    router_log = project.root / "logs" / "router.log"
+    reloads_before = router_log.read_text().count("event=reloaded")
     hup = project.ctl("signal", "HUP", "router")
     assert hup.returncode == 0, explain(hup)
-    time.sleep(2)
+    wait_until(
+        lambda: router_log.read_text().count("event=reloaded") > reloads_before,
+        20,
+        "event=reloaded in router.log after SIGHUP",
+    )
     assert project.router_pid() == router_pid
     assert project.router_state() == "RUNNING"
     assert health_answers(project.port)
