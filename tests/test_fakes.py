@@ -850,3 +850,11 @@ async def test_wait_for_requests_and_active_count_while_hanging(
         call.cancel()
     await anthropic_fake.wait_for_disconnect(2, timeout=2)
     await anthropic_fake.wait_idle(timeout=2)
+
+
+async def test_model_list_endpoints_follow_the_script(openai_fake: OpenAIFake) -> None:
+    openai_fake.script.push(Hang())
+    with pytest.raises(openai.APITimeoutError):
+        await sdk(openai_fake, timeout=0.2).models.list()
+    await openai_fake.wait_for_disconnect(1, timeout=2)
+    assert openai_fake.last_request.path == "/v1/models"

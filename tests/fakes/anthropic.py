@@ -351,28 +351,28 @@ class AnthropicFake(FakeServer):
         )
         return await self.perform(request, record, self.next_behaviour(record), render)
 
-    async def count_tokens(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def count_tokens(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
         oauth = self.authenticate(request)
         body = self.check_body(record.json, COUNT_FIELDS, needs_max_tokens=False)
         if oauth:
             self.check_claude_code_identity(body)
-        behaviour = self.next_behaviour(record)
-        if isinstance(behaviour, Status):
-            return status_response(behaviour)
-        return json_response({"input_tokens": estimate_tokens(input_text(body))})
+        payload = {"input_tokens": estimate_tokens(input_text(body))}
+        return await self.respond_fixed(request, record, payload, status_response)
 
-    async def list_models(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def list_models(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
         self.authenticate(request)
-        behaviour = self.next_behaviour(record)
-        if isinstance(behaviour, Status):
-            return status_response(behaviour)
         data = [
             {"type": "model", "id": model, "display_name": name, "created_at": created}
             for model, name, created in MODELS
         ]
-        return json_response(
-            {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
-        )
+        payload = {
+            "data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]
+        }  # fmt: skip
+        return await self.respond_fixed(request, record, payload, status_response)
 
 
 def tool_use_id(call: ToolCall, index: int) -> str:

@@ -477,6 +477,22 @@ class FakeServer:
             await self.send_partial_and_drop(request, record, body, content_type)
         return web.Response(status=200, body=body, content_type=content_type)
 
+    async def respond_fixed(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        payload: Any,
+        error: Callable[[Status], web.Response],
+    ) -> web.StreamResponse:
+        """Next behaviour for an endpoint whose success answer is fixed (models, counts)."""
+        render = Renderer(
+            stream=False,
+            body=lambda _reply: payload,
+            plan=lambda _reply: StreamPlan([]),
+            error=error,
+        )
+        return await self.perform(request, record, self.next_behaviour(record), render)
+
     async def send_partial_and_drop(
         self, request: web.Request, record: RecordedRequest, body: bytes, content_type: str
     ) -> web.StreamResponse:

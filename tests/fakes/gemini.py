@@ -368,7 +368,9 @@ class GeminiFake(FakeServer):
         )
         return await self.perform(request, record, self.next_behaviour(record), render)
 
-    async def count_tokens(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def count_tokens(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
         body = record.json
         if not isinstance(body, dict):
             raise invalid("Invalid JSON payload received. Unexpected token.")
@@ -379,23 +381,19 @@ class GeminiFake(FakeServer):
         )
         if inner is None:
             self.check_contents(contents)
-        behaviour = self.next_behaviour(record)
-        if isinstance(behaviour, Status):
-            return status_response(behaviour)
         total = estimate_tokens(json.dumps(contents))
-        return json_response(
-            {
-                "totalTokens": total,
-                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}],
-            }
-        )
+        payload = {
+            "totalTokens": total,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}],
+        }
+        return await self.respond_fixed(request, record, payload, status_response)
 
-    async def list_models(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def list_models(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
         self.authenticate(request)
-        behaviour = self.next_behaviour(record)
-        if isinstance(behaviour, Status):
-            return status_response(behaviour)
-        return json_response({"models": [model_info(m, n) for m, n in MODELS]})
+        payload = {"models": [model_info(m, n) for m, n in MODELS]}
+        return await self.respond_fixed(request, record, payload, status_response)
 
     async def get_model(self, request: web.Request, record: RecordedRequest) -> web.Response:
         self.authenticate(request)

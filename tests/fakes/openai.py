@@ -316,16 +316,16 @@ class OpenAIFake(FakeServer):
 
     # /v1/models ---------------------------------------------------------------------------
 
-    async def list_models(self, request: web.Request, record: RecordedRequest) -> web.Response:
+    async def list_models(
+        self, request: web.Request, record: RecordedRequest
+    ) -> web.StreamResponse:
         self.authenticate(request)
-        behaviour = self.next_behaviour(record)
-        if isinstance(behaviour, Status):
-            return status_response(behaviour)
         data = [
             {"id": m, "object": "model", "created": 1715367049, "owned_by": "system"}
             for m in MODELS
         ]
-        return json_response({"object": "list", "data": data})
+        payload = {"object": "list", "data": data}
+        return await self.respond_fixed(request, record, payload, status_response)
 
     # /v1/chat/completions -----------------------------------------------------------------
 
