@@ -265,7 +265,7 @@ class AIStudioService:
 
     async def _reload_browser_session(self) -> None:
         await self.pool.clear()
-        if self.browser.state == "stopped":
+        if self.browser.state in ("stopped", "failed"):
             await self.browser.start()
         else:
             await self.browser.reload_session()
