@@ -123,7 +123,7 @@ def _clean(node: Any, defs: dict, depth: int) -> Any:
             out.setdefault("type", "string")
         else:
             out[key] = value
-    if "enum" in out and out.get("type") not in (None, "string"):
+    if "enum" in out and out.get("type") != "string":
         out["type"] = "string"
     if "required" in out and "properties" in out:
         out["required"] = [r for r in out["required"] if r in out["properties"]]
