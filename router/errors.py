@@ -1,25 +1,15 @@
-"""Errors the router answers with; rendered in the caller's own API format."""
+"""Errors the router answers with; rendered in the caller's own API format.
+
+The kinds are the formats layer's ``ErrorKind``, so every codec can render them.
+"""
 
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 
+from router.formats.errors import ErrorKind
 
-class ErrorKind(StrEnum):
-    """What went wrong, independent of any API format."""
-
-    INVALID_REQUEST = "invalid_request"
-    AUTHENTICATION = "authentication"
-    PERMISSION = "permission"
-    NOT_FOUND = "not_found"
-    REQUEST_TOO_LARGE = "request_too_large"
-    RATE_LIMIT = "rate_limit"
-    OVERLOADED = "overloaded"
-    UPSTREAM = "upstream"
-    TIMEOUT = "timeout"
-    UNAVAILABLE = "unavailable"
-    INTERNAL = "internal"
+__all__ = ["ErrorKind", "ProxyError", "bad_request"]
 
 
 class ProxyError(Exception):

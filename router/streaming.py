@@ -52,7 +52,9 @@ async def forward_stream(
     *,
     keepalive: float,
     headers: dict[str, str],
+    keepalive_comments: bool = True,
 ) -> tuple[web.StreamResponse, StreamOutcome]:
+    """``keepalive_comments`` False (a JSON-array stream) waits silently instead."""
     outcome = StreamOutcome()
     reply = opened.reply
     idle = opened.candidate.upstream.timeouts.idle
@@ -80,11 +82,11 @@ async def forward_stream(
                 async with asyncio.timeout(min(keepalive, idle - silent)):
                     chunk = await reply.next_chunk()
             except TimeoutError:
-                if time.monotonic() - last_data < idle:
+                if keepalive_comments and time.monotonic() - last_data < idle:
                     await _write(response, KEEPALIVE, outcome)
                 continue
             except (aiohttp.ClientError, OSError):
-                error = ProxyError(502, "upstream connection lost mid-stream", ErrorKind.UPSTREAM)
+                error = ProxyError(502, "upstream connection lost mid-stream", ErrorKind.API_ERROR)
                 await _write(response, transform.fail(error), outcome)
                 outcome.error = "upstream_lost"
                 break

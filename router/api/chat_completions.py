@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api.body import read_json_object
-from router.api.client_format import OPENAI_CHAT
-from router.api.generation import proxy_generation
+from router.api.generation import Generation, proxy_generation
 from router.errors import bad_request
+from router.formats import Format
 from router.state import STATE
 
 
@@ -22,6 +22,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise bad_request("'messages' is required and must be a non-empty list", "messages")
-        return await proxy_generation(request, runtime, client_format=OPENAI_CHAT, body=body)
+        gen = Generation(Format.OPENAI_CHAT, body, model, bool(body.get("stream")))
+        return await proxy_generation(request, runtime, gen)
     finally:
         runtime.release()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-OPENAI_CHAT = "openai-chat"
-OPENAI_RESPONSES = "openai-responses"
-ANTHROPIC = "anthropic"
-GEMINI = "gemini"
+from router.formats import Format
 
 AMP_PREFIX = "/api/provider/"
 
@@ -18,12 +15,12 @@ def strip_amp_prefix(path: str) -> str:
     return path
 
 
-def client_format(path: str) -> str:
+def client_format(path: str) -> Format:
     path = strip_amp_prefix(path)
     if path.startswith("/v1/messages"):
-        return ANTHROPIC
+        return Format.ANTHROPIC
     if path.startswith("/v1/responses"):
-        return OPENAI_RESPONSES
+        return Format.OPENAI_RESPONSES
     if path.startswith("/v1beta"):
-        return GEMINI
-    return OPENAI_CHAT
+        return Format.GEMINI
+    return Format.OPENAI_CHAT

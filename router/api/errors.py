@@ -1,4 +1,4 @@
-"""Error responses in the caller's own API format."""
+"""Error responses in the caller's own API format (the format's codec renders them)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,16 @@ import json
 
 from aiohttp import web
 
-from router.errors import ErrorKind, ProxyError
-
-_OPENAI_TYPES = {
-    ErrorKind.INVALID_REQUEST: ("invalid_request_error", None),
-    ErrorKind.AUTHENTICATION: ("authentication_error", "invalid_api_key"),
-    ErrorKind.PERMISSION: ("permission_error", None),
-    ErrorKind.NOT_FOUND: ("invalid_request_error", "model_not_found"),
-    ErrorKind.REQUEST_TOO_LARGE: ("invalid_request_error", "request_too_large"),
-    ErrorKind.RATE_LIMIT: ("rate_limit_error", "rate_limit_exceeded"),
-    ErrorKind.OVERLOADED: ("server_error", "overloaded"),
-    ErrorKind.UPSTREAM: ("upstream_error", None),
-    ErrorKind.TIMEOUT: ("timeout_error", "upstream_timeout"),
-    ErrorKind.UNAVAILABLE: ("service_unavailable", None),
-    ErrorKind.INTERNAL: ("server_error", None),
-}
-
-
-def openai_error_body(error: ProxyError) -> dict[str, object]:
-    kind, code = _OPENAI_TYPES[error.kind]
-    return {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
+from router.errors import ProxyError
+from router.formats import get_codec
 
 
 def error_body(client_format: str, error: ProxyError) -> dict[str, object]:
-    return openai_error_body(error)
+    return get_codec(client_format).encode_error(error.status, error.message, error.kind)
+
+
+def stream_error_bytes(client_format: str, error: ProxyError) -> bytes:
+    return get_codec(client_format).encode_stream_error(error.status, error.message, error.kind)
 
 
 def error_response(client_format: str, error: ProxyError) -> web.Response:

@@ -1,26 +1,48 @@
 """The shared path of every generation request: resolve, fail over, answer.
 
-A handler decodes what is specific to its API (model, stream flag), then calls
-``proxy_generation``. When the chosen upstream speaks the client's format the request takes
-the passthrough path; otherwise it is translated (router/formats).
+A handler decodes what is specific to its API (model, stream flag, Gemini's SSE mode)
+into a ``Generation`` and calls ``proxy_generation``. When the chosen upstream speaks the
+client's format the request takes the passthrough path (only the model name changes and
+the upstream's bytes are forwarded as they come); otherwise it is translated through the
+formats layer's IR, in both directions and in streams.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from router.api.passthrough import OpenAIChatPassthrough, usage_fields
+from router.api.passthrough import Passthrough, usage_fields
+from router.api.translation import TranslatingStream, usage_log_fields
 from router.context import context
 from router.errors import ErrorKind, ProxyError
-from router.routing.failover import Opened
+from router.formats import Format, FormatError, Request, TranslationContext, get_codec
+from router.formats.errors import kind_for_status
+from router.routing.failover import Opened, upstream_message
 from router.routing.selector import Candidate
 from router.runtime import Runtime
-from router.state import STATE
-from router.streaming import forward_stream
+from router.streaming import StreamTransform, forward_stream
 from router.upstreams.base import UpstreamCall
+
+# Client headers that carry meaning to an upstream of the same family.
+_FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
+
+
+@dataclass
+class Generation:
+    """One client generation request, as its handler understood it."""
+
+    client_format: Format
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    client_headers: Mapping[str, str] = field(default_factory=dict)
+    sse: bool = True
 
 
 def unknown_model(model: str) -> ProxyError:
@@ -33,57 +55,121 @@ def unknown_model(model: str) -> ProxyError:
     )
 
 
-async def proxy_generation(
-    request: web.Request, runtime: Runtime, *, client_format: str, body: dict[str, Any]
-) -> web.StreamResponse:
-    model = body["model"]
-    stream = bool(body.get("stream"))
-    ctx = context(request)
-    fields = ctx.log
-    fields.update(model=model, stream=stream)
-    targets = runtime.table.resolve(model)
-    if not targets:
-        raise unknown_model(model)
-    request_id = ctx.request_id
+class CallBuilder:
+    """Builds each candidate's upstream body: passthrough, or translated through the IR."""
 
-    def build_call(candidate: Candidate) -> UpstreamCall:
-        if candidate.upstream.wire_format != client_format:
-            raise ProxyError(
-                400,
-                f"provider {candidate.upstream.name} speaks {candidate.upstream.wire_format}; "
-                f"translation from {client_format} is not available",
-                ErrorKind.INVALID_REQUEST,
-            )
-        outgoing = {**body, "model": candidate.model}
+    def __init__(self, gen: Generation, request_id: str) -> None:
+        self.gen = gen
+        self.request_id = request_id
+        self.ctx = TranslationContext(client_model=gen.model, request_id=request_id, sse=gen.sse)
+        self._ir: Request | None = None
+
+    def passthrough(self, upstream_format: str) -> bool:
+        gen = self.gen
+        if upstream_format != gen.client_format:
+            return False
+        return gen.sse or not gen.stream
+
+    def ir(self) -> Request:
+        if self._ir is None:
+            try:
+                self._ir = get_codec(self.gen.client_format).decode_request(self.gen.body)
+            except FormatError as exc:
+                raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
+        return self._ir
+
+    def __call__(self, candidate: Candidate) -> UpstreamCall:
+        fmt = candidate.upstream.wire_format
+        if self.passthrough(fmt):
+            body = self.gen.body
+            outgoing = body if fmt == Format.GEMINI else {**body, "model": candidate.model}
+        else:
+            request = dataclasses.replace(self.ir(), model=candidate.model, stream=self.gen.stream)
+            try:
+                outgoing = get_codec(fmt).encode_request(request, self.ctx)
+            except FormatError as exc:
+                raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
+        headers = {
+            name: self.gen.client_headers[name]
+            for name in _FORWARDED_HEADERS.get(fmt, ())
+            if name in self.gen.client_headers and fmt == self.gen.client_format
+        }
         return UpstreamCall(
             credential=candidate.credential,
             model=candidate.model,
             body=json.dumps(outgoing).encode(),
-            stream=stream,
-            request_id=request_id,
+            stream=self.gen.stream,
+            request_id=self.request_id,
+            headers=headers,
         )
 
-    opened = await runtime.failover.open(targets, build_call, stream=stream, request_id=request_id)
+
+async def proxy_generation(
+    request: web.Request, runtime: Runtime, gen: Generation
+) -> web.StreamResponse:
+    ctx = context(request)
+    ctx.log.update(model=gen.model, stream=gen.stream, format=gen.client_format.value)
+    targets = runtime.table.resolve(gen.model)
+    if not targets:
+        raise unknown_model(gen.model)
+    build = CallBuilder(gen, ctx.request_id)
+    opened = await runtime.failover.open(
+        targets, build, stream=gen.stream, request_id=ctx.request_id
+    )
     _note_upstream(request, opened)
+    upstream_format = Format(opened.candidate.upstream.wire_format)
+    passthrough = build.passthrough(upstream_format)
     if opened.reply.status >= 300:
-        return _upstream_error(opened)
-    if not stream:
-        fields.update(usage_fields(opened.payload))
-        return web.Response(body=opened.body, content_type="application/json")
-    transform = OpenAIChatPassthrough(client_format)
-    state = request.app[STATE]
+        return _upstream_error(gen.client_format, opened, passthrough)
+    if not gen.stream:
+        return _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+    transform: StreamTransform = (
+        Passthrough(gen.client_format)
+        if passthrough
+        else TranslatingStream(upstream_format, gen.client_format, build.ctx)
+    )
+    content_type = (
+        "text/event-stream; charset=utf-8" if gen.sse else "application/json; charset=utf-8"
+    )
     response, outcome = await forward_stream(
         request,
         opened,
         transform,
-        keepalive=state.runtime.config.streaming.keepalive_interval,
-        headers={"X-Request-Id": request_id},
+        keepalive=runtime.config.streaming.keepalive_interval,
+        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type},
+        keepalive_comments=gen.sse,
     )
-    fields.update(transform.usage)
-    fields.update(chunks=outcome.chunks, stream_error=outcome.error)
+    ctx.log.update(transform.usage)
+    ctx.log.update(chunks=outcome.chunks, stream_error=outcome.error)
     if outcome.client_gone:
-        fields["client_gone"] = True
+        ctx.log["client_gone"] = True
     return response
+
+
+def _whole_answer(
+    request: web.Request,
+    gen: Generation,
+    opened: Opened,
+    build: CallBuilder,
+    upstream_format: Format,
+    passthrough: bool,
+) -> web.Response:
+    log = context(request).log
+    if passthrough:
+        log.update(usage_fields(upstream_format, opened.payload))
+        return web.Response(body=opened.body, content_type="application/json")
+    try:
+        answer = get_codec(upstream_format).decode_response(opened.payload, build.ctx)
+    except FormatError as exc:
+        raise ProxyError(
+            502,
+            f"upstream {opened.candidate.upstream.name} answered in an unexpected shape: "
+            f"{exc.message}",
+            ErrorKind.API_ERROR,
+        ) from None
+    log.update(usage_log_fields(answer.usage))
+    body = get_codec(gen.client_format).encode_response(answer, build.ctx)
+    return web.Response(body=json.dumps(body).encode(), content_type="application/json")
 
 
 def _note_upstream(request: web.Request, opened: Opened) -> None:
@@ -98,26 +184,20 @@ def _note_upstream(request: web.Request, opened: Opened) -> None:
     )
 
 
-def _upstream_error(opened: Opened) -> web.Response:
+def _upstream_error(client_format: Format, opened: Opened, passthrough: bool) -> web.Response:
     """A non-retryable upstream error (a 4xx about the request itself), passed on."""
-    try:
-        json.loads(opened.body)
-        body = opened.body
-    except ValueError:
-        error = ProxyError(
-            opened.reply.status,
-            f"upstream {opened.candidate.upstream.name} rejected the request: "
-            + opened.body[:500].decode("utf-8", "replace"),
-            ErrorKind.INVALID_REQUEST,
-        )
-        body = json.dumps(
-            {
-                "error": {
-                    "message": error.message,
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            }
-        ).encode()
-    return web.Response(status=opened.reply.status, body=body, content_type="application/json")
+    status = opened.reply.status
+    if passthrough:
+        try:
+            json.loads(opened.body)
+            return web.Response(status=status, body=opened.body, content_type="application/json")
+        except ValueError:
+            pass
+    detail = upstream_message(opened.body) or (
+        ": " + opened.body[:300].decode("utf-8", "replace") if opened.body else ""
+    )
+    message = f"upstream {opened.candidate.upstream.name} rejected the request{detail}"
+    body = get_codec(client_format).encode_error(status, message, kind_for_status(status))
+    return web.Response(
+        status=status, body=json.dumps(body).encode(), content_type="application/json"
+    )

@@ -17,7 +17,7 @@ from router.config.binder import Problems, did_you_mean, join
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")
-PROVIDER_KINDS = ("openai",)
+PROVIDER_KINDS = ("openai", "openai-responses", "anthropic", "gemini")
 WEBAI_PROVIDER = "webai"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -17,9 +17,16 @@ class UpstreamCredential:
     secret: str = field(repr=False)
 
 
+GENERATE = "generate"
+COUNT_TOKENS = "count_tokens"
+
+
 @dataclass(frozen=True)
 class UpstreamCall:
-    """One request to send: a body already in the upstream's format."""
+    """One request to send: a body already in the upstream's format.
+
+    ``operation`` is GENERATE or COUNT_TOKENS (only upstreams with ``counts_tokens``).
+    """
 
     credential: UpstreamCredential
     model: str
@@ -27,6 +34,7 @@ class UpstreamCall:
     stream: bool
     request_id: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    operation: str = "generate"
 
 
 class UpstreamReply(abc.ABC):
@@ -50,6 +58,7 @@ class Upstream(abc.ABC):
     name: str
     kind: str
     wire_format: str
+    counts_tokens: bool = False
     timeouts: Timeouts
     credentials: tuple[UpstreamCredential, ...]
     models: tuple[ModelEntry, ...]

@@ -72,6 +72,10 @@ class HttpUpstream(Upstream):
     def url(self, call: UpstreamCall) -> str:
         """Where ``call`` goes."""
 
+    def default_headers(self) -> dict[str, str]:
+        """Headers the API needs on every request; config ``headers`` may override them."""
+        return {}
+
     @abc.abstractmethod
     def auth_headers(self, credential: UpstreamCredential) -> dict[str, str]:
         """Headers that carry the credential."""
@@ -80,6 +84,7 @@ class HttpUpstream(Upstream):
         headers = {
             "Content-Type": "application/json",
             "X-Request-Id": call.request_id,
+            **self.default_headers(),
             **self.config.headers,
             **call.headers,
         }

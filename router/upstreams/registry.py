@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from router.config.schema import ProviderConfig, Timeouts
+from router.upstreams.anthropic import AnthropicUpstream
 from router.upstreams.base import Upstream
-from router.upstreams.openai import OpenAICompatibleUpstream
+from router.upstreams.gemini import GeminiUpstream
+from router.upstreams.http import HttpUpstream
+from router.upstreams.openai import OpenAICompatibleUpstream, OpenAIResponsesUpstream
 
-UPSTREAM_KINDS: dict[str, type[OpenAICompatibleUpstream]] = {
+UPSTREAM_KINDS: dict[str, type[HttpUpstream]] = {
     "openai": OpenAICompatibleUpstream,
+    "openai-responses": OpenAIResponsesUpstream,
+    "anthropic": AnthropicUpstream,
+    "gemini": GeminiUpstream,
 }
 
 

@@ -182,3 +182,10 @@ def test_serve_refuses_bad_config_before_binding(tmp_path: Path) -> None:
 
 def test_defaults_without_a_file() -> None:
     assert Config().port == 8317
+
+
+def test_every_provider_kind_has_an_upstream_class() -> None:
+    from router.config.schema import PROVIDER_KINDS
+    from router.upstreams.registry import UPSTREAM_KINDS
+
+    assert set(UPSTREAM_KINDS) == set(PROVIDER_KINDS)
