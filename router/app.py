@@ -1,21 +1,43 @@
-"""Builds the aiohttp application: the routes clients call and the middleware they pass."""
+"""Builds the aiohttp application: the routes clients call and the middleware they pass.
+
+Every client API is served at its usual path and again under Amp CLI's
+``/api/provider/<name>`` prefix.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from router.api import gemini
+from router.api.anthropic_count import messages_count_tokens
+from router.api.anthropic_messages import messages
 from router.api.chat_completions import chat_completions
 from router.api.health import health
 from router.api.models import list_models
+from router.api.responses import responses
 from router.middleware import request_context
 from router.state import STATE, RouterState
+
+AMP_PREFIX = "/api/provider/{provider}"
+
+
+def add_client_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
+    router.add_post(prefix + "/v1/chat/completions", chat_completions)
+    router.add_post(prefix + "/v1/responses", responses)
+    router.add_post(prefix + "/v1/messages", messages)
+    router.add_post(prefix + "/v1/messages/count_tokens", messages_count_tokens)
+    router.add_get(prefix + "/v1/models", list_models)
+    for version in ("/v1beta", "/v1"):
+        router.add_post(prefix + version + "/models/{target}", gemini.model_action)
+    router.add_get(prefix + "/v1beta/models", gemini.list_models)
+    router.add_get(prefix + "/v1beta/models/{target}", gemini.get_model)
 
 
 def create_app(state: RouterState) -> web.Application:
     app = web.Application(middlewares=[request_context])
     app[STATE] = state
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_get("/v1/models", list_models)
+    add_client_routes(app.router)
+    add_client_routes(app.router, AMP_PREFIX)
     app.router.add_get("/v1/health", health)
 
     async def close_state(_: web.Application) -> None:

@@ -21,6 +21,6 @@ def client_format(path: str) -> Format:
         return Format.ANTHROPIC
     if path.startswith("/v1/responses"):
         return Format.OPENAI_RESPONSES
-    if path.startswith("/v1beta"):
+    if path.startswith("/v1beta") or (path.startswith("/v1/models/") and ":" in path):
         return Format.GEMINI
     return Format.OPENAI_CHAT
