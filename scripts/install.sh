@@ -4,7 +4,7 @@
 # the hash of pyproject.toml and the installed extras.
 #
 # Usage: scripts/install.sh [--with webai|aistudio]... [--force]
-#   --with NAME  also install an optional program's packages (webai: g4f,
+#   --with NAME  also install an optional program's extra from pyproject.toml (webai: g4f,
 #                aistudio: playwright), whether or not the config enables it
 #   --force      reinstall the project even if the stamp matches
 # Env: CLIPROXY_PYTHON  interpreter used to create .venv (default: python3 on PATH)
@@ -137,19 +137,19 @@ optional_programs() {
     done
 }
 
-# Install the Python package an optional program needs, unless it is already importable.
+# Install an optional program's extra from pyproject.toml unless its package is importable.
 ensure_optional_package() {
-    local program="$1" module package
+    local program="$1" module
     case "${program}" in
-        webai) module=g4f package=g4f ;;
-        aistudio) module=playwright package=playwright ;;
+        webai) module=g4f ;;
+        aistudio) module=playwright ;;
     esac
     if "${VENV_PYTHON}" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('${module}') is None)"; then
         return
     fi
-    refuse_if_borrowed "${package} for ${program} is missing"
-    info "installing ${package} for ${program}"
-    pip_install "${package}"
+    refuse_if_borrowed "${module} for ${program} is missing"
+    info "installing the [${program}] extra (${module})"
+    pip_install -e "${CLIPROXY_ROOT}[${program}]"
 }
 
 mkdir -p "${RUN_DIR}" "${LOG_DIR}"

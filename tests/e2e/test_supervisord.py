@@ -314,3 +314,30 @@ def test_supervisord_conf_is_self_contained() -> None:
     for optional in OPTIONAL_PROGRAMS:
         assert parser.get(f"program:{optional}", "autostart") == "false"
         assert f"-m providers.{optional}" in parser.get(f"program:{optional}", "command")
+
+
+def test_install_is_cheap_and_keeps_an_existing_config(project: ProjectCopy) -> None:
+    config = project.root / "config.yaml"
+    config.write_text("port: 8317\n")
+    result = project.script("install.sh")
+    assert result.returncode == 0, explain(result)
+    assert "dependencies up to date" in result.stdout, explain(result)
+    assert "installing" not in result.stdout, explain(result)
+    assert config.read_text() == "port: 8317\n"
+
+
+def test_install_refuses_to_modify_a_borrowed_venv(project: ProjectCopy) -> None:
+    stamp = project.root / ".venv" / ".cliproxy-install.stamp"
+    stamp_before = stamp.read_text()
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n# changed in the copy only\n")
+    result = project.script("install.sh")
+    assert result.returncode != 0, explain(result)
+    assert "is a symlink" in result.stderr, explain(result)
+    assert stamp.read_text() == stamp_before
+
+
+def test_install_rejects_an_unknown_optional_program(project: ProjectCopy) -> None:
+    result = project.script("install.sh", "--with", "nosuchprogram")
+    assert result.returncode == 2, explain(result)
+    assert "unknown optional program: nosuchprogram" in result.stderr
