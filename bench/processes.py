@@ -1,0 +1,203 @@
+"""The processes a benchmark measures: upstream, router and forwarder, each a subprocess.
+
+``Processes`` is an async context manager that owns every process it started and stops
+them all on exit, whatever the exit (an error, a cancelled run, Ctrl-C). Children run in
+their own session so a Ctrl-C in the terminal reaches only the bench, which then stops
+them with SIGTERM (SIGKILL after a grace period).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+STOP_GRACE = 5.0
+START_TIMEOUT = 20.0
+
+BENCH_MODEL = "bench-model"
+BENCH_KEY = "sk-bench"
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (the OS may hand it out again later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class StartFailed(RuntimeError):
+    """A process exited or never became ready; the message carries its log tail."""
+
+
+class Child:
+    """One started process, its log file and the port it listens on."""
+
+    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.name = name
+        self.popen = popen
+        self.log_path = log_path
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        code = self.popen.poll()
+        if code is not None:
+            raise StartFailed(f"{self.name} exited with {code}:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+
+
+class Processes:
+    """Starts benchmark processes in ``workdir``; stops them all on exit."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.children: list[Child] = []
+
+    async def __aenter__(self) -> Processes:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_all()
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        port_on_stdout: bool = True,
+    ) -> Child:
+        log_path = self.workdir / f"{name}.log"
+        with log_path.open("wb") as log:
+            popen = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env={**os.environ, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if port_on_stdout else subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        child = Child(name, popen, log_path)
+        self.children.append(child)
+        return child
+
+    async def _read_port(self, child: Child) -> None:
+        """Children that print their bound port on stdout's first line."""
+        assert child.popen.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(child.popen.stdout.readline), START_TIMEOUT)
+        if not line.strip():
+            child.check_alive()
+            raise StartFailed(f"{child.name} printed no port:\n{child.log_tail()}")
+        child.port = int(line)
+
+    async def start_upstream(self, chunks: int = 500, interval: float = 0.01) -> Child:
+        argv = [PYTHON, "-m", "bench.upstream", "--chunks", str(chunks)]
+        child = self._spawn("upstream", [*argv, "--interval", str(interval)])
+        await self._read_port(child)
+        return child
+
+    async def start_forwarder(self, upstream: Child) -> Child:
+        target = f"{upstream.url}/v1/chat/completions"
+        child = self._spawn("forwarder", [PYTHON, "-m", "bench.forwarder", target])
+        await self._read_port(child)
+        return child
+
+    async def start_router(self, upstream: Child, log_level: str = "info") -> Child:
+        """``python -m router`` with one provider pointing at ``upstream``."""
+        config = self.workdir / "router.yaml"
+        config.write_text(router_config(upstream.url, self.workdir / "auth", log_level))
+        port = free_port()
+        child = self._spawn(
+            "router",
+            [PYTHON, "-m", "router", "--config", str(config)],
+            env={"CLIPROXY_PORT": str(port)},
+            port_on_stdout=False,
+        )
+        child.port = port
+        await wait_healthy(child)
+        return child
+
+
+def router_config(upstream_url: str, auth_dir: Path, log_level: str) -> str:
+    return (
+        "host: 127.0.0.1\n"
+        f"log-level: {log_level}\n"
+        f"auth-dir: {auth_dir}\n"
+        "providers:\n"
+        "  - name: bench\n"
+        "    kind: openai\n"
+        f"    base-url: {upstream_url}/v1\n"
+        f"    api-keys: [{BENCH_KEY}]\n"
+        f"    models: [{BENCH_MODEL}]\n"
+    )
+
+
+async def wait_healthy(child: Child) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            child.check_alive()
+            try:
+                async with session.get(f"{child.url}/v1/health") as reply:
+                    if reply.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise StartFailed(f"{child.name} not healthy after {START_TIMEOUT:g} s:\n{child.log_tail()}")
+
+
+async def health(child: Child) -> dict[str, Any]:
+    """The router's /v1/health document."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{child.url}/v1/health") as reply,
+    ):
+        return dict(await reply.json())

@@ -1,0 +1,5 @@
+"""Imports every module that registers benchmarks; add new benchmark modules here."""
+
+from bench import core
+
+__all__ = ["core"]
