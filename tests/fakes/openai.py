@@ -704,8 +704,17 @@ class ResponsesRender:
             )
         return output
 
+    def finished(self, reply: Reply, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The final response: "incomplete" (with its reason) when the Reply's stop_reason
+        is an incomplete_details reason such as "max_output_tokens", else "completed"."""
+        if reply.stop_reason is None:
+            return self.envelope("completed", items, self.usage(reply))
+        response = self.envelope("incomplete", items, self.usage(reply))
+        response["incomplete_details"] = {"reason": reply.stop_reason}
+        return response
+
     def final(self, reply: Reply) -> dict[str, Any]:
-        response = self.envelope("completed", self.items(reply), self.usage(reply))
+        response = self.finished(reply, self.items(reply))
         self.on_complete(response)
         return response
 
@@ -716,7 +725,7 @@ class ResponsesRender:
 
     def plan(self, reply: Reply) -> StreamPlan:
         items = self.items(reply)
-        final = self.envelope("completed", items, self.usage(reply))
+        final = self.finished(reply, items)
         self.on_complete(final)
         pending = self.envelope("in_progress", [], None)
         ev = [
@@ -725,7 +734,8 @@ class ResponsesRender:
         ]
         for index, item in enumerate(items):
             ev.extend(self.item_events(index, item, reply))
-        ev.append(StreamEvent(self.event("response.completed", response=final)))
+        terminal = "response.completed" if final["status"] == "completed" else "response.incomplete"
+        ev.append(StreamEvent(self.event(terminal, response=final)))
         return StreamPlan(ev, error_event=self.error_event)
 
     def item_events(self, index: int, item: dict[str, Any], reply: Reply) -> list[StreamEvent]:
