@@ -25,6 +25,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIED_FILES = ("scripts", "supervisord.conf", "config.example.yaml", "pyproject.toml")
@@ -281,6 +282,36 @@ def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
     assert idle_stop.returncode == 0, explain(idle_stop)
     assert "not running" in idle_stop.stdout
     assert project.script("status.sh").returncode == 3
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(240)
+def test_start_runs_the_optional_programs_the_config_enables(project: ProjectCopy) -> None:
+    config = yaml.safe_load((project.root / "config.example.yaml").read_text())
+    webai_port = free_port()
+    config["webai"].update(
+        {"enabled": True, "port": webai_port, "key": "e2e-webai-key", "providers": ["Gemini"]}
+    )
+    (project.root / "config.yaml").write_text(yaml.safe_dump(config))
+
+    started = project.script("start.sh")
+    assert started.returncode == 0, explain(started)
+    assert "starting webai" in started.stdout, explain(started)
+    wait_until(lambda: project.router_state() == "RUNNING", 30, "router RUNNING")
+    wait_until(
+        lambda: status_rows(project.script("status.sh").stdout)["webai"][1] == "RUNNING",
+        30,
+        "webai RUNNING in status.sh",
+    )
+    with NO_PROXY_OPENER.open(f"http://127.0.0.1:{webai_port}/health", timeout=5) as response:
+        assert response.status == 200
+    status = project.script("status.sh")
+    assert status.returncode == 0, explain(status)
+    assert status_rows(status.stdout)["aistudio"][1] == "STOPPED"
+
+    stopped = project.script("stop.sh")
+    assert stopped.returncode == 0, explain(stopped)
+    assert project.own_processes() == []
 
 
 @pytest.mark.e2e
