@@ -2,7 +2,7 @@
 
 A SIGHUP builds a new Runtime beside the old one; requests already running keep the one
 they started with, and the old one closes its connection pools when its last request ends.
-Cooldowns live outside so they survive reloads.
+Cooldowns and the AI Studio relay hub live outside so they survive reloads.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import re
 
 from router.clientauth import ClientKeys
 from router.config import LoadedConfig
+from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
 from router.routing.selector import Selector
 from router.routing.table import ModelTable
+from router.upstreams.aistudio import AIStudioUpstream
 from router.upstreams.base import Upstream
 from router.upstreams.registry import build_upstream
 from router.upstreams.webai import WebAIUpstream
@@ -24,7 +26,7 @@ _PROVIDER_KEYS = re.compile(r"^providers\[(\d+)\]\.api-keys")
 
 
 class Runtime:
-    def __init__(self, loaded: LoadedConfig, cooldowns: Cooldowns) -> None:
+    def __init__(self, loaded: LoadedConfig, cooldowns: Cooldowns, relay: RelayHub) -> None:
         self.config = config = loaded.config
         unset_by_provider: dict[int, set[str]] = {}
         for path, variable in loaded.unset_env.items():
@@ -42,7 +44,14 @@ class Runtime:
             self.webai = WebAIUpstream(config.webai, config.timeouts)
             self.upstreams.append(self.webai)
             fallbacks = [(p, self.webai, m) for p, m in config.webai.fallback_for.items()]
-        self.table = ModelTable(self.upstreams, config.routes, fallbacks)
+        # Registered whatever aistudio.enabled says: the Build applet can connect on its own.
+        self.aistudio = AIStudioUpstream(config.aistudio, config.timeouts, relay)
+        self.table = ModelTable(
+            self.upstreams,
+            config.routes,
+            fallbacks,
+            patterns=[(config.aistudio.model_pattern, self.aistudio)],
+        )
         self.selector = Selector(config.routing.strategy, cooldowns)
         self.failover = Failover(config.routing, self.selector, cooldowns)
         self.client_keys = ClientKeys(config.api_keys)
@@ -68,3 +77,4 @@ class Runtime:
     async def close(self) -> None:
         for upstream in self.upstreams:
             await upstream.close()
+        await self.aistudio.close()

@@ -1,4 +1,4 @@
-"""The router's long-lived state: the current Runtime, cooldowns, and config reloads."""
+"""The router's long-lived state: the current Runtime, cooldowns, relay hub, config reloads."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from router.config import ConfigError, LoadedConfig, read_config
 from router.logs import log_fields
+from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
 
@@ -21,7 +22,8 @@ class RouterState:
     def __init__(self, loaded: LoadedConfig, config_path: str | Path | None = None) -> None:
         self.config_path = config_path
         self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
-        self.runtime = Runtime(loaded, self.cooldowns)
+        self.relay = RelayHub()
+        self.runtime = Runtime(loaded, self.cooldowns, self.relay)
         self.started_at = time.time()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -49,7 +51,7 @@ class RouterState:
                 reason="host and port changes take effect after a restart",
             )
         self.cooldowns.config = new_config.routing.cooldown
-        self.runtime = Runtime(loaded, self.cooldowns)
+        self.runtime = Runtime(loaded, self.cooldowns, self.relay)
         logging.getLogger().setLevel(new_config.log_level.upper())
         retire = asyncio.get_running_loop().create_task(old.retire())
         self._background.add(retire)
@@ -60,6 +62,7 @@ class RouterState:
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
+        await self.relay.close()
         await self.runtime.close()
 
 

@@ -2,9 +2,10 @@
 
 Resolution: the first ``routes`` entry whose pattern matches the model wins and its
 providers are tried in order; otherwise every provider that lists the model (by name or
-alias) in its ``models``, in config order. Within a provider an alias becomes the
-upstream model name; any other name is passed on unchanged. A fallback (webai's
-``fallback-for``) matching the model is appended last.
+alias) in its ``models``, in config order; otherwise the first pattern route (AI Studio's
+``model-pattern``) that matches, which serves the model under its own name. Within a
+provider an alias becomes the upstream model name; any other name is passed on
+unchanged. A fallback (webai's ``fallback-for``) matching the model is appended last.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ class ModelTable:
         upstreams: Sequence[Upstream],
         routes: Sequence[RouteConfig],
         fallbacks: Sequence[tuple[str, Upstream, str]] = (),
+        patterns: Sequence[tuple[str, Upstream]] = (),
     ) -> None:
-        """``fallbacks``: (model pattern, upstream, its model) tried after everything else."""
+        """``fallbacks``: (model pattern, upstream, its model) tried after everything else.
+
+        ``patterns``: (model pattern, upstream) for models no route or provider claims.
+        """
         self._fallbacks = [(compile_model_pattern(p), u, m) for p, u, m in fallbacks]
+        self._patterns = [(compile_model_pattern(p), u) for p, u in patterns]
         self._upstreams = {u.name: u for u in upstreams}
         self._order = list(upstreams)
         self._routes: list[tuple[re.Pattern[str], RouteConfig]] = [
@@ -71,11 +77,17 @@ class ModelTable:
                     upstream_model = self._aliases[name].get(model, model)
                     targets.append(Target(upstream, upstream_model, credential or None))
                 return targets
-        return [
+        listed = [
             Target(u, self._aliases[u.name][model])
             for u in self._order
             if model in self._aliases[u.name]
         ]
+        if listed:
+            return listed
+        for pattern, upstream in self._patterns:
+            if pattern.fullmatch(model):
+                return [Target(upstream, model)]
+        return []
 
     def model_ids(self) -> list[tuple[str, str]]:
         """Every (model id, provider) clients can ask for by exact name, aliases included."""

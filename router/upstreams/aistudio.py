@@ -1,0 +1,276 @@
+"""AI Studio through a logged-in browser: Gemini requests relayed over the /v1/ws hub.
+
+The browser side (the providers/aistudio service, or the AI Studio Build applet) connects
+out to the router; each connected relay session is one credential, named after the
+session, so cooldowns and failover work per browser session. The upstream is always
+registered, and is configured exactly while at least one session is connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from multidict import CIMultiDict
+
+from router.config.schema import AIStudioConfig, Timeouts
+from router.errors import ErrorKind
+from router.formats import Format
+from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
+from router.routing.failover import AttemptFailed, retry_after_seconds
+from router.upstreams.base import (
+    COUNT_TOKENS,
+    Upstream,
+    UpstreamCall,
+    UpstreamCredential,
+    UpstreamReply,
+)
+
+log = logging.getLogger("router.aistudio")
+
+AISTUDIO_PROVIDER = "aistudio"
+MODEL_SUFFIX = "-aistudio"
+START_HINT = (
+    "start the AI Studio service (python -m providers.aistudio with aistudio.enabled: true "
+    "in config.yaml) or connect the AI Studio Build applet to /v1/ws"
+)
+# Seconds a relay session rests after a quota answer that carried no Retry-After.
+QUOTA_COOLDOWN = 60.0
+_CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
+_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
+
+
+class RelayStreamLost(ConnectionError):
+    """The relay failed while the body was being read (session dropped, error frame).
+
+    A ConnectionError, so the failover and streaming layers treat it like a lost
+    upstream connection.
+    """
+
+
+def upstream_model(model: str) -> str:
+    """``gemini-2.5-flash-aistudio`` -> ``gemini-2.5-flash``."""
+    return model.removesuffix(MODEL_SUFFIX)
+
+
+def gemini_error_body(status: int, message: str) -> bytes:
+    gemini_status = {
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        429: "RESOURCE_EXHAUSTED",
+        503: "UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+    }.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
+    error = {"code": status, "message": message, "status": gemini_status}
+    return json.dumps({"error": error}).encode()
+
+
+class RelayedReply(UpstreamReply):
+    """An UpstreamReply over a RelayReply; ``close`` cancels an unfinished request at the peer."""
+
+    def __init__(self, owner: AIStudioUpstream, reply: RelayReply) -> None:
+        self._owner = owner
+        self._reply = reply
+        self._closed = False
+        self.status = reply.status
+        self.headers: Mapping[str, str] = CIMultiDict(reply.headers)
+
+    async def next_chunk(self) -> bytes:
+        try:
+            return await anext(self._reply)
+        except StopAsyncIteration:
+            return b""
+        except RelayError as exc:
+            raise RelayStreamLost(exc.message) from None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._owner.release(self._reply)
+
+
+class ErrorReply(UpstreamReply):
+    """A peer's error frame, presented as the Gemini API would have answered it."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        self.status = status
+        self.headers = CIMultiDict({"Content-Type": "application/json"})
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, round(retry_after)))
+        self._body = gemini_error_body(status, message)
+
+    async def next_chunk(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    def close(self) -> None:
+        self._body = b""
+
+
+class AIStudioUpstream(Upstream):
+    """Serves ``aistudio.model-pattern`` models through the relay hub, in Gemini format."""
+
+    kind = "aistudio"
+    wire_format = Format.GEMINI
+    counts_tokens = False
+    models = ()
+
+    def __init__(self, config: AIStudioConfig, timeouts: Timeouts, hub: RelayHub) -> None:
+        self.name = AISTUDIO_PROVIDER
+        self.config = config
+        self.timeouts = timeouts
+        self.hub = hub
+        self.control = AIStudioControl(config)
+        self._active = 0
+        self._closers: set[asyncio.Task[None]] = set()
+
+    @property
+    def credentials(self) -> tuple[UpstreamCredential, ...]:
+        """One credential per connected relay session; the secret is unused."""
+        return tuple(UpstreamCredential(name=s["name"], secret="") for s in self.hub.sessions())
+
+    @property
+    def unconfigured_reason(self) -> str | None:
+        if self.hub.sessions():
+            return None
+        return f"no AI Studio relay session is connected: {START_HINT}"
+
+    def url(self, call: UpstreamCall) -> str:
+        if call.operation == COUNT_TOKENS:
+            method = "countTokens"
+        elif call.stream:
+            method = "streamGenerateContent?alt=sse"
+        else:
+            method = "generateContent"
+        model = quote(upstream_model(call.model), safe="-._")
+        return f"{self.config.api_base.rstrip('/')}/v1beta/models/{model}:{method}"
+
+    async def open(self, call: UpstreamCall) -> UpstreamReply:
+        session = call.credential.name
+        headers = {"Content-Type": ["application/json"], "X-Request-Id": [call.request_id]}
+        if call.stream:
+            headers["Accept"] = ["text/event-stream"]
+        try:
+            reply = await self.hub.request(
+                "POST", self.url(call), headers, call.body.decode(), session=session
+            )
+        except RelayUnavailable as exc:
+            raise self._unavailable(session, exc) from None
+        except RelayError as exc:
+            if exc.status == 429:
+                self._cool(session, None, exc.message)
+            return ErrorReply(exc.status, f"AI Studio relay: {exc.message}")
+        self._active += 1
+        if reply.status == 429:
+            retry_after = retry_after_seconds(reply.headers.get("Retry-After"))
+            self._cool(session, retry_after, "quota answer (429)")
+        return RelayedReply(self, reply)
+
+    def _unavailable(self, session: str, exc: RelayUnavailable) -> AttemptFailed:
+        cooling = next(
+            (s for s in self.hub.sessions() if s["name"] == session and s["state"] == "cooldown"),
+            None,
+        )
+        if cooling is not None:
+            return AttemptFailed(
+                429,
+                ErrorKind.RATE_LIMIT,
+                f"AI Studio relay session '{session}' is cooling down after a quota answer",
+                retry_after=float(cooling.get("cooldown_remaining", QUOTA_COOLDOWN)),
+            )
+        return AttemptFailed(
+            503, ErrorKind.OVERLOADED, f"AI Studio relay: {exc.message}; {START_HINT}"
+        )
+
+    def _cool(self, session: str, retry_after: float | None, reason: str) -> None:
+        self.hub.mark_cooldown(session, retry_after or QUOTA_COOLDOWN, reason)
+
+    def release(self, reply: RelayReply) -> None:
+        """Count a reply out and cancel it at the peer if unfinished (in the background)."""
+        self._active -= 1
+        closer = asyncio.get_running_loop().create_task(reply.aclose())
+        self._closers.add(closer)
+        closer.add_done_callback(self._closers.discard)
+
+    def active_requests(self) -> int:
+        return self._active
+
+    async def close(self) -> None:
+        if self._closers:
+            await asyncio.wait(list(self._closers), timeout=5)
+        await self.control.close()
+
+
+class AIStudioControl:
+    """Client of the AI Studio service's control port (127.0.0.1, Bearer relay key)."""
+
+    def __init__(self, config: AIStudioConfig) -> None:
+        self.enabled = config.enabled
+        self.url = f"http://127.0.0.1:{config.control_port}"
+        self._key = config.relay_key
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"} if self._key else {}
+
+    async def call(
+        self, method: str, path: str, body: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """The service's status and JSON answer; raises ControlUnreachable."""
+        headers = self._headers()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self._http().request(
+                method, self.url + path, data=body, headers=headers, timeout=_CONTROL_TIMEOUT
+            ) as response:
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    answer = None
+                if not isinstance(answer, dict):
+                    answer = {"error": {"message": f"control port answered {response.status}"}}
+                return response.status, answer
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ControlUnreachable(
+                f"AI Studio service not reachable at {self.url}: {type(exc).__name__}; {START_HINT}"
+            ) from None
+
+    async def probe(self) -> dict[str, object]:
+        """The service's own /health, or why it could not be read."""
+        try:
+            async with self._http().get(
+                self.url + "/health", headers=self._headers(), timeout=_PROBE_TIMEOUT
+            ) as response:
+                if response.status != 200:
+                    return {"status": "down", "reason": f"/health answered {response.status}"}
+                return {"status": "up", "service": await response.json()}
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            return {
+                "status": "down",
+                "reason": f"not reachable at {self.url}: {type(exc).__name__}",
+            }
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class ControlUnreachable(Exception):
+    """The AI Studio service's control port did not answer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
