@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api import gemini
+from router.api import aistudio_auth, gemini
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
 from router.api.chat_completions import chat_completions
@@ -39,9 +39,18 @@ def create_app(state: RouterState) -> web.Application:
     add_client_routes(app.router)
     add_client_routes(app.router, AMP_PREFIX)
     app.router.add_get("/v1/health", health)
+    app.router.add_get("/v1/ws", aistudio_auth.relay_socket)
+    app.router.add_post("/v1/auth/aistudio/login", aistudio_auth.login)
+    app.router.add_get("/v1/auth/aistudio/status", aistudio_auth.status)
+    app.router.add_delete("/v1/auth/aistudio", aistudio_auth.forget)
+
+    async def close_relay(_: web.Application) -> None:
+        """Close relay sockets before the server waits for running handlers to end."""
+        await state.relay.close()
 
     async def close_state(_: web.Application) -> None:
         await state.close()
 
+    app.on_shutdown.append(close_relay)
     app.on_cleanup.append(close_state)
     return app

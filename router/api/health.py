@@ -6,11 +6,12 @@ Never shows a secret: credentials appear by name only.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
 from router import __version__
-from router.state import STATE
+from router.state import STATE, RouterState
 
 
 async def health(request: web.Request) -> web.Response:
@@ -40,13 +41,42 @@ async def health(request: web.Request) -> web.Response:
         }
     webai = await runtime.webai.probe() if runtime.webai else {"status": "disabled"}
     degraded = degraded or webai["status"] == "down"
+    aistudio = await aistudio_health(state)
+    degraded = degraded or aistudio.get("service", {}).get("status") == "down"
     return web.json_response(
         {
             "status": "degraded" if degraded else "ok",
             "version": __version__,
             "uptime_s": round(time.time() - state.started_at, 1),
             "providers": providers,
-            "upstream_connections": sum(u.active_requests() for u in runtime.upstreams),
-            "services": {"webai": webai},
+            "upstream_connections": sum(u.active_requests() for u in runtime.upstreams)
+            + runtime.aistudio.active_requests(),
+            "services": {"webai": webai, "aistudio": aistudio},
         }
     )
+
+
+async def aistudio_health(state: RouterState) -> dict[str, Any]:
+    """Relay sessions as the hub sees them; the service's own /health when it is enabled.
+
+    The relay works without the service (the Build applet connects on its own), so no
+    session is not in itself degraded; an enabled service that does not answer is.
+    """
+    upstream = state.runtime.aistudio
+    sessions = state.relay.sessions()
+    errors = [s["last_error"] for s in sessions if s.get("last_error")]
+    info: dict[str, Any] = {
+        "status": "connected" if sessions else "no_session",
+        "configured": upstream.unconfigured_reason is None,
+        "reason": upstream.unconfigured_reason,
+        "sessions_connected": len(sessions),
+        "sessions": sessions,
+        "last_error": errors[-1] if errors else None,
+        "cooldowns": state.cooldowns.active(upstream.name),
+        "active_requests": upstream.active_requests(),
+    }
+    if upstream.control.enabled:
+        info["service"] = await upstream.control.probe()
+    else:
+        info["service"] = {"status": "disabled"}
+    return info

@@ -1,0 +1,108 @@
+"""AI Studio session management, forwarded to the service's control port, and the relay socket.
+
+- ``POST /v1/auth/aistudio/login``: the body (a Playwright storage-state JSON or a browser
+  cookie export) goes to the service's ``POST /login``.
+- ``GET /v1/auth/aistudio/status``: the service's ``GET /status``.
+- ``DELETE /v1/auth/aistudio``: the service's ``DELETE /session`` (forget the login).
+
+Until management auth exists these answer only clients on a loopback address
+(``request.remote``); anyone else gets 403. A reverse proxy on the same host makes every
+client look local, so do not expose these paths through one.
+
+``GET /v1/ws`` is where relay peers connect; when ``aistudio.relay-key`` is set a peer
+must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+
+from aiohttp import web
+
+from router.clientauth import presented_key
+from router.errors import ErrorKind, ProxyError
+from router.state import STATE
+from router.upstreams.aistudio import AIStudioControl, ControlUnreachable
+
+
+def is_loopback_client(request: web.Request) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _control(request: web.Request) -> AIStudioControl:
+    if not is_loopback_client(request):
+        raise ProxyError(
+            403,
+            "AI Studio session management is only answered to clients on this machine "
+            "(loopback); run the request on the router host",
+            ErrorKind.PERMISSION,
+        )
+    return request.app[STATE].runtime.aistudio.control
+
+
+async def _forward(
+    control: AIStudioControl, method: str, path: str, body: bytes | None = None
+) -> web.Response:
+    try:
+        status, answer = await control.call(method, path, body)
+    except ControlUnreachable as exc:
+        raise ProxyError(503, exc.message, ErrorKind.OVERLOADED) from None
+    if status == 401:
+        raise ProxyError(
+            502,
+            "the AI Studio service refused the router's key: aistudio.relay-key must be the "
+            "same for the router and the service",
+            ErrorKind.API_ERROR,
+        )
+    return web.json_response(answer, status=status)
+
+
+async def login(request: web.Request) -> web.Response:
+    control = _control(request)
+    body = await request.read()
+    if body.strip():
+        try:
+            json.loads(body)
+        except ValueError:
+            raise ProxyError(
+                400,
+                "body is not JSON: send a storage-state JSON or a cookie export",
+                ErrorKind.INVALID_REQUEST,
+            ) from None
+    path = "/login"
+    if "account" in request.query:
+        path += "?" + request.query_string
+    response = await _forward(control, "POST", path, body)
+    if response.status == 200:
+        request.app[STATE].cooldowns.reset("aistudio")
+    return response
+
+
+async def status(request: web.Request) -> web.Response:
+    return await _forward(_control(request), "GET", "/status")
+
+
+async def forget(request: web.Request) -> web.Response:
+    return await _forward(_control(request), "DELETE", "/session")
+
+
+async def relay_socket(request: web.Request) -> web.StreamResponse:
+    """Hand a relay peer to the hub once it showed the relay key (when one is set)."""
+    state = request.app[STATE]
+    relay_key = state.runtime.config.aistudio.relay_key
+    if relay_key:
+        presented = (presented_key(request) or "").encode()
+        if not hmac.compare_digest(presented, relay_key.encode()) and (
+            state.runtime.client_keys.identify(presented.decode()) is None
+        ):
+            raise ProxyError(
+                401,
+                "relay peers must present aistudio.relay-key as ?auth_token=",
+                ErrorKind.AUTHENTICATION,
+            )
+    return await state.relay.handle_ws(request)
