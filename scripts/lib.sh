@@ -21,6 +21,9 @@ LOG_DIR="${CLIPROXY_ROOT}/logs"
 SUPERVISORD_PID_FILE="${RUN_DIR}/supervisord.pid"
 SUPERVISOR_SOCKET="${RUN_DIR}/supervisor.sock"
 SCRIPTS_DIR="${CLIPROXY_ROOT}/scripts"
+# What `router describe` said when start.sh last started programs: the running instance's
+# URLs and programs, whatever the caller's environment says now.
+RUNNING_DESCRIBE_FILE="${RUN_DIR}/describe.json"
 
 # Programs defined in supervisord.conf; "router" always runs, the others when enabled.
 ALL_PROGRAMS=(router webai aistudio)
@@ -60,24 +63,38 @@ program_state() {
     printf '%s\n' "${state:-UNKNOWN}"
 }
 
-# Read the router's view of the config: sets CLIPROXY_URL, CLIPROXY_HEALTH_URL and the
-# array CLIPROXY_PROGRAMS. Fails (with the router's message on stderr) on a bad config.
-load_describe() {
-    local json fields
-    json="$("${VENV_PYTHON}" -m router describe)" || return 1
-    fields="$(printf '%s' "${json}" | "${VENV_PYTHON}" -c '
+# Set CLIPROXY_URL, CLIPROXY_HEALTH_URL, the array CLIPROXY_PROGRAMS and the raw
+# CLIPROXY_DESCRIBE_JSON from the JSON that `router describe` prints.
+parse_describe() {
+    local fields
+    fields="$(printf '%s' "$1" | "${VENV_PYTHON}" -c '
 import json, sys
 described = json.load(sys.stdin)
 print(described["url"])
 print(described["health_url"])
 print(" ".join(described["programs"]))
 ')" || return 1
+    CLIPROXY_DESCRIBE_JSON="$1"
     {
         read -r CLIPROXY_URL
         read -r CLIPROXY_HEALTH_URL
         read -r -a CLIPROXY_PROGRAMS
     } <<<"${fields}"
     export CLIPROXY_URL CLIPROXY_HEALTH_URL
+}
+
+# The router's view of the current config and environment. Fails (with the router's
+# message on stderr) on a bad config.
+load_describe() {
+    local json
+    json="$("${VENV_PYTHON}" -m router describe)" || return 1
+    parse_describe "${json}"
+}
+
+# What start.sh recorded for the running instance; fails when nothing was recorded.
+load_recorded_describe() {
+    [[ -f "${RUNNING_DESCRIBE_FILE}" ]] || return 1
+    parse_describe "$(<"${RUNNING_DESCRIBE_FILE}")"
 }
 
 # Print the last lines of a log file, framed, to stderr.

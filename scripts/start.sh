@@ -64,8 +64,19 @@ ensure_program_started() {
     fi
 }
 
+# Programs inherit supervisord's environment, so a running instance keeps the URL it was
+# started with; refuse to pretend a new CLIPROXY_PORT/HOST or port edit took effect.
+refuse_url_change() {
+    local running_url
+    # In a subshell, so the recorded description does not replace the current one.
+    running_url="$(load_recorded_describe && printf '%s\n' "${CLIPROXY_URL}")" || return 0
+    [[ "${running_url}" == "${CLIPROXY_URL}" ]] ||
+        die "cliproxy is already running at ${running_url} but the config and environment now say ${CLIPROXY_URL}; run scripts/restart.sh to apply that"
+}
+
 if pid="$(supervisord_pid)"; then
     info "supervisord already running (pid ${pid})"
+    refuse_url_change
 else
     start_supervisord
 fi
@@ -77,6 +88,9 @@ done
 for program in "${programs[@]}"; do
     ensure_program_started "${program}"
 done
+
+printf '%s\n' "${CLIPROXY_DESCRIBE_JSON}" >"${RUNNING_DESCRIBE_FILE}.tmp"
+mv "${RUNNING_DESCRIBE_FILE}.tmp" "${RUNNING_DESCRIBE_FILE}"
 
 info "waiting for ${CLIPROXY_HEALTH_URL} (up to ${START_TIMEOUT_S}s)"
 if ! "${VENV_PYTHON}" "${SCRIPTS_DIR}/wait_ready.py" --health-url "${CLIPROXY_HEALTH_URL}" \

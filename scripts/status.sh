@@ -16,8 +16,10 @@ esac
 
 [[ -x "${VENV_PYTHON}" ]] || die "cliproxy is not installed; run scripts/install.sh" 3
 
+# A running instance is described by what start.sh recorded, since its programs kept the
+# environment they were started with; otherwise ask the router about the current config.
 expected=(router)
-if load_describe; then
+if { supervisord_pid >/dev/null && load_recorded_describe; } || load_describe; then
     health_url="${CLIPROXY_HEALTH_URL}"
     for program in "${CLIPROXY_PROGRAMS[@]}"; do
         [[ "${program}" == router ]] || expected+=("${program}")

@@ -31,11 +31,12 @@ elif [[ -f "${SUPERVISORD_PID_FILE}" ]] &&
     warn "supervisord (pid ${pid}) does not answer on ${SUPERVISOR_SOCKET}; sending TERM"
     kill -TERM "${pid}"
 else
-    rm -f "${SUPERVISORD_PID_FILE}"
+    rm -f "${SUPERVISORD_PID_FILE}" "${RUNNING_DESCRIBE_FILE}"
     info "cliproxy is not running"
     exit 0
 fi
 
 wait_for_exit "${pid}" "${EXIT_TIMEOUT_S}" ||
     die "supervisord (pid ${pid}) still running after ${EXIT_TIMEOUT_S}s; see ${LOG_DIR}/supervisord.log"
+rm -f "${RUNNING_DESCRIBE_FILE}"
 info "cliproxy stopped"

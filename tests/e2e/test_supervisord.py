@@ -100,6 +100,13 @@ class ProjectCopy:
             check=False,
         )
 
+    def with_env(self, **changes: str | None) -> ProjectCopy:
+        """The same copy run with some variables changed (None removes one)."""
+        env = {**self.env, **{k: v for k, v in changes.items() if v is not None}}
+        for key in (k for k, v in changes.items() if v is None):
+            env.pop(key, None)
+        return ProjectCopy(root=self.root, port=self.port, env=env, seen_pids=self.seen_pids)
+
     def script(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(str(self.root / "scripts" / name), *args)
 
@@ -220,6 +227,13 @@ def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
     supervisords = [p for p in project.own_processes() if "supervisord" in " ".join(p.cmdline())]
     assert [p.pid for p in supervisords] == [supervisord_pid]
 
+    # The running instance keeps the port it started with, whatever the caller's env says.
+    moved = project.with_env(CLIPROXY_PORT=str(free_port())).script("start.sh")
+    assert moved.returncode != 0, explain(moved)
+    assert "scripts/restart.sh" in moved.stderr, explain(moved)
+    unset = project.with_env(CLIPROXY_PORT=None).script("status.sh")
+    assert f"url=http://127.0.0.1:{project.port}/v1/health" in unset.stdout, explain(unset)
+
     wait_until(lambda: project.router_state() == "RUNNING", 30, "router RUNNING")
     router_pid = project.router_pid()
     status = project.script("status.sh")
@@ -276,6 +290,7 @@ def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
     assert project.own_processes() == []
     assert not any(is_alive(pid) for pid in project.seen_pids)
     assert not (project.root / "run" / "supervisord.pid").exists()
+    assert not (project.root / "run" / "describe.json").exists()
     assert not health_answers(project.port)
 
     idle_stop = project.script("stop.sh")
