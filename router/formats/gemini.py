@@ -316,7 +316,8 @@ def decode_gemini_request(body: dict) -> Request:
             raise UnsupportedFeature(f"tools[{i}]: only functionDeclarations tools are supported")
         for j, decl in enumerate(declarations):
             where = f"tools[{i}].functionDeclarations[{j}]."
-            schema = decl.get("parametersJsonSchema")
+            # google-genai sends declarations in proto snake_case, which the API accepts.
+            schema = decl.get("parametersJsonSchema", decl.get("parameters_json_schema"))
             if schema is None:
                 schema = gemini_schema_to_json_schema(decl.get("parameters") or {})
             tools.append(
