@@ -78,7 +78,12 @@ class RelayedReply(UpstreamReply):
         self._reply = reply
         self._closed = False
         self.status = reply.status
-        self.headers: Mapping[str, str] = CIMultiDict(reply.headers)
+        headers = CIMultiDict(reply.headers)
+        if reply.streaming and "Content-Type" not in headers:
+            # A stream_start frame is a streamed answer to an alt=sse request; some peers
+            # (the Build applet) send it without headers.
+            headers["Content-Type"] = "text/event-stream"
+        self.headers: Mapping[str, str] = headers
 
     async def next_chunk(self) -> bytes:
         try:
