@@ -125,7 +125,8 @@ def upstream_tools(kind: str, body: dict[str, Any]) -> dict[str, dict[str, Any]]
     if kind == "anthropic":
         return {t["name"]: t["input_schema"] for t in body["tools"]}
     declarations = [d for tool in body["tools"] for d in tool["functionDeclarations"]]
-    return {d["name"]: d.get("parameters") or d.get("parametersJsonSchema") for d in declarations}
+    keys = ("parameters", "parametersJsonSchema", "parameters_json_schema")
+    return {d["name"]: next((d[k] for k in keys if k in d), None) for d in declarations}
 
 
 def upstream_system(kind: str, body: dict[str, Any]) -> str:
