@@ -74,7 +74,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("unhandled error request_id=%s", ctx.request_id)
         ctx.log["error"] = "internal"
         message = f"internal error (request id {ctx.request_id}); see the router log"
-        return error_response(fmt, ProxyError(500, message, ErrorKind.INTERNAL))
+        return error_response(fmt, ProxyError(500, message, ErrorKind.API_ERROR))
 
 
 def _check_client_key(request: web.Request) -> None:

@@ -165,7 +165,7 @@ class Failover:
                     first = await reply.next_chunk()
                     if not first:
                         raise AttemptFailed(
-                            502, ErrorKind.UPSTREAM, f"upstream {name} ended the stream at once"
+                            502, ErrorKind.API_ERROR, f"upstream {name} ended the stream at once"
                         )
                     return Opened(candidate, reply, attempts, time.monotonic(), first_chunk=first)
             first_byte_at = time.monotonic()
@@ -176,7 +176,7 @@ class Failover:
             except ValueError:
                 raise AttemptFailed(
                     502,
-                    ErrorKind.UPSTREAM,
+                    ErrorKind.API_ERROR,
                     f"upstream {name} answered with a body that is not JSON",
                 ) from None
             return Opened(candidate, reply, attempts, first_byte_at, body=body, payload=payload)
@@ -194,7 +194,7 @@ class Failover:
             if reply is not None:
                 reply.close()
             raise AttemptFailed(
-                502, ErrorKind.UPSTREAM, f"upstream {name} unreachable: {_describe(exc)}"
+                502, ErrorKind.API_ERROR, f"upstream {name} unreachable: {_describe(exc)}"
             ) from None
         except BaseException:
             if reply is not None:
@@ -219,7 +219,7 @@ class Failover:
         if status in _AUTH_STATUSES:
             raise AttemptFailed(
                 502,
-                ErrorKind.UPSTREAM,
+                ErrorKind.API_ERROR,
                 f"upstream {name} rejected credential {candidate.credential.name} ({status})",
                 auth=True,
             )
@@ -228,7 +228,7 @@ class Failover:
                 504, ErrorKind.TIMEOUT, f"upstream {name} timed out ({status}){detail}"
             )
         raise AttemptFailed(
-            502, ErrorKind.UPSTREAM, f"upstream {name} failed with status {status}{detail}"
+            502, ErrorKind.API_ERROR, f"upstream {name} failed with status {status}{detail}"
         )
 
     def _cool(self, candidate: Candidate, failure: AttemptFailed, request_id: str) -> None:
@@ -275,7 +275,7 @@ class Failover:
         )
         detail = "; ".join(reasons) or "no usable credential"
         return ProxyError(
-            503, f"no upstream can serve this model ({detail})", ErrorKind.UNAVAILABLE
+            503, f"no upstream can serve this model ({detail})", ErrorKind.OVERLOADED
         )
 
 
@@ -284,7 +284,7 @@ def _require_event_stream(reply: UpstreamReply, name: str) -> None:
     if "text/event-stream" not in content_type:
         raise AttemptFailed(
             502,
-            ErrorKind.UPSTREAM,
+            ErrorKind.API_ERROR,
             f"upstream {name} answered a stream request with {content_type or 'no content type'}",
         )
 
