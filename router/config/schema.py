@@ -19,6 +19,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")
 PROVIDER_KINDS = ("openai", "openai-responses", "anthropic", "gemini")
 WEBAI_PROVIDER = "webai"
+AISTUDIO_PROVIDER = "aistudio"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -310,6 +311,8 @@ class Config:
         _unique([p.name for p in self.providers], "providers", problems)
         if self.webai.enabled and self.provider(WEBAI_PROVIDER):
             problems.add("providers", f"the name {WEBAI_PROVIDER!r} is taken by webai.enabled")
+        if self.provider(AISTUDIO_PROVIDER):
+            problems.add("providers", f"the name {AISTUDIO_PROVIDER!r} is reserved for the relay")
         _unique([k.name for k in self.api_keys if k.name], "api-keys", problems)
         known = {p.name: {c.name for c in p.api_keys} for p in self.providers}
         for i, route in enumerate(self.routes):

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import aiohttp
 from multidict import CIMultiDict
 
-from router.config.schema import AIStudioConfig, Timeouts
+from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
 from router.errors import ErrorKind
 from router.formats import Format
 from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
@@ -33,7 +33,6 @@ from router.upstreams.base import (
 
 log = logging.getLogger("router.aistudio")
 
-AISTUDIO_PROVIDER = "aistudio"
 MODEL_SUFFIX = "-aistudio"
 START_HINT = (
     "start the AI Studio service (python -m providers.aistudio with aistudio.enabled: true "

@@ -60,6 +60,20 @@ def test_duplicate_provider_name(tmp_path: Path) -> None:
     assert problems_for(tmp_path, config) == ["providers: duplicate name 'a'"]
 
 
+def test_reserved_provider_names(tmp_path: Path) -> None:
+    config = {
+        "webai": {"enabled": True, "key": "k"},
+        "providers": [
+            {"name": "webai", "base-url": "http://127.0.0.1:1/v1"},
+            {"name": "aistudio", "base-url": "http://127.0.0.1:2/v1"},
+        ],
+    }
+    assert problems_for(tmp_path, config) == [
+        "providers: the name 'webai' is taken by webai.enabled",
+        "providers: the name 'aistudio' is reserved for the relay",
+    ]
+
+
 def test_route_to_unknown_provider_suggests(tmp_path: Path) -> None:
     config = {
         "providers": [{"name": "openai", "base-url": "http://127.0.0.1:1/v1"}],
