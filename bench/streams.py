@@ -39,11 +39,14 @@ class StreamDelays:
     wall_s: float = 0.0
 
 
-async def measure_streams(url: str, streams: int) -> StreamDelays:
-    """Open ``streams`` streams at once against ``url`` and time every chunk."""
+async def measure_streams(url: str, streams: int, spread_s: float = 0.0) -> StreamDelays:
+    """Open ``streams`` streams against ``url`` and time every chunk. ``spread_s`` 0 opens
+    them together, so their chunks come in bursts of ``streams``; otherwise their starts
+    are spaced evenly over ``spread_s`` (one chunk interval spreads them across it)."""
     result = StreamDelays()
 
-    async def one(session: aiohttp.ClientSession) -> None:
+    async def one(session: aiohttp.ClientSession, number: int) -> None:
+        await asyncio.sleep(spread_s * number / streams)
         chunks = 0
         pending = b""
         try:
@@ -71,7 +74,7 @@ async def measure_streams(url: str, streams: int) -> StreamDelays:
     timeout = aiohttp.ClientTimeout(total=None, sock_read=READ_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(one(session) for _ in range(streams)))
+        await asyncio.gather(*(one(session, number) for number in range(streams)))
     result.wall_s = time.monotonic() - started
     return result
 
