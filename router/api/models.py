@@ -1,13 +1,24 @@
-"""GET /v1/models: every model the config can serve, aliases included."""
+"""GET /v1/models: every model the config can serve, aliases included.
+
+The answer takes the caller's shape: Anthropic's with an ``anthropic-version`` header,
+Gemini's for google-genai (which lists models at /v1/models and sends ``x-goog-*``
+headers), else OpenAI's."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from router.api import gemini
 from router.state import STATE
+
+_GEMINI_HEADERS = ("x-goog-api-key", "x-goog-api-client")
 
 
 async def list_models(request: web.Request) -> web.Response:
+    if "anthropic-version" not in request.headers and any(
+        name in request.headers for name in _GEMINI_HEADERS
+    ):
+        return await gemini.list_models(request)
     runtime = request.app[STATE].runtime
     models = runtime.table.model_ids()
     created = int(request.app[STATE].started_at)
