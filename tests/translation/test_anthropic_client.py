@@ -326,3 +326,16 @@ async def test_gemini_signature_reaches_the_client_tagged(
     signatures = [b.signature for b in message.content if b.type == "thinking"]
     assert signatures and all(s.startswith("xfmt:gemini:") for s in signatures)
     assert all(mesh.gemini.signature_is_ours(s.removeprefix("xfmt:gemini:")) for s in signatures)
+
+
+async def test_cached_tokens_arrive_in_anthropic_shape(
+    mesh: Mesh, kind: str, client: anthropic.AsyncAnthropic
+) -> None:
+    """Anthropic's input_tokens excludes cache reads; the other formats include them."""
+    mesh.fake(kind).script.push(Reply(text="ok", usage=Usage(100, 5, cached_tokens=40)))
+    message = await client.messages.create(
+        model=client_model(kind), max_tokens=10, messages=QUESTION
+    )
+    assert message.usage.input_tokens == (100 if kind == "anthropic" else 60)
+    assert message.usage.cache_read_input_tokens == 40
+    assert message.usage.output_tokens == 5

@@ -209,3 +209,16 @@ async def test_n_above_one_to_other_format_is_400(
         await client.chat.completions.create(model=client_model(kind), messages=MESSAGES, n=2)
     assert "n" in caught.value.message
     assert mesh.upstream_requests(kind) == []
+
+
+async def test_cached_tokens_arrive_in_openai_shape(
+    mesh: Mesh, kind: str, client: openai.AsyncOpenAI
+) -> None:
+    """prompt_tokens counts cached tokens too; Anthropic reports them apart from input_tokens."""
+    mesh.fake(kind).script.push(Reply(text="ok", usage=Usage(100, 5, cached_tokens=40)))
+    reply = await client.chat.completions.create(model=client_model(kind), messages=MESSAGES)
+    usage = reply.usage
+    assert usage is not None and usage.prompt_tokens_details is not None
+    assert usage.prompt_tokens == (140 if kind == "anthropic" else 100)
+    assert usage.prompt_tokens_details.cached_tokens == 40
+    assert usage.completion_tokens == 5
