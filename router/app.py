@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api import aistudio_auth, gemini
+from router.api import aistudio_auth, gemini, models
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
 from router.api.chat_completions import chat_completions
 from router.api.health import health
-from router.api.models import list_models
 from router.api.responses import responses
 from router.middleware import request_context
 from router.state import STATE, RouterState
@@ -26,7 +25,8 @@ def add_client_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/v1/responses", responses)
     router.add_post(prefix + "/v1/messages", messages)
     router.add_post(prefix + "/v1/messages/count_tokens", messages_count_tokens)
-    router.add_get(prefix + "/v1/models", list_models)
+    router.add_get(prefix + "/v1/models", models.list_models)
+    router.add_get(prefix + "/v1/models/{target}", models.get_model)
     for version in ("/v1beta", "/v1"):
         router.add_post(prefix + version + "/models/{target}", gemini.model_action)
     router.add_get(prefix + "/v1beta/models", gemini.list_models)

@@ -1,4 +1,4 @@
-"""GET /v1/models: every model the config can serve, aliases included.
+"""GET /v1/models and /v1/models/{model}: every model the config can serve, aliases included.
 
 The answer takes the caller's shape: Anthropic's with an ``anthropic-version`` header,
 Gemini's for google-genai (which lists models at /v1/models and sends ``x-goog-*``
@@ -9,15 +9,36 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api import gemini
+from router.api.generation import unknown_model
 from router.state import STATE
 
 _GEMINI_HEADERS = ("x-goog-api-key", "x-goog-api-client")
 
 
+def _wants_gemini(request: web.Request) -> bool:
+    headers = request.headers
+    return "anthropic-version" not in headers and any(name in headers for name in _GEMINI_HEADERS)
+
+
+async def get_model(request: web.Request) -> web.Response:
+    """GET /v1/models/{model}: Gemini's model resource for google-genai, else OpenAI's."""
+    if _wants_gemini(request):
+        return await gemini.get_model(request)
+    model = request.match_info["target"]
+    runtime = request.app[STATE].runtime
+    owners = dict(runtime.table.model_ids())
+    targets = runtime.table.resolve(model)
+    if model not in owners and not targets:
+        raise unknown_model(model)
+    owner = owners.get(model) or targets[0].upstream.name
+    created = int(request.app[STATE].started_at)
+    return web.json_response(
+        {"id": model, "object": "model", "created": created, "owned_by": owner}
+    )
+
+
 async def list_models(request: web.Request) -> web.Response:
-    if "anthropic-version" not in request.headers and any(
-        name in request.headers for name in _GEMINI_HEADERS
-    ):
+    if _wants_gemini(request):
         return await gemini.list_models(request)
     runtime = request.app[STATE].runtime
     models = runtime.table.model_ids()

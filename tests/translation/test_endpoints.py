@@ -7,6 +7,7 @@ import json
 import aiohttp
 import anthropic
 import openai
+import pytest
 from google import genai
 from google.genai import types
 
@@ -131,3 +132,14 @@ async def test_responses_passthrough_forwards_body_unchanged(mesh: Mesh) -> None
             answer = await response.json()
     assert mesh.openai.last_request.json == {**body, "model": "gpt-5"}
     assert answer["truncation"] == "auto" and answer["store"] is False
+
+
+async def test_single_model_lookup_in_each_sdk(mesh) -> None:
+    openai_client = openai.AsyncOpenAI(base_url=mesh.url + "/v1", api_key="x")
+    found = await openai_client.models.retrieve("via-openai")
+    assert found.id == "via-openai"
+    genai_client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=mesh.url))
+    model = await genai_client.aio.models.get(model="via-gemini")
+    assert model.name == "models/via-gemini"
+    with pytest.raises(openai.NotFoundError):
+        await openai_client.models.retrieve("no-such-model")
