@@ -5,12 +5,20 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from router.runtime import Runtime
 
 
 @dataclass
 class RequestContext:
+    """``runtime`` is the config the request started with, kept for its whole life even
+    when a reload swaps in a new one."""
+
+    runtime: Runtime
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     started: float = field(default_factory=time.monotonic)
     log: dict[str, object] = field(default_factory=dict)

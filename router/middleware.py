@@ -27,8 +27,10 @@ PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[CONTEXT] = ctx = RequestContext()
+    runtime = request.app[STATE].runtime
+    request[CONTEXT] = ctx = RequestContext(runtime)
     request_id, fields = ctx.request_id, ctx.log
+    runtime.acquire()
     status = 500
     try:
         response = await _answer(request, handler)
@@ -41,6 +43,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         fields["error"] = "client_gone"
         raise
     finally:
+        runtime.release()
         if fields.get("client_gone"):
             status = 499
         log_fields(
@@ -78,7 +81,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _check_client_key(request: web.Request) -> None:
-    keys = request.app[STATE].runtime.client_keys
+    keys = request[CONTEXT].runtime.client_keys
     if not keys.required or request.path in PUBLIC_PATHS:
         return
     presented = presented_key(request)

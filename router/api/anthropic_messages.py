@@ -6,28 +6,24 @@ from aiohttp import web
 
 from router.api.body import read_json_object
 from router.api.generation import Generation, proxy_generation
+from router.context import context
 from router.errors import bad_request
 from router.formats import Format
-from router.state import STATE
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[STATE].runtime
-    runtime.acquire()
-    try:
-        body = await read_json_object(request, runtime.body_limit)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise bad_request("model: field required (a non-empty string)", "model")
-        if not isinstance(body.get("messages"), list):
-            raise bad_request("messages: field required (a list)", "messages")
-        gen = Generation(
-            Format.ANTHROPIC,
-            body,
-            model,
-            bool(body.get("stream")),
-            client_headers=request.headers,
-        )
-        return await proxy_generation(request, runtime, gen)
-    finally:
-        runtime.release()
+    runtime = context(request).runtime
+    body = await read_json_object(request, runtime.body_limit)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("model: field required (a non-empty string)", "model")
+    if not isinstance(body.get("messages"), list):
+        raise bad_request("messages: field required (a list)", "messages")
+    gen = Generation(
+        Format.ANTHROPIC,
+        body,
+        model,
+        bool(body.get("stream")),
+        client_headers=request.headers,
+    )
+    return await proxy_generation(request, runtime, gen)

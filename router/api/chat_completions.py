@@ -6,23 +6,19 @@ from aiohttp import web
 
 from router.api.body import read_json_object
 from router.api.generation import Generation, proxy_generation
+from router.context import context
 from router.errors import bad_request
 from router.formats import Format
-from router.state import STATE
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[STATE].runtime
-    runtime.acquire()
-    try:
-        body = await read_json_object(request, runtime.body_limit)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise bad_request("'model' is required and must be a non-empty string", "model")
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise bad_request("'messages' is required and must be a non-empty list", "messages")
-        gen = Generation(Format.OPENAI_CHAT, body, model, bool(body.get("stream")))
-        return await proxy_generation(request, runtime, gen)
-    finally:
-        runtime.release()
+    runtime = context(request).runtime
+    body = await read_json_object(request, runtime.body_limit)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required and must be a non-empty string", "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("'messages' is required and must be a non-empty list", "messages")
+    gen = Generation(Format.OPENAI_CHAT, body, model, bool(body.get("stream")))
+    return await proxy_generation(request, runtime, gen)

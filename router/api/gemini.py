@@ -11,9 +11,9 @@ from aiohttp import web
 from router.api.body import read_json_object
 from router.api.count_tokens import count_tokens
 from router.api.generation import Generation, proxy_generation, unknown_model
+from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format
-from router.state import STATE
 
 _GENERATE = "generateContent"
 _STREAM = "streamGenerateContent"
@@ -28,21 +28,17 @@ async def model_action(request: web.Request) -> web.StreamResponse:
             f"unknown method {action!r}: expected {_GENERATE}, {_STREAM} or {_COUNT}",
             ErrorKind.NOT_FOUND,
         )
-    runtime = request.app[STATE].runtime
-    runtime.acquire()
-    try:
-        body = await read_json_object(request, runtime.body_limit)
-        if action == _COUNT:
-            inner = body.get("generateContentRequest")
-            content = inner if isinstance(inner, dict) else body
-            tokens = await count_tokens(request, runtime, Format.GEMINI, content, model)
-            return web.json_response({"totalTokens": tokens})
-        stream = action == _STREAM
-        sse = request.query.get("alt") == "sse"
-        gen = Generation(Format.GEMINI, body, model, stream, sse=sse or not stream)
-        return await proxy_generation(request, runtime, gen)
-    finally:
-        runtime.release()
+    runtime = context(request).runtime
+    body = await read_json_object(request, runtime.body_limit)
+    if action == _COUNT:
+        inner = body.get("generateContentRequest")
+        content = inner if isinstance(inner, dict) else body
+        tokens = await count_tokens(request, runtime, Format.GEMINI, content, model)
+        return web.json_response({"totalTokens": tokens})
+    stream = action == _STREAM
+    sse = request.query.get("alt") == "sse"
+    gen = Generation(Format.GEMINI, body, model, stream, sse=sse or not stream)
+    return await proxy_generation(request, runtime, gen)
 
 
 def _model_entry(model: str) -> dict[str, Any]:
@@ -57,13 +53,13 @@ def _model_entry(model: str) -> dict[str, Any]:
 
 
 async def list_models(request: web.Request) -> web.Response:
-    models = request.app[STATE].runtime.table.model_ids()
+    models = context(request).runtime.table.model_ids()
     return web.json_response({"models": [_model_entry(model) for model, _ in models]})
 
 
 async def get_model(request: web.Request) -> web.Response:
     model = request.match_info["target"].removeprefix("models/")
-    known = {name for name, _ in request.app[STATE].runtime.table.model_ids()}
-    if model not in known and not request.app[STATE].runtime.table.resolve(model):
+    known = {name for name, _ in context(request).runtime.table.model_ids()}
+    if model not in known and not context(request).runtime.table.resolve(model):
         raise unknown_model(model)
     return web.json_response(_model_entry(model))

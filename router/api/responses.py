@@ -6,22 +6,18 @@ from aiohttp import web
 
 from router.api.body import read_json_object
 from router.api.generation import Generation, proxy_generation
+from router.context import context
 from router.errors import bad_request
 from router.formats import Format
-from router.state import STATE
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[STATE].runtime
-    runtime.acquire()
-    try:
-        body = await read_json_object(request, runtime.body_limit)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise bad_request("'model' is required and must be a non-empty string", "model")
-        if "input" not in body:
-            raise bad_request("'input' is required", "input")
-        gen = Generation(Format.OPENAI_RESPONSES, body, model, bool(body.get("stream")))
-        return await proxy_generation(request, runtime, gen)
-    finally:
-        runtime.release()
+    runtime = context(request).runtime
+    body = await read_json_object(request, runtime.body_limit)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required and must be a non-empty string", "model")
+    if "input" not in body:
+        raise bad_request("'input' is required", "input")
+    gen = Generation(Format.OPENAI_RESPONSES, body, model, bool(body.get("stream")))
+    return await proxy_generation(request, runtime, gen)
