@@ -208,7 +208,7 @@ def status_rows(output: str) -> dict[str, list[str]]:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(300)
-def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
+def test_start_status_kill_reload_restart_stop(project: ProjectCopy) -> None:
     started = project.script("start.sh")
     assert started.returncode == 0, explain(started)
     assert f"http://127.0.0.1:{project.port}" in started.stdout, explain(started)
@@ -283,6 +283,18 @@ def test_start_status_kill_reload_stop(project: ProjectCopy) -> None:
     )
     assert project.router_pid() == router_pid
     assert project.router_state() == "RUNNING"
+    assert health_answers(project.port)
+
+    logs = project.script("logs.sh", "--no-follow", "-n", "200", "router")
+    assert logs.returncode == 0, explain(logs)
+    assert "event=reloaded" in logs.stdout
+    assert project.script("logs.sh", "--no-follow", "nosuchprogram").returncode == 2
+
+    # restart.sh replaces supervisord itself, so env and supervisord.conf changes apply.
+    restarted = project.script("restart.sh")
+    assert restarted.returncode == 0, explain(restarted)
+    assert project.supervisord_pid() != supervisord_pid
+    assert not is_alive(supervisord_pid)
     assert health_answers(project.port)
 
     stopped_all = project.script("stop.sh")
