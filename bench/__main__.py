@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -98,8 +99,14 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM ends the run like Ctrl-C, so the children are stopped too."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         select(args.names)
         tool = pick_tool(args.load)

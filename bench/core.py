@@ -215,7 +215,7 @@ async def stream_latency(options: RunOptions) -> BenchResult:
     direct, router and forwarder back to back; the target is the median over rounds of
     router p99 minus direct p99 of the same round."""
     chunks = STREAM_CHUNKS_QUICK if options.quick else STREAM_CHUNKS
-    rounds = 1 if options.quick else 2
+    rounds = 1 if options.quick else 3
     rows: list[dict[str, dict[str, float]]] = []
     burst: dict[str, dict[str, float]] = {}
     async with Processes(options.workdir / "stream-latency") as processes:
