@@ -11,6 +11,7 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.logs import setup_logging
 
 EXIT_CONFIG = 2
+EXIT_BIND = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(loaded.config.log_level)
     from router.server import serve
 
-    asyncio.run(serve(loaded, args.config))
+    try:
+        asyncio.run(serve(loaded, args.config))
+    except OSError as exc:
+        config = loaded.config
+        print(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc} "
+            "(another process has the port? set port: or CLIPROXY_PORT)",
+            file=sys.stderr,
+        )
+        return EXIT_BIND
     return 0
 
 

@@ -203,3 +203,24 @@ def test_every_provider_kind_has_an_upstream_class() -> None:
     from router.upstreams.registry import UPSTREAM_KINDS
 
     assert set(UPSTREAM_KINDS) == set(PROVIDER_KINDS)
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.yaml"
+        config.write_text(f"port: {port}\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "router", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
