@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
 
-_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_./:@+-]")
 
 
 def logfmt_value(value: Any) -> str:
+    if type(value) is int or type(value) is float:
+        return str(value)
     text = value if isinstance(value, str) else str(value)
-    if text and all(ch in _SAFE for ch in text):
+    if text and not _UNSAFE.search(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -24,8 +27,15 @@ def logfmt(fields: dict[str, Any]) -> str:
 class LineFormatter(logging.Formatter):
     """``2026-01-01T00:00:00.123Z info router.request key=value ...``."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp = self._stamp
         fields = getattr(record, "fields", None)
         message = logfmt(fields) if fields else record.getMessage()
         line = (
@@ -37,6 +47,12 @@ class LineFormatter(logging.Formatter):
 
 
 def setup_logging(level: str) -> None:
+    """One line per record on stderr; skips the per-record work cliproxy never logs
+    (caller frame lookup, thread and process names), which is most of logging's cost."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LineFormatter())
     root = logging.getLogger()

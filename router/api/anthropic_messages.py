@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api.body import read_json_object
+from router.api.body import read_json
 from router.api.generation import Generation, proxy_generation
 from router.context import context
 from router.errors import bad_request
@@ -13,7 +13,7 @@ from router.formats import Format
 
 async def messages(request: web.Request) -> web.StreamResponse:
     runtime = context(request).runtime
-    body = await read_json_object(request, runtime.body_limit)
+    body, raw = await read_json(request, runtime.body_limit)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("model: field required (a non-empty string)", "model")
@@ -25,5 +25,6 @@ async def messages(request: web.Request) -> web.StreamResponse:
         model,
         bool(body.get("stream")),
         client_headers=request.headers,
+        raw=raw,
     )
     return await proxy_generation(request, runtime, gen)

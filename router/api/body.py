@@ -29,6 +29,12 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
 
 
 async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
+    body, _ = await read_json(request, limit)
+    return body
+
+
+async def read_json(request: web.Request, limit: int) -> tuple[dict[str, Any], bytes]:
+    """The body as a JSON object, and its bytes as received (passthrough reuses them)."""
     raw = await read_limited(request, limit)
     if not raw.strip():
         raise bad_request("request body is empty; expected a JSON object")
@@ -38,4 +44,4 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
         raise bad_request(f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
-    return body
+    return body, raw

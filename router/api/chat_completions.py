@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api.body import read_json_object
+from router.api.body import read_json
 from router.api.generation import Generation, proxy_generation
 from router.context import context
 from router.errors import bad_request
@@ -13,12 +13,12 @@ from router.formats import Format
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     runtime = context(request).runtime
-    body = await read_json_object(request, runtime.body_limit)
+    body, raw = await read_json(request, runtime.body_limit)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("'model' is required and must be a non-empty string", "model")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise bad_request("'messages' is required and must be a non-empty list", "messages")
-    gen = Generation(Format.OPENAI_CHAT, body, model, bool(body.get("stream")))
+    gen = Generation(Format.OPENAI_CHAT, body, model, bool(body.get("stream")), raw=raw)
     return await proxy_generation(request, runtime, gen)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from router.api.body import read_json_object
+from router.api.body import read_json
 from router.api.count_tokens import count_tokens
 from router.api.generation import Generation, proxy_generation, unknown_model
 from router.context import context
@@ -29,7 +29,7 @@ async def model_action(request: web.Request) -> web.StreamResponse:
             ErrorKind.NOT_FOUND,
         )
     runtime = context(request).runtime
-    body = await read_json_object(request, runtime.body_limit)
+    body, raw = await read_json(request, runtime.body_limit)
     if action == _COUNT:
         inner = body.get("generateContentRequest")
         content = inner if isinstance(inner, dict) else body
@@ -37,7 +37,7 @@ async def model_action(request: web.Request) -> web.StreamResponse:
         return web.json_response({"totalTokens": tokens})
     stream = action == _STREAM
     sse = request.query.get("alt") == "sse"
-    gen = Generation(Format.GEMINI, body, model, stream, sse=sse or not stream)
+    gen = Generation(Format.GEMINI, body, model, stream, sse=sse or not stream, raw=raw)
     return await proxy_generation(request, runtime, gen)
 
 

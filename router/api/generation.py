@@ -43,6 +43,7 @@ class Generation:
     stream: bool
     client_headers: Mapping[str, str] = field(default_factory=dict)
     sse: bool = True
+    raw: bytes = b""
 
 
 def unknown_model(model: str) -> ProxyError:
@@ -78,15 +79,23 @@ class CallBuilder:
                 raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
         return self._ir
 
+    def _passthrough_body(self, fmt: str, model: str) -> bytes:
+        """The client's own bytes when nothing changes (Gemini keeps the model in the URL)."""
+        gen = self.gen
+        if gen.raw and (fmt == Format.GEMINI or model == gen.model):
+            return gen.raw
+        if fmt == Format.GEMINI:
+            return json.dumps(gen.body).encode()
+        return json.dumps({**gen.body, "model": model}).encode()
+
     def __call__(self, candidate: Candidate) -> UpstreamCall:
         fmt = candidate.upstream.wire_format
         if self.passthrough(fmt):
-            body = self.gen.body
-            outgoing = body if fmt == Format.GEMINI else {**body, "model": candidate.model}
+            payload = self._passthrough_body(fmt, candidate.model)
         else:
             request = dataclasses.replace(self.ir(), model=candidate.model, stream=self.gen.stream)
             try:
-                outgoing = get_codec(fmt).encode_request(request, self.ctx)
+                payload = json.dumps(get_codec(fmt).encode_request(request, self.ctx)).encode()
             except FormatError as exc:
                 raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
         headers = {
@@ -97,7 +106,7 @@ class CallBuilder:
         return UpstreamCall(
             credential=candidate.credential,
             model=candidate.model,
-            body=json.dumps(outgoing).encode(),
+            body=payload,
             stream=self.gen.stream,
             request_id=self.request_id,
             headers=headers,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api.body import read_json_object
+from router.api.body import read_json
 from router.api.generation import Generation, proxy_generation
 from router.context import context
 from router.errors import bad_request
@@ -13,11 +13,11 @@ from router.formats import Format
 
 async def responses(request: web.Request) -> web.StreamResponse:
     runtime = context(request).runtime
-    body = await read_json_object(request, runtime.body_limit)
+    body, raw = await read_json(request, runtime.body_limit)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("'model' is required and must be a non-empty string", "model")
     if "input" not in body:
         raise bad_request("'input' is required", "input")
-    gen = Generation(Format.OPENAI_RESPONSES, body, model, bool(body.get("stream")))
+    gen = Generation(Format.OPENAI_RESPONSES, body, model, bool(body.get("stream")), raw=raw)
     return await proxy_generation(request, runtime, gen)
