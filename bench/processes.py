@@ -165,6 +165,10 @@ class Processes:
         return child
 
 
+# Served by the bench upstream's Anthropic endpoint: OpenAI clients reach it translated.
+TRANSLATED_MODEL = "bench-claude"
+
+
 def router_config(upstream_url: str, auth_dir: Path, log_level: str) -> str:
     return (
         "host: 127.0.0.1\n"
@@ -176,6 +180,11 @@ def router_config(upstream_url: str, auth_dir: Path, log_level: str) -> str:
         f"    base-url: {upstream_url}/v1\n"
         f"    api-keys: [{BENCH_KEY}]\n"
         f"    models: [{BENCH_MODEL}]\n"
+        "  - name: bench-anthropic\n"
+        "    kind: anthropic\n"
+        f"    base-url: {upstream_url}\n"
+        f"    api-keys: [{BENCH_KEY}]\n"
+        f"    models: [{TRANSLATED_MODEL}]\n"
     )
 
 

@@ -1,6 +1,7 @@
 """A minimal OpenAI-compatible upstream for benchmarks: ``python -m bench.upstream``.
 
-POST /v1/chat/completions answers a fixed small completion at once, or (``"stream":
+POST /v1/chat/completions answers a fixed small completion at once (POST /v1/messages a
+fixed Anthropic message, for the translating path), or (``"stream":
 true``) ``--chunks`` SSE chunks ``--interval`` seconds apart. Every chunk carries
 ``"sent_ns"``: ``time.monotonic_ns()`` taken just before it is written, so a client on the
 same machine can measure how long the chunk took to reach it (CLOCK_MONOTONIC is
@@ -36,6 +37,19 @@ COMPLETION = json.dumps(
     }
 ).encode()
 
+MESSAGE = json.dumps(
+    {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": "bench-claude",
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+).encode()
+
 CHUNK_HEAD = (
     b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
     b'"model":"bench-model","choices":[{"index":0,"delta":{"content":"tok "},'
@@ -65,8 +79,13 @@ def build_app(chunks: int, interval: float) -> web.Application:
         await response.write_eof()
         return response
 
+    async def messages(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=MESSAGE, content_type="application/json")
+
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/messages", messages)
     return app
 
 

@@ -138,3 +138,24 @@ async def test_garbage_non_stream_body_is_502(router_factory: StartRouter, opena
         ) as response:
             assert response.status == 502
             assert "not JSON" in (await response.json())["error"]["message"]
+
+
+async def test_client_leaving_a_silent_stream_is_not_mistaken_for_silence(
+    router_factory: StartRouter, openai_fake
+) -> None:
+    config = config_for(openai_fake, streaming={"keepalive-interval": 0.05})
+    router = await router_factory(config)
+    openai_fake.script.push(Stall(after_chunks=1))
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(router.url + "/v1/chat/completions", json=BODY)
+        received = b""
+        while received.count(b": keep-alive") < 2:
+            received += await response.content.readany()
+        response.close()
+        left = time.monotonic()
+    await openai_fake.wait_for_disconnect(1, timeout=1)
+    assert openai_fake.requests[0].disconnected_at - left < 0.2
+    deadline = time.monotonic() + 1
+    while router.state.runtime.upstreams[0].active_requests() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert router.state.runtime.upstreams[0].active_requests() == 0
