@@ -274,9 +274,7 @@ class Failover:
             }
         )
         detail = "; ".join(reasons) or "no usable credential"
-        return ProxyError(
-            503, f"no upstream can serve this model ({detail})", ErrorKind.OVERLOADED
-        )
+        return ProxyError(503, f"no upstream can serve this model ({detail})", ErrorKind.OVERLOADED)
 
 
 def _require_event_stream(reply: UpstreamReply, name: str) -> None:
