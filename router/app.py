@@ -12,12 +12,11 @@ from router.api import aistudio_auth, gemini, models
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
 from router.api.chat_completions import chat_completions
+from router.api.client_format import AMP_PREFIX
 from router.api.health import health
 from router.api.responses import responses
 from router.middleware import request_context
 from router.state import STATE, RouterState
-
-AMP_PREFIX = "/api/provider/{provider}"
 
 
 def add_client_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
@@ -37,7 +36,7 @@ def create_app(state: RouterState) -> web.Application:
     app = web.Application(middlewares=[request_context])
     app[STATE] = state
     add_client_routes(app.router)
-    add_client_routes(app.router, AMP_PREFIX)
+    add_client_routes(app.router, AMP_PREFIX + "{provider}")
     app.router.add_get("/v1/health", health)
     app.router.add_get("/v1/ws", aistudio_auth.relay_socket)
     app.router.add_post("/v1/auth/aistudio/login", aistudio_auth.login)

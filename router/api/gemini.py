@@ -59,7 +59,6 @@ async def list_models(request: web.Request) -> web.Response:
 
 async def get_model(request: web.Request) -> web.Response:
     model = request.match_info["target"].removeprefix("models/")
-    known = {name for name, _ in context(request).runtime.table.model_ids()}
-    if model not in known and not context(request).runtime.table.resolve(model):
+    if not context(request).runtime.table.resolve(model):
         raise unknown_model(model)
     return web.json_response(_model_entry(model))

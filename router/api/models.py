@@ -25,12 +25,10 @@ async def get_model(request: web.Request) -> web.Response:
     if _wants_gemini(request):
         return await gemini.get_model(request)
     model = request.match_info["target"]
-    runtime = request.app[STATE].runtime
-    owners = dict(runtime.table.model_ids())
-    targets = runtime.table.resolve(model)
-    if model not in owners and not targets:
+    targets = request.app[STATE].runtime.table.resolve(model)
+    if not targets:
         raise unknown_model(model)
-    owner = owners.get(model) or targets[0].upstream.name
+    owner = targets[0].upstream.name
     created = int(request.app[STATE].started_at)
     return web.json_response(
         {"id": model, "object": "model", "created": created, "owned_by": owner}

@@ -180,25 +180,15 @@ class Failover:
                     f"upstream {name} answered with a body that is not JSON",
                 ) from None
             return Opened(candidate, reply, attempts, first_byte_at, body=body, payload=payload)
-        except AttemptFailed:
+        except BaseException as exc:
             if reply is not None:
                 reply.close()
-            raise
-        except TimeoutError:
-            if reply is not None:
-                reply.close()
-            raise AttemptFailed(
-                504, ErrorKind.TIMEOUT, f"upstream {name} timed out", retry_after=None
-            ) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            if reply is not None:
-                reply.close()
-            raise AttemptFailed(
-                502, ErrorKind.API_ERROR, f"upstream {name} unreachable: {_describe(exc)}"
-            ) from None
-        except BaseException:
-            if reply is not None:
-                reply.close()
+            if isinstance(exc, TimeoutError):
+                raise AttemptFailed(504, ErrorKind.TIMEOUT, f"upstream {name} timed out") from None
+            if isinstance(exc, (aiohttp.ClientError, OSError)):
+                raise AttemptFailed(
+                    502, ErrorKind.API_ERROR, f"upstream {name} unreachable: {_describe(exc)}"
+                ) from None
             raise
 
     def _judge_error(
