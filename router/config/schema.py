@@ -261,6 +261,8 @@ class AIStudioConfig:
     control_port: int = 8407
     diagnostics_dir: str = "logs/aistudio"
     model_pattern: str = "gemini-*-aistudio"
+    quota_cooldown: float = 60.0
+    storage_refresh_interval: float = 300.0
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.control_port, join(path, "control-port"), problems)
@@ -273,6 +275,8 @@ class AIStudioConfig:
                 "pages": self.pages,
                 "queue_size": self.queue_size,
                 "queue_timeout": self.queue_timeout,
+                "quota_cooldown": self.quota_cooldown,
+                "storage_refresh_interval": self.storage_refresh_interval,
             },
             path,
             problems,
