@@ -1,0 +1,1 @@
+"""cto.new (EngineLabs) through a stored Clerk session cookie."""
