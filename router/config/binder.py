@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -131,3 +132,15 @@ def did_you_mean(key: str, known: Mapping[str, Any] | list[str]) -> str:
     if close:
         return f" (did you mean '{close[0]}'?)"
     return f" (expected one of: {', '.join(sorted(known))})"
+
+
+def check_url(url: str, path: str, problems: Problems, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.netloc:
+        problems.add(path, f"expected an absolute {'/'.join(schemes)} URL, got {url!r}")
+
+
+def check_positive(values: dict[str, float | int | None], path: str, problems: Problems) -> None:
+    for key, value in values.items():
+        if value is not None and value <= 0:
+            problems.add(join(path, key.replace("_", "-")), f"expected a number > 0, got {value}")

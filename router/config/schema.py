@@ -11,15 +11,19 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from router.config.binder import Problems, did_you_mean, join
+from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
+from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
+from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
+from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
+from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")
 PROVIDER_KINDS = ("openai", "openai-responses", "anthropic", "gemini")
 WEBAI_PROVIDER = "webai"
 AISTUDIO_PROVIDER = "aistudio"
+RESERVED_PROVIDERS = (AISTUDIO_PROVIDER, CLAUDE_PROVIDER, CHATGPT_PROVIDER, CTONEW_PROVIDER)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -28,18 +32,6 @@ def compile_model_pattern(pattern: str) -> re.Pattern[str]:
     if pattern.startswith("re:"):
         return re.compile(pattern[3:])
     return re.compile(fnmatch.translate(pattern))
-
-
-def check_url(url: str, path: str, problems: Problems, schemes: tuple[str, ...]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.netloc:
-        problems.add(path, f"expected an absolute {'/'.join(schemes)} URL, got {url!r}")
-
-
-def check_positive(values: dict[str, float | int | None], path: str, problems: Problems) -> None:
-    for key, value in values.items():
-        if value is not None and value <= 0:
-            problems.add(join(path, key.replace("_", "-")), f"expected a number > 0, got {value}")
 
 
 def is_loopback(host: str) -> bool:
@@ -176,6 +168,8 @@ class CooldownConfig:
     initial: float = 1.0
     max: float = 300.0
     auth_failure: float = 1800.0
+    # Rest after a quota answer (429, usage limit) that says nothing about when to return.
+    quota: float = 60.0
 
     def check(self, path: str, problems: Problems) -> None:
         check_positive(vars(self), path, problems)
@@ -300,6 +294,8 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     webai: WebAIConfig = field(default_factory=WebAIConfig)
     aistudio: AIStudioConfig = field(default_factory=AIStudioConfig)
+    subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
+    management: ManagementConfig = field(default_factory=ManagementConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)
@@ -315,10 +311,12 @@ class Config:
         _unique([p.name for p in self.providers], "providers", problems)
         if self.webai.enabled and self.provider(WEBAI_PROVIDER):
             problems.add("providers", f"the name {WEBAI_PROVIDER!r} is taken by webai.enabled")
-        if self.provider(AISTUDIO_PROVIDER):
-            problems.add("providers", f"the name {AISTUDIO_PROVIDER!r} is reserved for the relay")
+        for reserved in RESERVED_PROVIDERS:
+            if self.provider(reserved):
+                problems.add("providers", f"the name {reserved!r} is reserved for a built-in")
         _unique([k.name for k in self.api_keys if k.name], "api-keys", problems)
         known = {p.name: {c.name for c in p.api_keys} for p in self.providers}
+        known.update({name: set() for name in self.builtin_providers()})
         for i, route in enumerate(self.routes):
             for j, target in enumerate(route.providers):
                 where = join(join(join("routes", i), "providers"), j)
@@ -327,10 +325,27 @@ class Config:
                     problems.add(
                         where, f"unknown provider {provider!r}{did_you_mean(provider, known)}"
                     )
+                elif credential and provider in self.builtin_providers():
+                    continue
                 elif credential and credential not in known[provider]:
                     problems.add(
                         where, f"provider {provider!r} has no api key named {credential!r}"
                     )
+
+    def builtin_providers(self) -> list[str]:
+        """Provider names routes may use besides ``providers``: sidecars and subscriptions."""
+        names = [AISTUDIO_PROVIDER]
+        if self.webai.enabled:
+            names.append(WEBAI_PROVIDER)
+        subscriptions = self.subscriptions
+        for name, section in (
+            (CLAUDE_PROVIDER, subscriptions.claude),
+            (CHATGPT_PROVIDER, subscriptions.chatgpt),
+            (CTONEW_PROVIDER, subscriptions.ctonew),
+        ):
+            if section.enabled:
+                names.append(name)
+        return names
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.providers if p.name == name), None)

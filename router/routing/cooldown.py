@@ -50,8 +50,12 @@ class Cooldowns:
         *,
         retry_after: float | None = None,
         auth: bool = False,
+        quota: bool = False,
     ) -> float:
-        """Record a failure; returns the seconds of rest it earned."""
+        """Record a failure; returns the seconds of rest it earned.
+
+        ``quota``: a usage limit was reached; without Retry-After it rests ``quota`` seconds.
+        """
         key = (provider, credential, ALL_MODELS if auth else model)
         if len(self._states) >= _PRUNE_AT:
             self._prune()
@@ -61,6 +65,8 @@ class Cooldowns:
             rest = retry_after
         elif auth:
             rest = self.config.auth_failure
+        elif quota:
+            rest = self.config.quota
         else:
             rest = min(self.config.initial * 2 ** (state.failures - 1), self.config.max)
         state.until = self._clock() + rest
@@ -76,9 +82,13 @@ class Cooldowns:
     def succeed(self, provider: str, credential: str, model: str) -> None:
         self._states.pop((provider, credential, model), None)
 
-    def reset(self, provider: str | None = None) -> int:
-        """Clear cooldowns (of one provider, or all); returns how many were cleared."""
-        keys = [k for k in self._states if provider is None or k[0] == provider]
+    def reset(self, provider: str | None = None, credential: str | None = None) -> int:
+        """Clear cooldowns (of one provider or credential, or all); returns how many."""
+        keys = [
+            k
+            for k in self._states
+            if (provider is None or k[0] == provider) and (credential is None or k[1] == credential)
+        ]
         for key in keys:
             del self._states[key]
         return len(keys)

@@ -229,6 +229,7 @@ class Failover:
             failure.message,
             retry_after=failure.retry_after,
             auth=failure.auth,
+            quota=failure.kind is ErrorKind.RATE_LIMIT and candidate.upstream.quota_limited,
         )
         log_fields(
             log,
@@ -243,16 +244,16 @@ class Failover:
         )
 
     def _exhausted(self, targets: Sequence[Target], last: AttemptFailed | None) -> ProxyError:
-        if last is not None:
-            if last.kind is ErrorKind.RATE_LIMIT:
-                soonest = self.selector.soonest_available(targets)
-                last.retry_after = soonest if soonest is not None else last.retry_after
-            return last.as_proxy_error()
         soonest = self.selector.soonest_available(targets)
+        if last is not None:
+            if last.kind is ErrorKind.RATE_LIMIT and soonest is not None:
+                last.retry_after = soonest
+                last.message += f"; {_back_at(soonest)}"
+            return last.as_proxy_error()
         if soonest is not None:
             return ProxyError(
                 429,
-                "every upstream for this model is cooling down; retry later",
+                f"every upstream for this model is cooling down; {_back_at(soonest)}",
                 ErrorKind.RATE_LIMIT,
                 retry_after=soonest,
             )
@@ -265,6 +266,11 @@ class Failover:
         )
         detail = "; ".join(reasons) or "no usable credential"
         return ProxyError(503, f"no upstream can serve this model ({detail})", ErrorKind.OVERLOADED)
+
+
+def _back_at(seconds: float) -> str:
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    return f"the first one is back in {max(1, round(seconds))} s (at {at})"
 
 
 def _require_event_stream(reply: UpstreamReply, name: str) -> None:

@@ -59,6 +59,9 @@ class Upstream(abc.ABC):
     kind: str
     wire_format: str
     counts_tokens: bool = False
+    # A 429 without Retry-After means a usage limit (rest routing.cooldown.quota seconds),
+    # not a passing rate limit.
+    quota_limited: bool = False
     timeouts: Timeouts
     credentials: tuple[UpstreamCredential, ...]
     models: tuple[ModelEntry, ...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import Protocol
 
 import aiohttp
 
@@ -12,12 +13,29 @@ from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, Up
 _CONNECTION_LIMIT = 512
 
 
+class CountsReplies(Protocol):
+    """An upstream that counts its open replies in ``_active``."""
+
+    _active: int
+
+
+def pooled_session(timeouts: Timeouts) -> aiohttp.ClientSession:
+    """A keep-alive connection pool for one upstream."""
+    connector = aiohttp.TCPConnector(limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=timeouts.connect, sock_connect=timeouts.connect
+    )
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
+    )
+
+
 class HttpReply(UpstreamReply):
     """Wraps an aiohttp response; counts itself out of its upstream exactly once."""
 
     __slots__ = ("_closed", "_owner", "_response", "headers", "status")
 
-    def __init__(self, owner: HttpUpstream, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, owner: CountsReplies, response: aiohttp.ClientResponse) -> None:
         self._owner = owner
         self._response = response
         self._closed = False
@@ -59,13 +77,7 @@ class HttpUpstream(Upstream):
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=self.timeouts.connect, sock_connect=self.timeouts.connect
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
-            )
+            self._session = pooled_session(self.timeouts)
         return self._session
 
     @abc.abstractmethod

@@ -66,11 +66,13 @@ def test_reserved_provider_names(tmp_path: Path) -> None:
         "providers": [
             {"name": "webai", "base-url": "http://127.0.0.1:1/v1"},
             {"name": "aistudio", "base-url": "http://127.0.0.1:2/v1"},
+            {"name": "llmux-claude", "base-url": "http://127.0.0.1:3/v1"},
         ],
     }
     assert problems_for(tmp_path, config) == [
         "providers: the name 'webai' is taken by webai.enabled",
-        "providers: the name 'aistudio' is reserved for the relay",
+        "providers: the name 'aistudio' is reserved for a built-in",
+        "providers: the name 'llmux-claude' is reserved for a built-in",
     ]
 
 
@@ -144,6 +146,11 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "streaming": config.streaming,
         "webai": config.webai,
         "aistudio": config.aistudio,
+        "subscriptions": config.subscriptions,
+        "claude": config.subscriptions.claude,
+        "chatgpt": config.subscriptions.chatgpt,
+        "ctonew": config.subscriptions.ctonew,
+        "management": config.management,
     }
     for section in [config, *nested.values()]:
         for f in fields(section):

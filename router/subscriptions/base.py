@@ -1,0 +1,115 @@
+"""What the OAuth subscription upstreams share: accounts from the credential store, fresh
+tokens from the TokenKeeper, and one refresh-and-retry when the API answers 401.
+
+A subclass says how a call becomes an HTTP request (``prepare``) and may wrap the reply
+(``finish``): restoring tool names, assembling a stream into one answer.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import aiohttp
+
+from router.config.schema import ModelEntry, Timeouts
+from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
+from router.errors import ErrorKind
+from router.routing.failover import AttemptFailed
+from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.http import HttpReply, pooled_session
+
+
+@dataclass
+class Prepared:
+    """One HTTP request ready to send, and whatever ``finish`` needs to read its answer."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    state: Any = None
+
+
+class SubscriptionUpstream(Upstream):
+    """An upstream whose credentials are the logged-in accounts of one provider."""
+
+    provider: ClassVar[str]
+    quota_limited = True
+    models: tuple[ModelEntry, ...] = ()
+
+    def __init__(
+        self, name: str, timeouts: Timeouts, store: CredentialStore, keeper: TokenKeeper
+    ) -> None:
+        self.name = name
+        self.timeouts = timeouts
+        self.store = store
+        self.keeper = keeper
+        self._active = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def credentials(self) -> tuple[UpstreamCredential, ...]:
+        return tuple(
+            UpstreamCredential(name=c.id, secret="")
+            for c in self.store.list(self.provider)
+            if self.keeper.usable(c)
+        )
+
+    @property
+    def unconfigured_reason(self) -> str | None:
+        if self.credentials:
+            return None
+        if self.store.list(self.provider):
+            return f"every {self.provider} account needs a new login: {self.keeper.login_hint}"
+        return f"no {self.provider} account is logged in: {self.keeper.login_hint}"
+
+    @abc.abstractmethod
+    def prepare(self, call: UpstreamCall, credential: StoredCredential) -> Prepared:
+        """The HTTP request for ``call`` sent with ``credential``'s token."""
+
+    async def finish(
+        self, call: UpstreamCall, reply: UpstreamReply, prepared: Prepared
+    ) -> UpstreamReply:
+        """Wrap the reply when its body needs work on the way back; default: as it is."""
+        return reply
+
+    async def open(self, call: UpstreamCall) -> UpstreamReply:
+        credential = await self._access(call.credential.name)
+        prepared = self.prepare(call, credential)
+        reply = await self._send(prepared)
+        if reply.status == 401:
+            reply.close()
+            credential = await self._access(call.credential.name, refresh=True)
+            prepared = self.prepare(call, credential)
+            reply = await self._send(prepared)
+        try:
+            return await self.finish(call, reply, prepared)
+        except BaseException:
+            reply.close()
+            raise
+
+    async def _access(self, credential_id: str, *, refresh: bool = False) -> StoredCredential:
+        try:
+            if refresh:
+                return await self.keeper.refresh(credential_id)
+            return await self.keeper.access(credential_id)
+        except CredentialUnusable as exc:
+            raise AttemptFailed(503, ErrorKind.OVERLOADED, exc.message, auth=True) from None
+
+    async def _send(self, prepared: Prepared) -> HttpReply:
+        if self._session is None:
+            self._session = pooled_session(self.timeouts)
+        response = await self._session.post(
+            prepared.url, data=prepared.body, headers=prepared.headers
+        )
+        self._active += 1
+        return HttpReply(self, response)
+
+    def active_requests(self) -> int:
+        return self._active
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

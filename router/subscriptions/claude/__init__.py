@@ -1,0 +1,1 @@
+"""Claude Pro/Max through Claude Code's OAuth login ("LLMux Claude")."""

@@ -1,0 +1,37 @@
+"""Claude's OAuth client (Claude Code's) and what a credential file holds for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from router.config.subscriptions import ClaudeSubscriptionConfig
+from router.oauth.client import OAuthEndpoints
+from router.subscriptions.claude.constants import PROVIDER
+from router.subscriptions.tokens import token_fields
+
+
+class ClaudeOAuth:
+    provider = PROVIDER
+
+    def __init__(self, config: ClaudeSubscriptionConfig) -> None:
+        self.endpoints = OAuthEndpoints(
+            authorize_url=config.authorize_url,
+            token_url=config.token_url,
+            client_id=config.client_id,
+            scopes=config.scopes,
+            redirect_uri=config.redirect_uri,
+            form_encoded=False,
+            authorize_extra={"code": "true"},
+            state_in_exchange=True,
+        )
+
+    def credential_data(self, tokens: Mapping[str, Any], now: float) -> dict[str, Any]:
+        data = token_fields(tokens, now)
+        account = tokens.get("account")
+        if isinstance(account, Mapping) and isinstance(account.get("email_address"), str):
+            data["email"] = account["email_address"]
+        organization = tokens.get("organization")
+        if isinstance(organization, Mapping) and isinstance(organization.get("name"), str):
+            data["organization"] = organization["name"]
+        return data
