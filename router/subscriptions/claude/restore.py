@@ -57,10 +57,8 @@ class StreamRestorer:
     def feed(self, chunk: bytes) -> bytes:
         """Every complete event received so far (possibly ``b""`` while one is incomplete)."""
         data = self._held + chunk if self._held else chunk
-        # A CR at the very end may be the first half of a CRLF still to come.
-        limit = len(data) - 1 if data.endswith(b"\r") else len(data)
         end = 0
-        for match in _EVENT_END.finditer(data, 0, limit):
+        for match in _EVENT_END.finditer(data):
             end = match.end()
         self._held = data[end:]
         return self._restore_events(data[:end])
