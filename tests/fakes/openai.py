@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -271,6 +271,79 @@ def check_chat_messages(messages: Any) -> None:
         )
 
 
+def check_responses_input(
+    body: dict[str, Any], stored_responses: Mapping[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The input items of a Responses request, checked like the real API does."""
+    raw = body.get("input")
+    if raw is None and "prompt" not in body:
+        raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+    if isinstance(raw, str) or raw is None:
+        return [{"type": "message", "role": "user", "content": raw or ""}]
+    if not isinstance(raw, list):
+        raise invalid("Invalid type for 'input': expected a string or an array.", "input")
+    known_calls: set[str] = set()
+    previous = body.get("previous_response_id")
+    if previous is not None:
+        if previous not in stored_responses:
+            raise invalid(
+                f"Previous response with id '{previous}' not found.",
+                "previous_response_id",
+                "previous_response_not_found",
+            )
+        known_calls.update(
+            item["call_id"]
+            for item in stored_responses[previous]
+            if item.get("type") == "function_call"
+        )
+    items: list[dict[str, Any]] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise invalid(f"Invalid type for 'input[{i}]': expected an object.", "input")
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind == "message":
+            role = item.get("role")
+            if role not in RESPONSES_ROLES:
+                raise invalid(
+                    f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', "
+                    "'system', and 'developer'.",
+                    f"input[{i}].role",
+                    "invalid_value",
+                )
+            if "content" not in item:
+                raise invalid(
+                    f"Missing required parameter: 'input[{i}].content'.",
+                    f"input[{i}].content",
+                    "missing_required_parameter",
+                )
+        elif kind == "function_call":
+            for name in ("call_id", "name", "arguments"):
+                if name not in item:
+                    raise invalid(
+                        f"Missing required parameter: 'input[{i}].{name}'.",
+                        f"input[{i}].{name}",
+                        "missing_required_parameter",
+                    )
+            known_calls.add(item["call_id"])
+        elif kind == "function_call_output":
+            if item.get("call_id") not in known_calls:
+                raise invalid(
+                    "No tool call found for function call output with call_id "
+                    f"{item.get('call_id')}.",
+                    "input",
+                )
+        elif kind not in ("reasoning", "item_reference"):
+            raise invalid(
+                f"Invalid value: '{kind}'. Supported values are: 'message', "
+                "'function_call', 'function_call_output', 'reasoning' and "
+                "'item_reference'.",
+                f"input[{i}].type",
+                "invalid_value",
+            )
+        items.append(item)
+    return items
+
+
 def tool_call_id(call: ToolCall, index: int) -> str:
     return call.id or f"call_{hashlib.sha1(f'{call.name}{index}'.encode()).hexdigest()[:24]}"
 
@@ -364,19 +437,7 @@ class OpenAIFake(FakeServer):
         body = check_fields(record.json, RESPONSES_FIELDS, chat=False)
         check_tools(body.get("tools"), chat=False)
         items = self.check_responses_input(body)
-        last_user = ""
-        input_text = str(body.get("instructions") or "")
-        for item in items:
-            text = text_of(item.get("content")) or str(item.get("output", ""))
-            input_text += text + str(item.get("arguments", ""))
-            if item.get("role") == "user":
-                last_user = text
-        render_state = ResponsesRender(
-            request_body=body,
-            default_text=f"echo: {last_user}",
-            input_tokens=estimate_tokens(input_text) + 4 * len(items),
-            on_complete=self.remember_response,
-        )
+        render_state = responses_render(body, items, self.remember_response)
         render = Renderer(
             stream=bool(body.get("stream")),
             body=render_state.final,
@@ -390,75 +451,7 @@ class OpenAIFake(FakeServer):
             self.stored_responses[response["id"]] = response["output"]
 
     def check_responses_input(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        raw = body.get("input")
-        if raw is None and "prompt" not in body:
-            raise invalid(
-                "Missing required parameter: 'input'.", "input", "missing_required_parameter"
-            )
-        if isinstance(raw, str) or raw is None:
-            return [{"type": "message", "role": "user", "content": raw or ""}]
-        if not isinstance(raw, list):
-            raise invalid("Invalid type for 'input': expected a string or an array.", "input")
-        known_calls: set[str] = set()
-        previous = body.get("previous_response_id")
-        if previous is not None:
-            if previous not in self.stored_responses:
-                raise invalid(
-                    f"Previous response with id '{previous}' not found.",
-                    "previous_response_id",
-                    "previous_response_not_found",
-                )
-            known_calls.update(
-                item["call_id"]
-                for item in self.stored_responses[previous]
-                if item.get("type") == "function_call"
-            )
-        items: list[dict[str, Any]] = []
-        for i, item in enumerate(raw):
-            if not isinstance(item, dict):
-                raise invalid(f"Invalid type for 'input[{i}]': expected an object.", "input")
-            kind = item.get("type", "message" if "role" in item else None)
-            if kind == "message":
-                role = item.get("role")
-                if role not in RESPONSES_ROLES:
-                    raise invalid(
-                        f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', "
-                        "'system', and 'developer'.",
-                        f"input[{i}].role",
-                        "invalid_value",
-                    )
-                if "content" not in item:
-                    raise invalid(
-                        f"Missing required parameter: 'input[{i}].content'.",
-                        f"input[{i}].content",
-                        "missing_required_parameter",
-                    )
-            elif kind == "function_call":
-                for name in ("call_id", "name", "arguments"):
-                    if name not in item:
-                        raise invalid(
-                            f"Missing required parameter: 'input[{i}].{name}'.",
-                            f"input[{i}].{name}",
-                            "missing_required_parameter",
-                        )
-                known_calls.add(item["call_id"])
-            elif kind == "function_call_output":
-                if item.get("call_id") not in known_calls:
-                    raise invalid(
-                        "No tool call found for function call output with call_id "
-                        f"{item.get('call_id')}.",
-                        "input",
-                    )
-            elif kind not in ("reasoning", "item_reference"):
-                raise invalid(
-                    f"Invalid value: '{kind}'. Supported values are: 'message', "
-                    "'function_call', 'function_call_output', 'reasoning' and "
-                    "'item_reference'.",
-                    f"input[{i}].type",
-                    "invalid_value",
-                )
-            items.append(item)
-        return items
+        return check_responses_input(body, self.stored_responses)
 
 
 class ChatRender:
@@ -809,6 +802,26 @@ class ResponsesRender:
         failed["error"] = {"code": error.error_type or "server_error", "message": error.message}
         self.sequence = events_sent
         return self.event("response.failed", response=failed)
+
+
+def responses_render(
+    body: dict[str, Any], items: list[dict[str, Any]], on_complete: Any
+) -> ResponsesRender:
+    """The renderer of one checked Responses request: echoes the last user text and
+    estimates input tokens from the instructions and every input item."""
+    last_user = ""
+    input_text = str(body.get("instructions") or "")
+    for item in items:
+        text = text_of(item.get("content")) or str(item.get("output", ""))
+        input_text += text + str(item.get("arguments", ""))
+        if item.get("role") == "user":
+            last_user = text
+    return ResponsesRender(
+        request_body=body,
+        default_text=f"echo: {last_user}",
+        input_tokens=estimate_tokens(input_text) + 4 * len(items),
+        on_complete=on_complete,
+    )
 
 
 def main() -> None:
