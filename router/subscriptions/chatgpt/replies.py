@@ -1,0 +1,221 @@
+"""The Codex backend's answers, reshaped for the router.
+
+The backend always streams. A streaming client gets the events as they arrive (tool
+names restored), and a stream that ends without its terminal event, or fails, raises
+ConnectionError so the router ends the client's stream with an error. A non-streaming
+client gets the stream assembled into one response, or a 502 when it never completed.
+A usage-limit 429 gets a Retry-After header saying when the quota resets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+
+from router.formats import ErrorKind, Format, SSEEvent, SSEParser, encode_sse, get_codec
+from router.subscriptions.chatgpt.assemble import (
+    FAILURE_EVENTS,
+    TERMINAL_EVENTS,
+    ResponseAssembler,
+    StreamNotCompleted,
+    failure_message,
+)
+from router.subscriptions.chatgpt.toolnames import ToolNames
+from router.upstreams.base import UpstreamReply
+
+ERROR_BODY_LIMIT = 256 * 1024
+# Event names whose data must be parsed when the stream has no ``event:`` lines.
+_TYPE_MARKERS = ("response.completed", "response.incomplete", "response.failed", "error")
+# Headers that describe the upstream's encoding of a body this module re-serialises.
+_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+
+
+class BufferedReply(UpstreamReply):
+    """A whole body already in memory."""
+
+    __slots__ = ("_body", "headers", "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self._body = body
+
+    async def next_chunk(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    def close(self) -> None:
+        self._body = b""
+
+
+def json_reply(status: int, payload: Any) -> BufferedReply:
+    return BufferedReply(
+        status, CIMultiDict({"Content-Type": "application/json"}), json.dumps(payload).encode()
+    )
+
+
+def error_reply(status: int, message: str) -> BufferedReply:
+    """An error in the OpenAI shape (the Responses codec's own error body)."""
+    kind = ErrorKind.TIMEOUT if status == 504 else ErrorKind.API_ERROR
+    return json_reply(
+        status, get_codec(Format.OPENAI_RESPONSES).encode_error(status, message, kind)
+    )
+
+
+def event_type(event: SSEEvent) -> str | None:
+    """The event's name; the data is parsed only when there is no ``event:`` line and the
+    data could be a terminal or failure event."""
+    if event.event:
+        return event.event
+    if not any(marker in event.data for marker in _TYPE_MARKERS):
+        return None
+    try:
+        payload = json.loads(event.data)
+    except ValueError:
+        return None
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+class CodexEventStream(UpstreamReply):
+    """Forwards the backend's events as they complete, restoring shortened tool names."""
+
+    __slots__ = ("_ended", "_failure", "_names", "_parser", "_reply", "_terminal", "headers")
+
+    def __init__(self, reply: UpstreamReply, names: ToolNames) -> None:
+        self._reply = reply
+        self._names = names
+        self._parser = SSEParser()
+        self._terminal = False
+        self._failure: str | None = None
+        self._ended = False
+        self.status = reply.status
+        self.headers = reply.headers
+
+    async def next_chunk(self) -> bytes:
+        while True:
+            if self._failure is not None:
+                raise ConnectionError(self._failure)
+            if self._ended:
+                return b""
+            chunk = await self._reply.next_chunk()
+            if chunk:
+                out = self._convert(self._parser.feed(chunk))
+            else:
+                out = self._convert(self._parser.close())
+                self._ended = True
+                if not self._terminal and self._failure is None:
+                    self._failure = "upstream stream ended before response.completed"
+            if out:
+                return out
+
+    def _convert(self, events: list[SSEEvent]) -> bytes:
+        out: list[bytes] = []
+        for event in events:
+            kind = event_type(event)
+            if kind in FAILURE_EVENTS:
+                self._failure = _failure_of(event.data)
+                break
+            if kind in TERMINAL_EVENTS:
+                self._terminal = True
+            data = self._names.restore_text(event.data) if self._names else event.data
+            out.append(encode_sse(data, event.event))
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._reply.close()
+
+
+def _failure_of(data: str) -> str:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = None
+    return failure_message(payload) if isinstance(payload, dict) else "upstream response failed"
+
+
+async def assembled_reply(reply: UpstreamReply, names: ToolNames, idle: float) -> UpstreamReply:
+    """Read the whole event stream (at most ``idle`` seconds between pieces) and answer
+    with the response it built: 200 JSON, else a 502 (504 when the stream went silent)
+    in the OpenAI error shape. Never reports an unfinished stream as a success."""
+    parser = SSEParser()
+    assembler = ResponseAssembler()
+    try:
+        while True:
+            async with asyncio.timeout(idle):
+                chunk = await reply.next_chunk()
+            for event in parser.feed(chunk) if chunk else parser.close():
+                _feed(assembler, event, names)
+            if not chunk:
+                break
+    except TimeoutError:
+        return error_reply(504, "upstream stream went silent before response.completed")
+    except (aiohttp.ClientError, OSError):
+        return error_reply(502, "upstream connection lost before response.completed")
+    finally:
+        reply.close()
+    try:
+        return json_reply(200, assembler.result())
+    except StreamNotCompleted as exc:
+        return error_reply(502, exc.message)
+
+
+def _feed(assembler: ResponseAssembler, event: SSEEvent, names: ToolNames) -> None:
+    data = names.restore_text(event.data) if names else event.data
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return
+    if not isinstance(payload, dict):
+        return
+    if "type" not in payload and event.event:
+        payload["type"] = event.event
+    assembler.feed(payload)
+
+
+def quota_reset_seconds(body: bytes, now: float | None = None) -> float | None:
+    """Seconds until a usage limit resets, from the backend's 429 body."""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(error, dict):
+        return None
+    seconds = error.get("resets_in_seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
+        return float(seconds)
+    resets_at = error.get("resets_at")
+    if isinstance(resets_at, int | float) and not isinstance(resets_at, bool):
+        return max(0.0, resets_at - (time.time() if now is None else now))
+    return None
+
+
+async def rate_limited_reply(reply: UpstreamReply, idle: float) -> UpstreamReply:
+    """The 429 unchanged, plus ``Retry-After`` when its body says when the quota resets."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < ERROR_BODY_LIMIT:
+            async with asyncio.timeout(idle):
+                chunk = await reply.next_chunk()
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+    finally:
+        reply.close()
+    body = b"".join(parts)
+    headers = CIMultiDict(
+        (name, value) for name, value in reply.headers.items() if name.lower() not in _BODY_HEADERS
+    )
+    seconds = quota_reset_seconds(body)
+    if seconds is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(seconds)))
+    return BufferedReply(reply.status, headers, body)

@@ -1,0 +1,91 @@
+"""What the Codex backend needs of a Responses request: its headers and a normalised body."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from router.subscriptions.chatgpt.toolnames import ToolNames, shorten_request_names
+
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+
+class CodexSettings(Protocol):
+    """The configuration the request side reads (ChatGPTSubscriptionConfig has it)."""
+
+    @property
+    def originator(self) -> str: ...
+
+    @property
+    def openai_beta(self) -> str: ...
+
+    @property
+    def default_instructions(self) -> str: ...
+
+    @property
+    def drop_params(self) -> tuple[str, ...]: ...
+
+
+class InvalidCodexRequest(ValueError):
+    """The body is not a JSON object (the router only sends objects)."""
+
+
+def codex_body(raw: bytes, settings: CodexSettings) -> tuple[dict[str, Any], ToolNames]:
+    """The request as the backend accepts it, and the tool names shortened on the way.
+
+    Always streamed and never stored, parallel tool calls on, encrypted reasoning
+    included (so reasoning survives ``store: false`` across turns), the parameters the
+    backend refuses removed, ``instructions`` always present (the client's own when it
+    gave some) and ``input`` always a list.
+    """
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidCodexRequest("request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidCodexRequest("request body is not a JSON object")
+    for name in settings.drop_params:
+        body.pop(name, None)
+    body["stream"] = True
+    body["store"] = False
+    body["parallel_tool_calls"] = True
+    include = body.get("include")
+    include = list(include) if isinstance(include, list) else []
+    if ENCRYPTED_REASONING not in include:
+        include.append(ENCRYPTED_REASONING)
+    body["include"] = include
+    instructions = body.get("instructions")
+    if not isinstance(instructions, str) or not instructions.strip():
+        body["instructions"] = settings.default_instructions
+    prompt = body.get("input")
+    if isinstance(prompt, str):
+        body["input"] = [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}
+        ]
+    elif prompt is None:
+        body["input"] = []
+    return body, shorten_request_names(body)
+
+
+def session_id_for(body: dict[str, Any]) -> str:
+    """The conversation's ``prompt_cache_key`` when the client set one (stable across its
+    turns, as the Codex CLI does), else a fresh id for this request."""
+    key = body.get("prompt_cache_key")
+    if isinstance(key, str) and key:
+        return key
+    return str(uuid.uuid4())
+
+
+def codex_headers(
+    access_token: str, account_id: str, session_id: str, settings: CodexSettings
+) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {access_token}",
+        "chatgpt-account-id": account_id,
+        "originator": settings.originator,
+        "OpenAI-Beta": settings.openai_beta,
+        "session_id": session_id,
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+    }
