@@ -25,6 +25,8 @@ STREAM_PATH = "/engine-agent/chat-histories/{chat_history_id}/buffer/stream"
 PING_TEXT = "ping"
 PONG_TEXT = "pong"
 PING_INTERVAL = 30.0
+# Seconds to wait for EngineLabs to acknowledge the close of a chat socket.
+WS_CLOSE_TIMEOUT = 5.0
 
 # Model names clients use -> EngineLabs adapter names.
 MODELS = {"ctonew-claude-sonnet": "ClaudeSonnet4_5", "ctonew-gpt-5": "GPT5"}

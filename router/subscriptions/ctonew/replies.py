@@ -1,0 +1,106 @@
+"""What the cto.new upstream hands the router: OpenAI Chat answers built from chat pieces.
+
+A streamed answer is ``chat.completion.chunk`` SSE written as the pieces arrive (text as
+``delta.content``, thinking as ``delta.reasoning_content``), ending with
+``finish_reason: "stop"`` and ``data: [DONE]``. A whole answer is one
+``chat.completion``. cto.new reports no token counts, so neither carries ``usage``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from router.formats.errors import kind_for_status
+from router.formats.openai_chat import openai_error_body
+from router.subscriptions.ctonew.engine import REASONING, Chat, Piece
+from router.upstreams.base import UpstreamReply
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+class _Counted(UpstreamReply):
+    """A reply that calls ``on_close`` exactly once, however often it is closed."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], on_close: Callable[[], None]):
+        self.status = status
+        self.headers = headers
+        self._on_close: Callable[[], None] | None = on_close
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+
+class BufferedReply(_Counted):
+    """A body known in full: a whole answer or an error."""
+
+    def __init__(self, status: int, body: bytes, on_close: Callable[[], None]) -> None:
+        super().__init__(status, {"Content-Type": "application/json"}, on_close)
+        self._body = body
+
+    async def next_chunk(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+def error_reply(status: int, message: str, on_close: Callable[[], None]) -> BufferedReply:
+    body = _dumps(openai_error_body(message, kind_for_status(status))).encode()
+    return BufferedReply(status, body, on_close)
+
+
+def completion_reply(
+    head: dict[str, Any], pieces: list[Piece], on_close: Callable[[], None]
+) -> BufferedReply:
+    """``head``: id, created and model of the answer."""
+    text = "".join(p.text for p in pieces if p.kind != REASONING)
+    reasoning = "".join(p.text for p in pieces if p.kind == REASONING)
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    body = {
+        **head,
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+    }
+    return BufferedReply(200, _dumps(body).encode(), on_close)
+
+
+class StreamReply(_Counted):
+    """Chat pieces as OpenAI chunk SSE, each written as it arrives.
+
+    ``next_chunk`` raises ChatLost (a ConnectionError) when the chat socket dies first.
+    Closing closes the chat: its socket and every task it runs.
+    """
+
+    def __init__(self, chat: Chat, head: dict[str, Any], on_close: Callable[[], None]) -> None:
+        super().__init__(200, {"Content-Type": "text/event-stream"}, on_close)
+        self._chat = chat
+        self._prefix = _dumps({**head, "object": "chat.completion.chunk"})[:-1]
+        self._started = False
+        self._ended = False
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return f'data: {self._prefix},"choices":[{_dumps(choice)}]}}\n\n'.encode()
+
+    async def next_chunk(self) -> bytes:
+        if self._ended:
+            return b""
+        piece = await self._chat.next_piece()
+        out = b""
+        if not self._started:
+            self._started = True
+            out = self._chunk({"role": "assistant", "content": ""})
+        if piece is None:
+            self._ended = True
+            self._chat.close()
+            return out + self._chunk({}, "stop") + b"data: [DONE]\n\n"
+        key = "reasoning_content" if piece.kind == REASONING else "content"
+        return out + self._chunk({key: piece.text})
+
+    def close(self) -> None:
+        self._chat.close()
+        super().close()
