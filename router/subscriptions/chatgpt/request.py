@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
+from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.subscriptions.chatgpt.toolnames import ToolNames, shorten_request_names
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
-
-
-class CodexSettings(Protocol):
-    """The configuration the request side reads (ChatGPTSubscriptionConfig has it)."""
-
-    @property
-    def originator(self) -> str: ...
-
-    @property
-    def openai_beta(self) -> str: ...
-
-    @property
-    def default_instructions(self) -> str: ...
-
-    @property
-    def drop_params(self) -> tuple[str, ...]: ...
 
 
 class InvalidCodexRequest(ValueError):
     """The body is not a JSON object (the router only sends objects)."""
 
 
-def codex_body(raw: bytes, settings: CodexSettings) -> tuple[dict[str, Any], ToolNames]:
+def codex_body(raw: bytes, settings: ChatGPTSubscriptionConfig) -> tuple[dict[str, Any], ToolNames]:
     """The request as the backend accepts it, and the tool names shortened on the way.
 
     Always streamed and never stored, parallel tool calls on, encrypted reasoning
@@ -78,7 +63,7 @@ def session_id_for(body: dict[str, Any]) -> str:
 
 
 def codex_headers(
-    access_token: str, account_id: str, session_id: str, settings: CodexSettings
+    access_token: str, account_id: str, session_id: str, settings: ChatGPTSubscriptionConfig
 ) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {access_token}",
