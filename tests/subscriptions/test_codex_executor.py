@@ -19,7 +19,7 @@ from router.formats import SSEParser
 from router.routing.failover import AttemptFailed
 from router.subscriptions.chatgpt.upstream import CodexUpstream
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
-from tests.fakes.behaviours import Drop, MidStreamError, Reply, Status, ToolCall, Usage
+from tests.fakes.behaviours import Drop, MidStreamError, Reply, Stall, Status, ToolCall, Usage
 from tests.fakes.codex import CodexFake, CutStream, usage_limit
 
 CREDENTIAL = "chatgpt-ada@example.com"
@@ -79,9 +79,11 @@ async def upstream(fake: CodexFake, accounts: Accounts) -> AsyncIterator[CodexUp
     await codex.close()
 
 
-def make_upstream(fake: CodexFake, accounts: Accounts, **config: Any) -> CodexUpstream:
+def make_upstream(
+    fake: CodexFake, accounts: Accounts, idle: float = 5.0, **config: Any
+) -> CodexUpstream:
     section = ChatGPTSubscriptionConfig(backend_url=fake.backend_url, **config)
-    return CodexUpstream(section, Timeouts(idle=5.0), accounts.store, accounts.keeper)
+    return CodexUpstream(section, Timeouts(idle=idle), accounts.store, accounts.keeper)
 
 
 def call(body: dict[str, Any], *, stream: bool) -> UpstreamCall:
@@ -275,6 +277,19 @@ async def test_non_stream_unfinished_stream_is_a_502_never_a_success(
     assert fragment in body["error"]["message"]
     assert body["error"]["type"] == "server_error"
     assert upstream.active_requests() == 0
+
+
+async def test_non_stream_silent_stream_is_a_504(fake: CodexFake, accounts: Accounts) -> None:
+    upstream = make_upstream(fake, accounts, idle=0.3)
+    fake.script.push(Stall(after_chunks=1))
+    try:
+        reply = await upstream.open(call(client_body(), stream=False))
+        body = json.loads(await read_all(reply))
+    finally:
+        await upstream.close()
+    assert reply.status == 504
+    assert "went silent" in body["error"]["message"]
+    await fake.wait_for_disconnect()
 
 
 # -- streaming clients: events as they come -----------------------------------------------
