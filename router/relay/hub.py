@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -43,14 +44,21 @@ class RelayHub:
 
     # ---- peers -------------------------------------------------------------------------
 
-    async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle_ws(
+        self, request: web.Request, on_login: Callable[[str], None] | None = None
+    ) -> web.WebSocketResponse:
+        """Serve one relay peer until it leaves.
+
+        ``on_login(name)`` runs when the peer reports a fresh sign-in (``session_login``),
+        after the session's own cooldown was cleared.
+        """
         ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES)
         await ws.prepare(request)
         if self._closing:
             await ws.close(code=1001, message=b"relay shutting down")
             return ws
         name = request.query.get("name") or request.remote or "relay-peer"
-        session = RelaySession(name=name, ws=ws)
+        session = RelaySession(name=name, ws=ws, on_login=on_login)
         previous = self._sessions.get(name)
         self._sessions[name] = session
         self._session_added.set()
@@ -100,6 +108,9 @@ class RelayHub:
             return
         if frame_type == protocol.PING:
             await session.send(protocol.encode(frame_id, protocol.PONG, {}))
+            return
+        if frame_type == protocol.SESSION_LOGIN:
+            self._on_login(session)
             return
         pending = session.pending.get(frame_id)
         if pending is None:
@@ -276,6 +287,20 @@ class RelayHub:
         target.cooldown_until = time.monotonic() + seconds
         target.cooldown_reason = reason
         log.info("event=relay_cooldown session=%s seconds=%g reason=%s", session, seconds, reason)
+
+    def clear_cooldown(self, session: str) -> bool:
+        """End a session's quota rest (it signed in again); True when one was in force."""
+        target = self._sessions.get(session)
+        if target is None or not target.clear_cooldown():
+            return False
+        log.info("event=relay_cooldown_cleared session=%s", session)
+        return True
+
+    def _on_login(self, session: RelaySession) -> None:
+        if session.clear_cooldown():
+            log.info("event=relay_cooldown_cleared session=%s reason=login", session.name)
+        if session.on_login is not None:
+            session.on_login(session.name)
 
     def sessions(self) -> list[dict]:
         return [s.describe() for s in self._sessions.values()]

@@ -18,6 +18,9 @@ ERROR = "error"
 PING = "ping"
 PONG = "pong"
 CANCEL = "cancel"
+# cliproxy extension, peer -> router: the peer signed in afresh (new login or imported
+# session), so a quota rest earned before no longer applies. Other peers never send it.
+SESSION_LOGIN = "session_login"
 
 HEAD_TYPES = frozenset({HTTP_RESPONSE, STREAM_START, ERROR})
 TERMINAL_TYPES = frozenset({HTTP_RESPONSE, STREAM_END, ERROR})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,9 +51,17 @@ class RelaySession:
     reader_blocked: bool = False
     closed: bool = False
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    on_login: Callable[[str], None] | None = None
 
     def in_cooldown(self, now: float | None = None) -> bool:
         return self.cooldown_until > (time.monotonic() if now is None else now)
+
+    def clear_cooldown(self) -> bool:
+        """Forget a quota rest; True when one was in force."""
+        cooling = self.in_cooldown()
+        self.cooldown_until = 0.0
+        self.cooldown_reason = ""
+        return cooling
 
     def usable(self) -> bool:
         return not self.closed and not self.ws.closed and not self.in_cooldown()

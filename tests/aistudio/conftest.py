@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -22,9 +22,14 @@ class HubServer:
         return f"{url}?name={name}" if name else url
 
 
-async def start_hub_server(hub: RelayHub) -> HubServer:
+async def start_hub_server(
+    hub: RelayHub, on_login: Callable[[str], None] | None = None
+) -> HubServer:
+    async def handle_ws(request: web.Request) -> web.WebSocketResponse:
+        return await hub.handle_ws(request, on_login=on_login)
+
     app = web.Application()
-    app.router.add_get("/v1/ws", hub.handle_ws)
+    app.router.add_get("/v1/ws", handle_ws)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     return HubServer(hub=hub, server=server)

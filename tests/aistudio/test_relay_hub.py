@@ -244,3 +244,60 @@ async def test_answering_peer_is_kept_alive_by_pings() -> None:
     finally:
         await served.hub.close()
         await served.server.close()
+
+
+async def test_clear_cooldown_ends_the_rest_of_one_session(hub_server: HubServer) -> None:
+    hub = hub_server.hub
+    async with (
+        RelayPeer(hub_server.ws_url("p"), never_answer()),
+        RelayPeer(hub_server.ws_url("q"), never_answer()),
+        asyncio.timeout(5),
+    ):
+        await hub.wait_for_session("p")
+        await hub.wait_for_session("q")
+        hub.mark_cooldown("p", 60, "quota")
+        hub.mark_cooldown("q", 60, "quota")
+        assert hub.clear_cooldown("p") is True
+        assert hub.clear_cooldown("p") is False, "nothing left to clear"
+        assert hub.clear_cooldown("absent") is False
+        states = {s["name"]: s["state"] for s in hub.sessions()}
+        assert states == {"p": "ready", "q": "cooldown"}
+        task = asyncio.create_task(hub.request("POST", GEMINI_URL, {}, "{}", session="p"))
+        await asyncio.sleep(0.05)
+        assert not task.done(), "a cleared session takes requests again"
+        task.cancel()
+
+
+async def test_login_frame_clears_cooldown_and_tells_the_owner() -> None:
+    logins: list[str] = []
+    served = await start_hub_server(RelayHub(), on_login=logins.append)
+    hub = served.hub
+    try:
+        async with RelayPeer(served.ws_url("studio"), never_answer()) as peer, asyncio.timeout(5):
+            await hub.wait_for_session("studio")
+            hub.mark_cooldown("studio", 60, "quota")
+            await peer.send("login-1", "session_login", {})
+            while not logins:
+                await asyncio.sleep(0.01)
+            assert logins == ["studio"]
+            assert [s["state"] for s in hub.sessions()] == ["ready"]
+            assert not [f for f in peer.frames if f["id"] == "login-1"], "no answer to it"
+    finally:
+        await hub.close()
+        await served.server.close()
+
+
+async def test_fresh_connection_under_the_same_name_starts_without_cooldown(
+    hub_server: HubServer,
+) -> None:
+    hub = hub_server.hub
+    async with asyncio.timeout(5):
+        async with RelayPeer(hub_server.ws_url("again"), never_answer()):
+            await hub.wait_for_session("again")
+            hub.mark_cooldown("again", 60, "quota")
+            assert [s["state"] for s in hub.sessions()] == ["cooldown"]
+        while hub.sessions():
+            await asyncio.sleep(0.01)
+        async with RelayPeer(hub_server.ws_url("again"), never_answer()):
+            await hub.wait_for_session("again")
+            assert [s["state"] for s in hub.sessions()] == ["ready"]
