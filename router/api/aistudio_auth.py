@@ -1,7 +1,9 @@
 """AI Studio session management, forwarded to the service's control port, and the relay socket.
 
 - ``POST /v1/auth/aistudio/login``: the body (a Playwright storage-state JSON or a browser
-  cookie export) goes to the service's ``POST /login``.
+  cookie export) goes to the service's ``POST /login``; an empty body starts an interactive
+  sign-in in a visible browser (202) when the service has a display. A successful import
+  ends the session's quota cooldown in the relay hub and the failover cooldowns.
 - ``GET /v1/auth/aistudio/status``: the service's ``GET /status``.
 - ``DELETE /v1/auth/aistudio``: the service's ``DELETE /session`` (forget the login).
 
@@ -10,7 +12,8 @@ Until management auth exists these answer only clients on a loopback address
 client look local, so do not expose these paths through one.
 
 ``GET /v1/ws`` is where relay peers connect; when ``aistudio.relay-key`` is set a peer
-must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key.
+must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key. A peer's
+``session_login`` frame (an interactive sign-in finished) clears the cooldowns too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 from aiohttp import web
 
 from router.clientauth import presented_key
+from router.config.schema import AISTUDIO_PROVIDER
 from router.errors import ErrorKind, ProxyError
 from router.state import STATE
 from router.upstreams.aistudio import AIStudioControl, ControlUnreachable
@@ -79,7 +83,9 @@ async def login(request: web.Request) -> web.Response:
         path += "?" + request.query_string
     response = await _forward(control, "POST", path, body)
     if response.status == 200:
-        request.app[STATE].cooldowns.reset("aistudio")
+        state = request.app[STATE]
+        state.cooldowns.reset(AISTUDIO_PROVIDER)
+        state.relay.clear_cooldown(state.runtime.config.aistudio.session_name)
     return response
 
 
@@ -105,4 +111,8 @@ async def relay_socket(request: web.Request) -> web.StreamResponse:
                 "relay peers must present aistudio.relay-key as ?auth_token=",
                 ErrorKind.AUTHENTICATION,
             )
-    return await state.relay.handle_ws(request)
+
+    def signed_in_again(name: str) -> None:
+        state.cooldowns.reset(AISTUDIO_PROVIDER)
+
+    return await state.relay.handle_ws(request, on_login=signed_in_again)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -38,8 +37,6 @@ START_HINT = (
     "start the AI Studio service (python -m providers.aistudio with aistudio.enabled: true "
     "in config.yaml) or connect the AI Studio Build applet to /v1/ws"
 )
-# Seconds a relay session rests after a quota answer that carried no Retry-After.
-QUOTA_COOLDOWN = 60.0
 _CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 
@@ -55,6 +52,19 @@ class RelayStreamLost(ConnectionError):
 def upstream_model(model: str) -> str:
     """``gemini-2.5-flash-aistudio`` -> ``gemini-2.5-flash``."""
     return model.removesuffix(MODEL_SUFFIX)
+
+
+def count_tokens_body(body: bytes) -> bytes:
+    """countTokens names the model inside the body too; drop the suffix there as well."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    inner = payload.get("generateContentRequest") if isinstance(payload, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("model"), str):
+        return body
+    inner["model"] = upstream_model(inner["model"])
+    return json.dumps(payload).encode()
 
 
 def gemini_error_body(status: int, message: str) -> bytes:
@@ -82,7 +92,7 @@ class RelayedReply(UpstreamReply):
             # A stream_start frame is a streamed answer to an alt=sse request; some peers
             # (the Build applet) send it without headers.
             headers["Content-Type"] = "text/event-stream"
-        self.headers: Mapping[str, str] = headers
+        self.headers: CIMultiDict[str] = headers
 
     async def next_chunk(self) -> bytes:
         try:
@@ -122,7 +132,6 @@ class AIStudioUpstream(Upstream):
 
     kind = "aistudio"
     wire_format = Format.GEMINI
-    counts_tokens = False
     models = ()
 
     def __init__(self, config: AIStudioConfig, timeouts: Timeouts, hub: RelayHub) -> None:
@@ -138,6 +147,11 @@ class AIStudioUpstream(Upstream):
     def credentials(self) -> tuple[UpstreamCredential, ...]:
         """One credential per connected relay session; the secret is unused."""
         return tuple(UpstreamCredential(name=s["name"], secret="") for s in self.hub.sessions())
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Gemini counts through the relay while a session is connected; else estimate."""
+        return bool(self.hub.sessions())
 
     @property
     def unconfigured_reason(self) -> str | None:
@@ -160,21 +174,23 @@ class AIStudioUpstream(Upstream):
         headers = {"Content-Type": ["application/json"], "X-Request-Id": [call.request_id]}
         if call.stream:
             headers["Accept"] = ["text/event-stream"]
+        body = count_tokens_body(call.body) if call.operation == COUNT_TOKENS else call.body
         try:
             reply = await self.hub.request(
-                "POST", self.url(call), headers, call.body.decode(), session=session
+                "POST", self.url(call), headers, body.decode(), session=session
             )
         except RelayUnavailable as exc:
             raise self._unavailable(session, exc) from None
         except RelayError as exc:
-            if exc.status == 429:
-                self._cool(session, None, exc.message)
-            return ErrorReply(exc.status, f"AI Studio relay: {exc.message}")
+            rest = self._cool(session, None, exc.message) if exc.status == 429 else None
+            return ErrorReply(exc.status, f"AI Studio relay: {exc.message}", rest)
         self._active += 1
+        relayed = RelayedReply(self, reply)
         if reply.status == 429:
             retry_after = retry_after_seconds(reply.headers.get("Retry-After"))
-            self._cool(session, retry_after, "quota answer (429)")
-        return RelayedReply(self, reply)
+            rest = self._cool(session, retry_after, "quota answer (429)")
+            relayed.headers.setdefault("Retry-After", str(max(1, round(rest))))
+        return relayed
 
     def _unavailable(self, session: str, exc: RelayUnavailable) -> AttemptFailed:
         cooling = next(
@@ -186,14 +202,17 @@ class AIStudioUpstream(Upstream):
                 429,
                 ErrorKind.RATE_LIMIT,
                 f"AI Studio relay session '{session}' is cooling down after a quota answer",
-                retry_after=float(cooling.get("cooldown_remaining", QUOTA_COOLDOWN)),
+                retry_after=float(cooling.get("cooldown_remaining", self.config.quota_cooldown)),
             )
         return AttemptFailed(
             503, ErrorKind.OVERLOADED, f"AI Studio relay: {exc.message}; {START_HINT}"
         )
 
-    def _cool(self, session: str, retry_after: float | None, reason: str) -> None:
-        self.hub.mark_cooldown(session, retry_after or QUOTA_COOLDOWN, reason)
+    def _cool(self, session: str, retry_after: float | None, reason: str) -> float:
+        """Rest the session for Retry-After, else ``aistudio.quota-cooldown``; the seconds."""
+        rest = retry_after or self.config.quota_cooldown
+        self.hub.mark_cooldown(session, rest, reason)
+        return rest
 
     def release(self, reply: RelayReply) -> None:
         """Count a reply out and cancel it at the peer if unfinished (in the background)."""

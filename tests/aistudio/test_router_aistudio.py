@@ -20,14 +20,13 @@ import pytest
 import pytest_asyncio
 import yaml
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from google import genai
 
 from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import read_config
 from router.server import RunningRouter, start_router
-from tests.aistudio.fake_aistudio import FakeAIStudio, sse
+from tests.aistudio.fake_aistudio import FakeAIStudio, serve_fake, sse
 from tests.aistudio.test_aistudio_service import (
     CHROMIUM,
     RELAY_KEY,
@@ -45,6 +44,7 @@ pytestmark = [
 MODEL = "gemini-2.5-flash-aistudio"
 MESSAGES = [{"role": "user", "content": "hi"}]
 STREAMED_TEXT = "part 0part 1part 2"
+QUOTA_COOLDOWN = 30
 
 
 @dataclass
@@ -97,13 +97,7 @@ async def start_recording_fake(paths: list[str]) -> FakeAIStudio:
             paths.append(request.path)
         return await handler(request)
 
-    app = web.Application(middlewares=[record])
-    app.router.add_get("/", fake.page)
-    app.router.add_get("/signin", fake.sign_in)
-    app.router.add_post("/v1beta/models/{target}", fake.api)
-    fake.server = TestServer(app, host="127.0.0.1", port=0, handler_cancellation=True)
-    await fake.server.start_server()
-    return fake
+    return await serve_fake(fake, (record,))
 
 
 def router_config(fake: FakeAIStudio, control_port: int) -> dict:
@@ -114,6 +108,7 @@ def router_config(fake: FakeAIStudio, control_port: int) -> dict:
             "session-name": SESSION,
             "api-base": fake.origin,
             "control-port": control_port,
+            "quota-cooldown": QUOTA_COOLDOWN,
         }
     }
 
@@ -197,6 +192,16 @@ async def test_google_genai_stream_and_whole_answer(stack: Stack) -> None:
     ]
 
 
+async def test_google_genai_count_tokens_is_counted_by_the_origin(stack: Stack) -> None:
+    client = genai.Client(
+        api_key="unused", http_options=genai.types.HttpOptions(base_url=stack.router.url)
+    )
+    async with asyncio.timeout(20):
+        counted = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+    assert counted.total_tokens == len("hello there")
+    assert stack.paths == ["/v1beta/models/gemini-2.5-flash:countTokens"]
+
+
 async def open_stream(http: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
     body = {"model": MODEL, "messages": MESSAGES, "stream": True}
     response = await http.post(url + "/v1/chat/completions", json=body)
@@ -263,11 +268,33 @@ async def test_quota_answer_is_a_429_and_cools_the_session(stack: Stack) -> None
     assert "rate limit" in str(failed.value).lower()
     sessions = stack.router.state.relay.sessions()
     assert [s["state"] for s in sessions] == ["cooldown"]
+    assert QUOTA_COOLDOWN - 5 < sessions[0]["cooldown_remaining"] <= QUOTA_COOLDOWN
+    assert failed.value.response.headers["Retry-After"] == str(QUOTA_COOLDOWN)
     calls = stack.fake.api_calls
     async with asyncio.timeout(20):
         with pytest.raises(openai.RateLimitError):
             await client.chat.completions.create(model=MODEL, messages=MESSAGES)
     assert stack.fake.api_calls == calls, "a cooling session must not be asked again"
+
+
+async def test_signing_in_again_ends_the_quota_cooldown(stack: Stack) -> None:
+    state = stack.router.state
+    assert [s["state"] for s in state.relay.sessions()] == ["cooldown"], "left by the quota test"
+    state.cooldowns.fail("aistudio", SESSION, MODEL, "quota", retry_after=60)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            stack.router.url + "/v1/auth/aistudio/login",
+            data=json.dumps(cookie_export("good-session")),
+        ) as response:
+            answer = await response.json()
+    assert (response.status, answer["state"]) == (200, "logged_in"), answer
+    assert [s["state"] for s in state.relay.sessions()] == ["ready"]
+    assert state.cooldowns.active("aistudio") == []
+    assert stack.service.health()["quota"]["state"] == "ok"
+    client = openai.AsyncOpenAI(base_url=stack.router.url + "/v1", api_key="unused", max_retries=0)
+    async with asyncio.timeout(20):
+        reply = await client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    assert reply.choices[0].message.content == "hello"
 
 
 async def test_delete_route_forgets_the_login(stack: Stack) -> None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import aiohttp
 import anthropic
 import openai
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from google import genai
 
 from router.api import aistudio_auth
 from router.app import create_app
 from router.errors import ProxyError
 from router.upstreams.aistudio import upstream_model
-from tests.aistudio.relay_peer import RelayPeer, stream_handler
+from tests.aistudio.relay_peer import Handler, RelayPeer, Send, stream_handler
 from tests.conftest import StartRouter
 
 MODEL = "gemini-2.5-flash-aistudio"
@@ -129,3 +131,75 @@ async def test_auth_routes_refuse_clients_off_this_machine(router_factory: Start
             await handler(request)
         assert refused.value.status == 403
         assert "loopback" in refused.value.message
+
+
+def answer_with(frame_type: str, payload: dict[str, Any]) -> Handler:
+    async def handler(frame_id: str, request: dict[str, Any], send: Send) -> None:
+        await send(frame_id, frame_type, payload)
+
+    return handler
+
+
+async def test_quota_error_rests_the_session_for_the_configured_cooldown(
+    router_factory: StartRouter,
+) -> None:
+    router = await router_factory(aistudio_config(**{"quota-cooldown": 7}))
+    quota = answer_with("error", {"error": "quota exhausted", "status": 429})
+    async with RelayPeer(ws_url(router.url), quota), asyncio.timeout(10):
+        await router.state.relay.wait_for_session("applet")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{router.url}/v1beta/models/{MODEL}:generateContent",
+                json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+            ) as response:
+                body = await response.json()
+        assert response.status == 429, body
+        assert response.headers["Retry-After"] == "7"
+        (session,) = router.state.relay.sessions()
+        assert session["state"] == "cooldown"
+        assert 5 < session["cooldown_remaining"] <= 7
+
+
+async def test_login_frame_from_the_peer_clears_router_cooldowns(
+    router_factory: StartRouter,
+) -> None:
+    router = await router_factory(aistudio_config())
+    state = router.state
+    async with RelayPeer(ws_url(router.url), stream_handler([])) as peer, asyncio.timeout(10):
+        await state.relay.wait_for_session("applet")
+        state.relay.mark_cooldown("applet", 60, "quota")
+        state.cooldowns.fail("aistudio", "applet", MODEL, "quota", retry_after=60)
+        assert state.cooldowns.active("aistudio")
+        await peer.send("login", "session_login", {})
+        while state.cooldowns.active("aistudio"):
+            await asyncio.sleep(0.01)
+        assert [s["state"] for s in state.relay.sessions()] == ["ready"]
+
+
+async def test_count_tokens_is_asked_of_gemini_through_the_relay(
+    router_factory: StartRouter,
+) -> None:
+    router = await router_factory(aistudio_config())
+    counted = answer_with(
+        "http_response",
+        {
+            "status": 200,
+            "headers": {"Content-Type": ["application/json"]},
+            "body": '{"totalTokens": 4321}',
+        },
+    )
+    client = genai.Client(
+        api_key="unused", http_options=genai.types.HttpOptions(base_url=router.url)
+    )
+    async with asyncio.timeout(10):
+        estimated = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+        assert estimated.total_tokens != 4321, "with no session the router estimates"
+        async with RelayPeer(ws_url(router.url), counted) as peer:
+            await router.state.relay.wait_for_session("applet")
+            relayed = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+    assert relayed.total_tokens == 4321
+    (request,) = peer.requests
+    assert request["payload"]["url"].endswith("/v1beta/models/gemini-2.5-flash:countTokens")
+    sent = json.loads(request["payload"]["body"])
+    assert sent["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
+    assert sent["generateContentRequest"]["contents"][0]["parts"] == [{"text": "hello there"}]
