@@ -30,9 +30,10 @@ from providers.aistudio.gemini_client import (
     ResponseHead,
     looks_signed_out,
 )
+from providers.aistudio.interactive_login import InteractiveLogin, SignInAbandoned
 from providers.aistudio.page_pool import PagePool
 from providers.aistudio.session_manager import SessionManager, normalize_import
-from providers.aistudio.ws_client import FrameSender, RelayClient
+from providers.aistudio.ws_client import SESSION_LOGIN, FrameSender, RelayClient
 from router.config import AIStudioConfig
 
 log = logging.getLogger("aistudio.service")
@@ -46,8 +47,6 @@ class ServiceSettings:
 
     relay_url: str
     auth_dir: Path
-    quota_cooldown: float = constants.QUOTA_COOLDOWN_SECONDS
-    storage_refresh_interval: float = constants.STORAGE_REFRESH_SECONDS
     relay_heartbeat: float = 30.0
 
 
@@ -103,6 +102,7 @@ class AIStudioService:
         self.last_success: float | None = None
         self.cooldown_until = 0.0
         self.cooldown_reason = ""
+        self.interactive = InteractiveLogin(config.origin, self.browser.launch_visible)
         self._refresher: asyncio.Task[None] | None = None
         self._login_task: asyncio.Task[None] | None = None
 
@@ -136,7 +136,7 @@ class AIStudioService:
 
     async def _refresh_storage_periodically(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.storage_refresh_interval)
+            await asyncio.sleep(self.config.storage_refresh_interval)
             try:
                 await self.save_storage()
             except OSError as exc:
@@ -236,11 +236,9 @@ class AIStudioService:
         return head.status < 400 and head.headers.get("content-type", "").startswith("text/html")
 
     def _enter_cooldown(self, reason: str) -> None:
-        self.cooldown_until = time.monotonic() + self.settings.quota_cooldown
+        self.cooldown_until = time.monotonic() + self.config.quota_cooldown
         self.cooldown_reason = reason
-        log.warning(
-            "event=quota_cooldown seconds=%g reason=%s", self.settings.quota_cooldown, reason
-        )
+        log.warning("event=quota_cooldown seconds=%g reason=%s", self.config.quota_cooldown, reason)
 
     def clear_cooldown(self) -> None:
         self.cooldown_until = 0.0
@@ -250,7 +248,14 @@ class AIStudioService:
 
     async def import_session(self, body: Any, account: str | None) -> dict[str, Any]:
         """Install a storage state or cookie export, then check that it is signed in."""
-        state = normalize_import(body)
+        return await self._adopt(normalize_import(body), account)
+
+    async def _adopt(self, state: dict[str, Any], account: str | None) -> dict[str, Any]:
+        """Save a new login, load it into the browser and check it by opening a page.
+
+        A good login ends the quota cooldown here and, by a ``session_login`` frame, in
+        the router.
+        """
         self.session.imported(account)
         await asyncio.to_thread(self.session.save, state)
         await self._reload_browser_session()
@@ -261,6 +266,7 @@ class AIStudioService:
             return {"ok": False, "state": self.session.state, "error": exc.message}
         await self.save_storage()
         self.clear_cooldown()
+        await self.relay.announce(SESSION_LOGIN, {})
         return {"ok": True, "state": self.session.state}
 
     async def _reload_browser_session(self) -> None:
@@ -278,27 +284,14 @@ class AIStudioService:
             self._login_task = asyncio.create_task(self._interactive_login())
 
     async def _interactive_login(self) -> None:
-        browser = await self.browser.launch_visible()
         try:
-            context = await browser.new_context()
-            page = await context.new_page()
-            await page.goto(self.config.origin, timeout=constants.PAGE_LOAD_TIMEOUT_MS)
-            async with asyncio.timeout(constants.INTERACTIVE_LOGIN_TIMEOUT_SECONDS):
-                while (
-                    looks_signed_out(page.url, self.config.origin)
-                    or await page.locator(constants.LOGIN_BUTTON_SELECTOR).count()
-                ):
-                    await page.wait_for_event("framenavigated", timeout=0)
-            state = await context.storage_state()
-            self.session.imported(None)
-            await asyncio.to_thread(self.session.save, state)
-            await self._reload_browser_session()
-            log.info("event=interactive_login_saved")
-        except (TimeoutError, PlaywrightError) as exc:
-            log.warning("event=interactive_login_failed error=%s", type(exc).__name__)
-        finally:
-            with contextlib.suppress(PlaywrightError):
-                await browser.close()
+            state = await self.interactive.capture()
+        except (SignInAbandoned, PlaywrightError) as exc:
+            detail = str(exc) if isinstance(exc, SignInAbandoned) else type(exc).__name__
+            self.interactive.finish(False, detail)
+            return
+        result = await self._adopt(state, None)
+        self.interactive.finish(result["ok"], result.get("error", ""))
 
     async def forget_session(self) -> None:
         self.session.forget()
@@ -338,4 +331,5 @@ class AIStudioService:
                 "last_error": self.relay.last_error,
             },
             "session_name": self.config.session_name,
+            "interactive_login": self.interactive.describe(),
         }

@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,9 @@ from providers.aistudio import constants
 from providers.aistudio.gemini_client import RelayedRequest
 
 log = logging.getLogger("aistudio.relay")
+
+# cliproxy extension of the relay protocol: tells the router the session signed in afresh.
+SESSION_LOGIN = "session_login"
 
 
 class FrameSender:
@@ -66,6 +70,7 @@ class RelayClient:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._runner: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._send_lock: asyncio.Lock | None = None
         self.connected = asyncio.Event()
         self.connected_since: float | None = None
         self.connections = 0
@@ -101,11 +106,11 @@ class RelayClient:
                 await asyncio.sleep(delay)
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self._ws = ws
+        lock = asyncio.Lock()
+        self._ws, self._send_lock = ws, lock
         self.connections += 1
         self.connected_since = time.time()
         self.connected.set()
-        lock = asyncio.Lock()
         log.info("event=relay_connected url=%s", self._log_url)
         try:
             async for msg in ws:
@@ -115,7 +120,7 @@ class RelayClient:
         finally:
             self.connected.clear()
             self.connected_since = None
-            self._ws = None
+            self._ws = self._send_lock = None
             for task in list(self._tasks.values()):
                 task.cancel()
             log.info("event=relay_disconnected in_flight=%d", len(self._tasks))
@@ -148,6 +153,18 @@ class RelayClient:
         elif frame_type == "ping":
             with contextlib.suppress(ConnectionError):
                 await sender.send("pong", {})
+
+    async def announce(self, frame_type: str, payload: dict[str, Any]) -> bool:
+        """Send a frame of the service's own (not a reply); False when not connected."""
+        ws, lock = self._ws, self._send_lock
+        if ws is None or lock is None:
+            return False
+        try:
+            await FrameSender(ws, lock, uuid.uuid4().hex).send(frame_type, payload)
+        except (ConnectionError, RuntimeError):
+            return False
+        log.info("event=relay_announced type=%s", frame_type)
+        return True
 
     @property
     def in_flight(self) -> int:

@@ -14,6 +14,7 @@ import pytest
 from providers.aistudio.errors import PoolBusy
 from providers.aistudio.gemini_client import browser_headers, looks_signed_out, rewrite_url
 from providers.aistudio.page_pool import PagePool
+from providers.aistudio.service import AIStudioService, ServiceSettings
 from providers.aistudio.session_manager import (
     InvalidSessionImport,
     SessionManager,
@@ -21,6 +22,7 @@ from providers.aistudio.session_manager import (
     write_private_json,
 )
 from providers.aistudio.ws_client import relay_connect_url
+from router.config import AIStudioConfig
 
 
 def test_cookie_export_becomes_playwright_storage_state() -> None:
@@ -156,3 +158,45 @@ async def test_pool_wait_times_out() -> None:
         with pytest.raises(PoolBusy, match="no page became free"):
             async with pool.lease():
                 pass
+
+
+def service_with(tmp_path: Path, **config: Any) -> AIStudioService:
+    """A service that is never started: no browser, no relay connection."""
+    settings = ServiceSettings(relay_url="ws://127.0.0.1:9/v1/ws", auth_dir=tmp_path)
+    return AIStudioService(AIStudioConfig(**config), settings)
+
+
+async def saves_within(service: AIStudioService, seconds: float) -> int:
+    """Storage-state writes the periodic refresh makes in ``seconds`` (browser stubbed)."""
+    writes = 0
+
+    async def storage_state() -> dict[str, Any]:
+        nonlocal writes
+        writes += 1
+        return {"cookies": [{"name": "SID", "value": f"v{writes}"}], "origins": []}
+
+    service.browser.storage_state = storage_state  # type: ignore[method-assign]
+    service.session.mark_logged_in()
+    refresher = asyncio.create_task(service._refresh_storage_periodically())
+    await asyncio.sleep(seconds)
+    refresher.cancel()
+    await asyncio.gather(refresher, return_exceptions=True)
+    return writes
+
+
+async def test_storage_refresh_follows_the_configured_interval(tmp_path: Path) -> None:
+    fast = service_with(tmp_path / "fast", storage_refresh_interval=0.05)
+    assert await saves_within(fast, 0.4) >= 3
+    saved = json.loads((tmp_path / "fast" / "aistudio-storage.json").read_text())
+    assert saved["cookies"][0]["value"].startswith("v")
+    slow = service_with(tmp_path / "slow", storage_refresh_interval=300)
+    assert await saves_within(slow, 0.4) == 0
+    assert not (tmp_path / "slow" / "aistudio-storage.json").exists()
+
+
+def test_quota_cooldown_follows_the_configured_length(tmp_path: Path) -> None:
+    service = service_with(tmp_path, quota_cooldown=12.5)
+    service._enter_cooldown("upstream answered 429")
+    quota = service.health()["quota"]
+    assert quota["state"] == "cooldown"
+    assert 12 < quota["remaining_seconds"] <= 12.5

@@ -311,6 +311,17 @@ async def test_control_port_requires_relay_key(stack: Stack) -> None:
     assert status == 400
 
 
+async def test_empty_login_without_a_display_asks_for_an_import(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    status, body = await control(stack, "POST", "/login")
+    assert status == 400
+    assert "no display" in body["error"]["message"]
+    assert stack.service.interactive.state == "idle"
+
+
 async def test_storage_state_survives_service_restart(stack: Stack) -> None:
     await stack.control.cleanup()
     await stack.service.stop()
