@@ -60,11 +60,20 @@ map through the table in `router.formats.codec` (minimal 1024, low 4096, medium 
 high 16384, xhigh 32768 tokens; 0 = off).
 
 Choices where formats differ:
-- n > 1, candidateCount > 1 and logprobs are rejected (UnsupportedFeature): the IR
+- Every top-level client field is translated, dropped on purpose as a hint (each
+  codec's DROPPED_HINTS), or rejected with UnsupportedFeature naming the client's field
+  and the target format (`router.formats.features`); unknown fields are rejected. The
+  per-field table is in docs/ARCHITECTURE.md. seed and the penalties reach Chat and
+  Gemini, top_k Anthropic and Gemini, logit_bias Chat, previous_response_id only a
+  Responses upstream; the end-user id becomes Chat `user`, Responses
+  `safety_identifier` and Anthropic `metadata.user_id`.
+- n > 1, candidateCount > 1 and logprobs are rejected for every target: the IR
   carries one choice and no log probabilities.
 - json_schema output to Anthropic is UnsupportedFeature; json_object to Anthropic adds
   a system instruction asking for a JSON object.
 - Stop sequences to OpenAI Responses are UnsupportedFeature (the API has none).
+- Parallel tool calls whose argument deltas interleave in an OpenAI Chat stream are
+  serialised: the first streams live, the others are buffered until their turn.
 - Image URLs to Gemini are UnsupportedFeature (never fetched); Gemini file references
   cannot go to other formats; images inside tool results cannot go to OpenAI Chat.
 - Anthropic with thinking enabled drops temperature/top_k (and top_p < 0.95), and

@@ -22,6 +22,7 @@ from router.formats.errors import (
     FormatError,
     UnsupportedFeature,
 )
+from router.formats.features import cannot_express, check_target, client_field, note_unknown
 from router.formats.ir import (
     BlockStart,
     BlockStop,
@@ -232,6 +233,35 @@ def _decode_thinking(thinking: Any) -> Reasoning | None:
     raise FormatError(f"thinking.type: unknown value {ttype!r}")
 
 
+# Top-level fields of a Messages request, by what translation does with them
+# (see router/formats/features.py). Block-level `cache_control` and the `citations` of
+# earlier assistant text are dropped too: prompt caching is Anthropic's own, and
+# citations annotate text the target still receives.
+_TRANSLATED = frozenset(
+    {
+        "model", "messages", "max_tokens", "system", "stop_sequences", "stream",
+        "temperature", "top_p", "top_k", "thinking", "tool_choice", "tools", "metadata",
+    }
+)  # fmt: skip
+DROPPED_HINTS = {
+    "service_tier": "the Anthropic account's capacity tier",
+    "context_management": "server-side context editing; the target receives the whole "
+    "conversation instead",
+}
+# Accepted when empty only: they add server-side tools no other format has.
+_EMPTY_ONLY = {"container": "an Anthropic code container", "mcp_servers": "remote MCP servers"}
+_KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | frozenset(_EMPTY_ONLY)
+
+
+def _untranslatable(body: dict) -> dict[str, str]:
+    found = {name: what for name, what in _EMPTY_ONLY.items() if body.get(name)}
+    metadata = optional(body, "metadata", dict)
+    if metadata:
+        note_unknown(metadata, frozenset({"user_id"}), found, "metadata.")
+    note_unknown(body, _KNOWN, found)
+    return found
+
+
 def decode_anthropic_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
@@ -275,6 +305,9 @@ def decode_anthropic_request(body: dict) -> Request:
         stop=stop,
         stream=bool(optional(body, "stream", bool)),
         reasoning=_decode_thinking(body.get("thinking")),
+        user=optional(optional(body, "metadata", dict) or {}, "user_id", str, "metadata."),
+        origin=FMT,
+        untranslatable=_untranslatable(body),
     )
 
 
@@ -359,6 +392,7 @@ def _thinking_config(req: Request, max_tokens: int) -> tuple[dict | None, int]:
 
 
 def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
+    check_target(req, FMT)
     messages: list[dict] = []
     for i, msg in enumerate(req.messages):
         blocks = _encode_parts(msg.parts, ctx, f"messages[{i}]")
@@ -375,8 +409,10 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     rf = req.response_format
     if rf is not None:
         if rf.type == "json_schema":
-            raise UnsupportedFeature(
-                "response_format: JSON schema output cannot be enforced by Anthropic"
+            raise cannot_express(
+                client_field(req, "response_format"),
+                "JSON schema structured output (Anthropic cannot enforce a schema)",
+                FMT,
             )
         system.append(JSON_OBJECT_INSTRUCTION)
     if len(system) == 1:
@@ -412,6 +448,8 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
         body["top_p"] = req.top_p
     if req.top_k is not None and not thinking_on:
         body["top_k"] = req.top_k
+    if req.user is not None:
+        body["metadata"] = {"user_id": req.user}
     if req.stop:
         body["stop_sequences"] = list(req.stop)
     if thinking is not None:

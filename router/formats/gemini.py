@@ -22,6 +22,7 @@ from router.formats.codec import (
 )
 from router.formats.context import TranslationContext
 from router.formats.errors import GEMINI_STATUS, ErrorKind, FormatError, UnsupportedFeature
+from router.formats.features import check_target, note_unknown
 from router.formats.ir import (
     BlockStart,
     BlockStop,
@@ -138,8 +139,7 @@ class _PartDecoder:
         parts: list = []
         for j, raw in enumerate(raw_parts):
             pwhere = f"{where}[{j}]"
-            if not isinstance(raw, dict):
-                raise FormatError(f"{pwhere}: expected object")
+            raw = camel_fields(raw, pwhere)
             raw_sig = raw.get("thoughtSignature")
             if raw.get("thought"):
                 text = raw.get("text") or ""
@@ -168,7 +168,7 @@ class _PartDecoder:
                 if text:
                     parts.append(TextPart(text))
             elif "inlineData" in raw:
-                data = require(raw, "inlineData", dict, pwhere + ".")
+                data = camel_fields(require(raw, "inlineData", dict, pwhere + "."), pwhere)
                 parts.append(
                     ImagePart(
                         media_type=require(data, "mimeType", str, pwhere + ".inlineData."),
@@ -176,7 +176,7 @@ class _PartDecoder:
                     )
                 )
             elif "fileData" in raw:
-                data = require(raw, "fileData", dict, pwhere + ".")
+                data = camel_fields(require(raw, "fileData", dict, pwhere + "."), pwhere)
                 parts.append(
                     ImagePart(
                         media_type=data.get("mimeType"),
@@ -185,7 +185,7 @@ class _PartDecoder:
                     )
                 )
             elif "functionCall" in raw:
-                call = require(raw, "functionCall", dict, pwhere + ".")
+                call = camel_fields(require(raw, "functionCall", dict, pwhere + "."), pwhere)
                 name = require(call, "name", str, pwhere + ".functionCall.")
                 call_id = call.get("id") or self.make_id()
                 if self.ctx is not None:
@@ -195,7 +195,7 @@ class _PartDecoder:
                 args = call.get("args")
                 parts.append(ToolCallPart(call_id, name, dumps(args) if args else "{}"))
             elif "functionResponse" in raw:
-                resp = require(raw, "functionResponse", dict, pwhere + ".")
+                resp = camel_fields(require(raw, "functionResponse", dict, pwhere + "."), pwhere)
                 name = require(resp, "name", str, pwhere + ".functionResponse.")
                 call_id = resp.get("id") or self._match(name)
                 content, is_error = _function_response_content(resp.get("response"))
@@ -283,41 +283,113 @@ def _encode_image(part: ImagePart, where: str) -> dict:
 # ---- requests ------------------------------------------------------------------------
 
 
-def decode_gemini_request(body: dict) -> Request:
-    if not isinstance(body, dict):
-        raise FormatError("request body must be a JSON object")
-    counter = iter(range(1 << 30))
-    decoder = _PartDecoder(FMT, lambda: f"call_{next(counter)}", None)
-    messages = []
-    for i, content in enumerate(require(body, "contents", list)):
-        where = f"contents[{i}]"
-        if not isinstance(content, dict):
-            raise FormatError(f"{where}: expected object")
-        role = content.get("role", "user")
-        if role not in ("user", "model", "function"):
-            raise FormatError(f"{where}.role: expected 'user' or 'model'")
-        parts = decoder.decode(content.get("parts", []), where + ".parts")
-        messages.append(Message("assistant" if role == "model" else "user", parts))
-    system: list[str] = []
-    instruction = body.get("systemInstruction") or body.get("system_instruction")
-    if instruction is not None:
-        if not isinstance(instruction, dict):
-            raise FormatError("systemInstruction: expected object")
-        for j, part in enumerate(instruction.get("parts") or []):
-            if not isinstance(part, dict) or not isinstance(part.get("text"), str):
-                raise FormatError(f"systemInstruction.parts[{j}]: expected text part")
-            system.append(part["text"])
+def camel_fields(obj: Any, where: str) -> dict:
+    """An object's fields with proto snake_case names (which the Gemini API and the
+    google-genai SDK use too, e.g. inlineData.mime_type) turned into lowerCamelCase."""
+    if not isinstance(obj, dict):
+        raise FormatError(f"{where}: expected object")
+    if not any("_" in key for key in obj):
+        return obj
+    return {_camel(key): value for key, value in obj.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+# Top-level and generationConfig fields of a generateContent request, by what translation
+# does with them (see router/formats/features.py).
+_TRANSLATED = frozenset(
+    {
+        "model", "contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
+        "safetySettings",
+    }
+)  # fmt: skip
+DROPPED_HINTS = {
+    "labels": "billing labels",
+    "generationConfig.mediaResolution": "an input image resolution hint",
+    "toolConfig.retrievalConfig": "a location for grounding tools, which translation rejects",
+    "functionDeclarations[].response": "a description of the function's result",
+    "functionDeclarations[].responseJsonSchema": "a description of the function's result",
+}
+_KNOWN = _TRANSLATED | frozenset({"labels", "cachedContent"})
+_GEN_KNOWN = frozenset(
+    {
+        "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema",
+        "candidateCount", "maxOutputTokens", "temperature", "topP", "topK", "seed",
+        "presencePenalty", "frequencyPenalty", "thinkingConfig", "responseLogprobs",
+        "logprobs", "responseModalities", "enableEnhancedCivicAnswers", "speechConfig",
+        "imageConfig", "audioTimestamp", "mediaResolution",
+    }
+)  # fmt: skip
+_DECLARATION_FIELDS = frozenset(
+    {"name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema"}
+)
+_TOOL_CONFIG_FIELDS = frozenset({"functionCallingConfig", "retrievalConfig"})
+_CALLING_CONFIG_FIELDS = frozenset({"mode", "allowedFunctionNames"})
+# Safety thresholds that ask for no more filtering than any upstream applies anyway.
+_PERMISSIVE_THRESHOLDS = frozenset({"BLOCK_NONE", "OFF", "HARM_BLOCK_THRESHOLD_UNSPECIFIED"})
+_JSON_MIME = "application/json"
+
+
+def _untranslatable(body: dict, gen: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if body.get("cachedContent") is not None:
+        found["cachedContent"] = "content cached upstream"
+    for i, setting in enumerate(optional(body, "safetySettings", list) or []):
+        threshold = setting.get("threshold") if isinstance(setting, dict) else None
+        if threshold not in _PERMISSIVE_THRESHOLDS:
+            found[f"safetySettings[{i}]"] = (
+                f"content blocking at threshold {threshold!r} (other upstreams apply their "
+                "own fixed policy; only BLOCK_NONE or OFF can be translated)"
+            )
+    g = "generationConfig."
+    candidates = optional(gen, "candidateCount", int, g)
+    if candidates is not None and candidates != 1:
+        found[g + "candidateCount"] = "more than one candidate"
+    if optional(gen, "responseLogprobs", bool, g) or gen.get("logprobs") is not None:
+        found[g + "responseLogprobs"] = "log probabilities"
+    modalities = optional(gen, "responseModalities", list, g)
+    if modalities and any(str(m).upper() != "TEXT" for m in modalities):
+        found[g + "responseModalities"] = "non-text output"
+    for name, what in (("speechConfig", "speech output"), ("imageConfig", "image output")):
+        if gen.get(name) is not None:
+            found[g + name] = what
+    if gen.get("enableEnhancedCivicAnswers"):
+        found[g + "enableEnhancedCivicAnswers"] = "Gemini's enhanced civic answers"
+    if gen.get("audioTimestamp"):
+        found[g + "audioTimestamp"] = "audio timestamps"
+    mime = optional(gen, "responseMimeType", str, g)
+    if mime not in (None, "text/plain", _JSON_MIME):
+        found[g + "responseMimeType"] = f"output of MIME type {mime!r}"
+    note_unknown(gen, _GEN_KNOWN, found, g)
+    note_unknown(body, _KNOWN, found)
+    return found
+
+
+def _integer(body: dict, key: str, where: str) -> int | None:
+    """An optional integer that google-genai may send as a float (topK: 40.0)."""
+    value = optional(body, key, (int, float), where)
+    if value is None or isinstance(value, int):
+        return value
+    if not value.is_integer():
+        raise FormatError(f"{where}{key}: expected integer")
+    return int(value)
+
+
+def _decode_tools(raw_tools: list, found: dict[str, str]) -> list[Tool]:
     tools: list[Tool] = []
-    for i, tool in enumerate(optional(body, "tools", list) or []):
-        if not isinstance(tool, dict):
-            raise FormatError(f"tools[{i}]: expected object")
-        declarations = tool.get("functionDeclarations") or tool.get("function_declarations")
-        if declarations is None:
+    for i, raw_tool in enumerate(raw_tools):
+        tool = camel_fields(raw_tool, f"tools[{i}]")
+        declarations = tool.get("functionDeclarations")
+        if declarations is None or len(tool) > 1:
             raise UnsupportedFeature(f"tools[{i}]: only functionDeclarations tools are supported")
-        for j, decl in enumerate(declarations):
+        for j, raw_decl in enumerate(declarations):
             where = f"tools[{i}].functionDeclarations[{j}]."
-            # google-genai sends declarations in proto snake_case, which the API accepts.
-            schema = decl.get("parametersJsonSchema", decl.get("parameters_json_schema"))
+            decl = camel_fields(raw_decl, where[:-1])
+            note_unknown(decl, _DECLARATION_FIELDS, found, where)
+            schema = decl.get("parametersJsonSchema")
             if schema is None:
                 schema = gemini_schema_to_json_schema(decl.get("parameters") or {})
             tools.append(
@@ -327,66 +399,107 @@ def decode_gemini_request(body: dict) -> Request:
                     parameters=schema,
                 )
             )
-    tool_choice = None
-    config = (optional(body, "toolConfig", dict) or {}).get("functionCallingConfig")
-    if isinstance(config, dict) and config.get("mode"):
-        mode = config["mode"]
-        allowed = config.get("allowedFunctionNames") or []
-        if mode == "AUTO":
-            tool_choice = ToolChoice("auto")
-        elif mode == "NONE":
-            tool_choice = ToolChoice("none")
-        elif mode in ("ANY", "VALIDATED"):
-            tool_choice = (
-                ToolChoice("tool", allowed[0]) if len(allowed) == 1 else ToolChoice("required")
+    return tools
+
+
+def _decode_tool_choice(body: dict, found: dict[str, str]) -> ToolChoice | None:
+    tool_config = camel_fields(optional(body, "toolConfig", dict) or {}, "toolConfig")
+    note_unknown(tool_config, _TOOL_CONFIG_FIELDS, found, "toolConfig.")
+    raw = tool_config.get("functionCallingConfig")
+    if raw is None:
+        return None
+    config = camel_fields(raw, "toolConfig.functionCallingConfig")
+    note_unknown(config, _CALLING_CONFIG_FIELDS, found, "toolConfig.functionCallingConfig.")
+    mode = config.get("mode")
+    if not mode or mode == "MODE_UNSPECIFIED":
+        return None
+    allowed = config.get("allowedFunctionNames") or []
+    if mode == "AUTO":
+        return ToolChoice("auto")
+    if mode == "NONE":
+        return ToolChoice("none")
+    if mode in ("ANY", "VALIDATED"):
+        if len(allowed) > 1:
+            raise UnsupportedFeature(
+                "toolConfig.functionCallingConfig.allowedFunctionNames: a choice among "
+                "several functions cannot be translated; name one function or none"
             )
-        else:
-            raise FormatError(f"toolConfig.functionCallingConfig.mode: unknown value {mode!r}")
-    gen = optional(body, "generationConfig", dict) or {}
-    candidates = optional(gen, "candidateCount", int, "generationConfig.")
-    if candidates is not None and candidates != 1:
-        raise UnsupportedFeature("generationConfig.candidateCount: only 1 candidate is supported")
-    if gen.get("responseLogprobs"):
-        raise UnsupportedFeature("generationConfig.responseLogprobs: logprobs are not supported")
-    response_format = None
-    if gen.get("responseMimeType") == "application/json":
-        schema = gen.get("responseJsonSchema")
-        if schema is None and gen.get("responseSchema") is not None:
-            schema = gemini_schema_to_json_schema(gen["responseSchema"])
-        response_format = (
-            ResponseFormat("json_schema", schema=schema)
-            if schema is not None
-            else ResponseFormat("json_object")
-        )
-    reasoning = None
-    thinking = optional(gen, "thinkingConfig", dict, "generationConfig.")
-    if thinking:
-        level = thinking.get("thinkingLevel")
-        reasoning = Reasoning(
-            effort=_THINKING_LEVEL_EFFORT.get(str(level).lower()) if level else None,
-            budget=optional(thinking, "thinkingBudget", int, "generationConfig.thinkingConfig."),
-            include_thoughts=optional(
-                thinking, "includeThoughts", bool, "generationConfig.thinkingConfig."
-            ),
-        )
-    stop = optional(gen, "stopSequences", list, "generationConfig.") or []
+        return ToolChoice("tool", allowed[0]) if allowed else ToolChoice("required")
+    raise FormatError(f"toolConfig.functionCallingConfig.mode: unknown value {mode!r}")
+
+
+def _decode_response_format(gen: dict) -> ResponseFormat | None:
+    if gen.get("responseMimeType") != _JSON_MIME:
+        return None
+    schema = gen.get("responseJsonSchema")
+    if schema is None and gen.get("responseSchema") is not None:
+        schema = gemini_schema_to_json_schema(gen["responseSchema"])
+    if schema is None:
+        return ResponseFormat("json_object")
+    return ResponseFormat("json_schema", schema=schema)
+
+
+def _decode_thinking(gen: dict) -> Reasoning | None:
+    where = "generationConfig.thinkingConfig."
+    raw = optional(gen, "thinkingConfig", dict, "generationConfig.")
+    if not raw:
+        return None
+    thinking = camel_fields(raw, where[:-1])
+    level = thinking.get("thinkingLevel")
+    return Reasoning(
+        effort=_THINKING_LEVEL_EFFORT.get(str(level).lower()) if level else None,
+        budget=optional(thinking, "thinkingBudget", int, where),
+        include_thoughts=optional(thinking, "includeThoughts", bool, where),
+    )
+
+
+def decode_gemini_request(body: dict) -> Request:
+    body = camel_fields(body, "request body")
+    counter = iter(range(1 << 30))
+    decoder = _PartDecoder(FMT, lambda: f"call_{next(counter)}", None)
+    messages = []
+    for i, raw_content in enumerate(require(body, "contents", list)):
+        where = f"contents[{i}]"
+        content = camel_fields(raw_content, where)
+        role = content.get("role", "user")
+        if role not in ("user", "model", "function"):
+            raise FormatError(f"{where}.role: expected 'user' or 'model'")
+        parts = decoder.decode(content.get("parts", []), where + ".parts")
+        messages.append(Message("assistant" if role == "model" else "user", parts))
+    system: list[str] = []
+    instruction = body.get("systemInstruction")
+    if instruction is not None:
+        for j, part in enumerate(camel_fields(instruction, "systemInstruction").get("parts") or []):
+            if not isinstance(part, dict) or not isinstance(part.get("text"), str):
+                raise FormatError(f"systemInstruction.parts[{j}]: expected text part")
+            system.append(part["text"])
+    gen = camel_fields(optional(body, "generationConfig", dict) or {}, "generationConfig")
+    untranslatable = _untranslatable(body, gen)
+    tools = _decode_tools(optional(body, "tools", list) or [], untranslatable)
+    g = "generationConfig."
     return Request(
         model=optional(body, "model", str) or "",
         messages=messages,
         system=system,
         tools=tools,
-        tool_choice=tool_choice,
-        max_tokens=optional(gen, "maxOutputTokens", int, "generationConfig."),
-        temperature=optional(gen, "temperature", (int, float), "generationConfig."),
-        top_p=optional(gen, "topP", (int, float), "generationConfig."),
-        top_k=optional(gen, "topK", int, "generationConfig."),
-        stop=stop,
-        reasoning=reasoning,
-        response_format=response_format,
+        tool_choice=_decode_tool_choice(body, untranslatable),
+        max_tokens=optional(gen, "maxOutputTokens", int, g),
+        temperature=optional(gen, "temperature", (int, float), g),
+        top_p=optional(gen, "topP", (int, float), g),
+        top_k=_integer(gen, "topK", g),
+        stop=optional(gen, "stopSequences", list, g) or [],
+        reasoning=_decode_thinking(gen),
+        response_format=_decode_response_format(gen),
+        seed=optional(gen, "seed", int, g),
+        presence_penalty=optional(gen, "presencePenalty", (int, float), g),
+        frequency_penalty=optional(gen, "frequencyPenalty", (int, float), g),
+        origin=FMT,
+        untranslatable=untranslatable,
     )
 
 
 def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
+    check_target(req, FMT)
     names = {p.id: p.name for m in req.messages for p in m.parts if type(p) is ToolCallPart}
     contents: list[dict] = []
     for i, msg in enumerate(req.messages):
@@ -430,6 +543,12 @@ def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
         gen["maxOutputTokens"] = req.max_tokens
     if req.stop:
         gen["stopSequences"] = list(req.stop)
+    if req.seed is not None:
+        gen["seed"] = req.seed
+    if req.presence_penalty is not None:
+        gen["presencePenalty"] = req.presence_penalty
+    if req.frequency_penalty is not None:
+        gen["frequencyPenalty"] = req.frequency_penalty
     rf = req.response_format
     if rf is not None:
         gen["responseMimeType"] = "application/json"

@@ -40,12 +40,14 @@ class ImagePart:
     """An image given inline (base64 `data` + `media_type`) or by `url`.
 
     `file_ref` marks a provider file reference (Gemini fileData) rather than a web URL.
+    `detail` is OpenAI's resolution hint ("low" | "high" | "auto"), kept for OpenAI targets.
     """
 
     media_type: str | None = None
     data: str | None = None
     url: str | None = None
     file_ref: bool = False
+    detail: str | None = None
 
 
 @dataclass(slots=True)
@@ -131,6 +133,17 @@ class ResponseFormat:
 
 @dataclass(slots=True)
 class Request:
+    """A generation request in no particular format.
+
+    Fields a target cannot express are checked by `router.formats.features.check_target`
+    when the request is encoded: `user` (end-user id) and `verbosity` are hints a target
+    may drop; seed, penalties, logit_bias, top_k and previous_response_id are not.
+    `origin` is the client format, so an error can name the client's own field.
+    `untranslatable` maps a client field to what it asks for when no other format can
+    express it at all (n > 1, logprobs, stored prompts ...): every target rejects it,
+    naming itself; only the passthrough path (same format) can serve such a request.
+    """
+
     model: str
     messages: list[Message]
     system: list[str] = field(default_factory=list)
@@ -145,6 +158,15 @@ class Request:
     stream: bool = False
     reasoning: Reasoning | None = None
     response_format: ResponseFormat | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    verbosity: str | None = None
+    previous_response_id: str | None = None
+    origin: Format | None = None
+    untranslatable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

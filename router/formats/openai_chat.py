@@ -22,6 +22,7 @@ from router.formats.errors import (
     UnsupportedFeature,
     kind_for_status,
 )
+from router.formats.features import check_target, note_unknown
 from router.formats.ir import (
     BlockStart,
     BlockStop,
@@ -102,10 +103,13 @@ def _decode_image(part: dict, where: str) -> ImagePart:
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str):
         raise FormatError(f"{where}.image_url.url: expected string")
+    detail = image.get("detail") if isinstance(image, dict) else None
+    if detail is not None and not isinstance(detail, str):
+        raise FormatError(f"{where}.image_url.detail: expected string")
     inline = parse_data_url(url)
     if inline:
-        return ImagePart(media_type=inline[0], data=inline[1])
-    return ImagePart(url=url)
+        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
+    return ImagePart(url=url, detail=detail)
 
 
 def _decode_user_content(content: Any, where: str) -> list:
@@ -130,7 +134,7 @@ def _decode_user_content(content: Any, where: str) -> list:
     return parts
 
 
-def _decode_assistant(msg: dict, where: str) -> Message:
+def _decode_assistant(msg: dict, where: str, legacy_id: str = "call_0") -> Message:
     parts: list = []
     reasoning = msg.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
@@ -167,7 +171,7 @@ def _decode_assistant(msg: dict, where: str) -> Message:
     if isinstance(legacy, dict):
         parts.append(
             ToolCallPart(
-                id=f"call_{len(parts)}",
+                id=legacy_id,
                 name=require(legacy, "name", str, where + ".function_call."),
                 arguments=legacy.get("arguments") or "",
             )
@@ -231,17 +235,83 @@ def _decode_response_format(rf: Any) -> ResponseFormat | None:
     raise FormatError(f"response_format.type: unknown value {rtype!r}")
 
 
+# Top-level fields of a Chat Completions request, by what translation does with them
+# (see router/formats/features.py).
+_TRANSLATED = frozenset(
+    {
+        "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "max_tokens",
+        "max_completion_tokens", "temperature", "top_p", "stop", "stream", "stream_options",
+        "reasoning_effort", "response_format", "seed", "presence_penalty",
+        "frequency_penalty", "logit_bias", "user", "safety_identifier", "verbosity",
+        "functions", "function_call",
+    }
+)  # fmt: skip
+# Dropped on purpose: none of them changes what the model generates.
+DROPPED_HINTS = {
+    "store": "OpenAI's stored completions; a translated upstream stores nothing",
+    "metadata": "tags for OpenAI's stored completions",
+    "service_tier": "the OpenAI account's processing tier",
+    "prompt_cache_key": "a prompt-cache routing hint",
+    "prompt_cache_retention": "a prompt-cache retention hint",
+    "prediction": "a latency optimisation; the output is the same without it",
+}
+# Accepted at their default value only; anything else no other format can express.
+_DEFAULT_ONLY = frozenset(
+    {"n", "logprobs", "top_logprobs", "modalities", "audio", "web_search_options"}
+)
+_KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | _DEFAULT_ONLY
+
+
+def _untranslatable(body: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+    n = optional(body, "n", int)
+    if n is not None and n != 1:
+        found["n"] = "more than one choice"
+    if optional(body, "logprobs", bool) or optional(body, "top_logprobs", int):
+        found["logprobs"] = "log probabilities"
+    modalities = optional(body, "modalities", list)
+    if modalities and any(m != "text" for m in modalities):
+        found["modalities"] = "non-text output"
+    if body.get("audio") is not None:
+        found["audio"] = "audio output"
+    if body.get("web_search_options") is not None:
+        found["web_search_options"] = "OpenAI's built-in web search"
+    note_unknown(body, _KNOWN, found)
+    return found
+
+
+def _decode_legacy_functions(body: dict) -> tuple[list[Tool], ToolChoice | None]:
+    """The deprecated `functions` / `function_call` pair, as tools and a tool choice."""
+    functions = optional(body, "functions", list) or []
+    tools = _decode_tools([{"type": "function", "function": f} for f in functions])
+    choice = body.get("function_call")
+    if choice is None:
+        return tools, None
+    if choice in ("auto", "none"):
+        return tools, ToolChoice(choice)
+    if isinstance(choice, dict) and isinstance(choice.get("name"), str):
+        return tools, ToolChoice("tool", choice["name"])
+    raise FormatError("function_call: expected 'auto', 'none' or {\"name\": ...}")
+
+
+def _decode_stop(body: dict) -> list[str]:
+    stop = body.get("stop")
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        return stop
+    raise FormatError("stop: expected string or array of strings")
+
+
 def decode_chat_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
-    n = optional(body, "n", int)
-    if n is not None and n != 1:
-        raise UnsupportedFeature("n: only n=1 is supported")
-    if body.get("logprobs") or body.get("top_logprobs"):
-        raise UnsupportedFeature("logprobs: log probabilities are not supported")
     raw_messages = require(body, "messages", list)
     system: list[str] = []
     messages: list[Message] = []
+    legacy_calls: dict[str, str] = {}
     for i, msg in enumerate(raw_messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
@@ -254,9 +324,16 @@ def decode_chat_request(body: dict) -> Request:
                 Message("user", _decode_user_content(msg.get("content"), where + ".content"))
             )
         elif role == "assistant":
-            messages.append(_decode_assistant(msg, where))
+            message = _decode_assistant(msg, where, f"call_{i}")
+            legacy = msg.get("function_call")
+            if isinstance(legacy, dict):
+                legacy_calls[str(legacy.get("name"))] = f"call_{i}"
+            messages.append(message)
         elif role in ("tool", "function"):
-            call_id = msg.get("tool_call_id") or msg.get("name")
+            call_id = msg.get("tool_call_id")
+            if role == "function" and call_id is None:
+                name = msg.get("name")
+                call_id = legacy_calls.pop(name, name) if isinstance(name, str) else None
             if not isinstance(call_id, str):
                 raise FormatError(f"{where}.tool_call_id: field is required")
             content = msg.get("content")
@@ -273,31 +350,35 @@ def decode_chat_request(body: dict) -> Request:
                 messages.append(Message("user", [result]))
         else:
             raise FormatError(f"{where}.role: unknown role {role!r}")
-    stop = body.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
-    elif stop is not None and not (
-        isinstance(stop, list) and all(isinstance(s, str) for s in stop)
-    ):
-        raise FormatError("stop: expected string or array of strings")
     effort = optional(body, "reasoning_effort", str)
     max_tokens = optional(body, "max_completion_tokens", int)
     if max_tokens is None:
         max_tokens = optional(body, "max_tokens", int)
+    tools = _decode_tools(optional(body, "tools", list) or [])
+    tool_choice = _decode_tool_choice(body.get("tool_choice"))
+    legacy_tools, legacy_choice = _decode_legacy_functions(body)
     return Request(
         model=require(body, "model", str),
         messages=messages,
         system=system,
-        tools=_decode_tools(optional(body, "tools", list) or []),
-        tool_choice=_decode_tool_choice(body.get("tool_choice")),
+        tools=tools + legacy_tools,
+        tool_choice=tool_choice or legacy_choice,
         parallel_tool_calls=optional(body, "parallel_tool_calls", bool),
         max_tokens=max_tokens,
         temperature=optional(body, "temperature", (int, float)),
         top_p=optional(body, "top_p", (int, float)),
-        stop=stop or [],
+        stop=_decode_stop(body),
         stream=bool(optional(body, "stream", bool)),
         reasoning=Reasoning(effort=effort) if effort else None,
         response_format=_decode_response_format(body.get("response_format")),
+        seed=optional(body, "seed", int),
+        presence_penalty=optional(body, "presence_penalty", (int, float)),
+        frequency_penalty=optional(body, "frequency_penalty", (int, float)),
+        logit_bias=optional(body, "logit_bias", dict),
+        user=optional(body, "safety_identifier", str) or optional(body, "user", str),
+        verbosity=optional(body, "verbosity", str),
+        origin=FMT,
+        untranslatable=_untranslatable(body),
     )
 
 
@@ -339,7 +420,10 @@ def _encode_user(msg: Message, out: list, ctx: TranslationContext, where: str) -
         elif isinstance(part, TextPart):
             content.append({"type": "text", "text": part.text})
         elif isinstance(part, ImagePart):
-            content.append({"type": "image_url", "image_url": {"url": _image_url(part, where)}})
+            image = {"url": _image_url(part, where)}
+            if part.detail is not None:
+                image["detail"] = part.detail
+            content.append({"type": "image_url", "image_url": image})
     if content:
         if len(content) == 1 and content[0]["type"] == "text":
             out.append({"role": "user", "content": content[0]["text"]})
@@ -379,6 +463,7 @@ def _encode_assistant(msg: Message, ctx: TranslationContext) -> dict:
 
 
 def encode_chat_request(req: Request, ctx: TranslationContext) -> dict:
+    check_target(req, FMT)
     messages: list = []
     if req.system:
         if len(req.system) == 1:
@@ -436,10 +521,21 @@ def encode_chat_request(req: Request, ctx: TranslationContext) -> dict:
             if rf.strict is not None:
                 spec["strict"] = rf.strict
             body["response_format"] = {"type": "json_schema", "json_schema": spec}
+    _encode_sampling(req, body)
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _encode_sampling(req: Request, body: dict) -> None:
+    """The optional knobs that map one to one onto Chat Completions fields."""
+    for name in ("seed", "presence_penalty", "frequency_penalty", "logit_bias", "verbosity"):
+        value = getattr(req, name)
+        if value is not None:
+            body[name] = value
+    if req.user is not None:
+        body["user"] = req.user
 
 
 # ---- responses -----------------------------------------------------------------------
@@ -540,19 +636,54 @@ def _encode_assistant_response(parts: list) -> dict:
 # ---- streaming -----------------------------------------------------------------------
 
 
+class _StreamedCall:
+    """One tool call of a Chat stream, keyed by its `index` in the deltas."""
+
+    __slots__ = ("args", "block", "id", "name")
+
+    def __init__(self, call_id: str, name: str) -> None:
+        self.id = call_id
+        self.name = name
+        self.args: list[str] = []
+        self.block: int | None = None
+
+
+def _complete_json(parts: list[str]) -> bool:
+    """Whether the argument text received so far is a whole JSON value (cheap test first:
+    an object is only complete once its last character is the closing brace)."""
+    text = "".join(parts).rstrip()
+    if not text.endswith("}"):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 class ChatStreamDecoder:
-    """Chat completion chunks -> IR stream events."""
+    """Chat completion chunks -> IR stream events.
+
+    Tool calls: the IR wants one block at a time, but some upstreams interleave the
+    argument deltas of parallel calls (by `index`). The first call streams live; a call
+    that starts while the live one's arguments are not yet a whole JSON value is held
+    back and its deltas are buffered. A held-back call becomes the live one (its buffer
+    emitted as one delta) as soon as the live call's arguments are complete; whatever is
+    still held back when the tool calls end is flushed in order. Sequential calls, the
+    usual case, therefore all stream live.
+    """
 
     __slots__ = (
-        "_block",
+        "_calls",
         "_ctx",
         "_done",
         "_finish",
         "_index",
         "_kind",
+        "_live",
         "_started",
-        "_tools",
         "_usage",
+        "_waiting",
     )
 
     def __init__(self, ctx: TranslationContext) -> None:
@@ -561,18 +692,69 @@ class ChatStreamDecoder:
         self._done = False
         self._index = -1
         self._kind: str | None = None
-        self._block: int | None = None
-        self._tools: dict[int, int] = {}
+        self._calls: dict[int, _StreamedCall] = {}
+        self._live: _StreamedCall | None = None
+        self._waiting: list[_StreamedCall] = []
         self._finish: str | None = None
         self._usage: Usage | None = None
 
     def _open(self, out: list, kind: str, **kw: Any) -> int:
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
+        self._close(out)
         self._index += 1
         self._kind = kind
         out.append(BlockStart(self._index, kind, **kw))
         return self._index
+
+    def _close(self, out: list) -> None:
+        if self._kind is not None:
+            out.append(BlockStop(self._index))
+            self._kind = None
+            self._live = None
+
+    def _go_live(self, out: list, call: _StreamedCall) -> None:
+        call.block = self._open(out, "tool_call", id=call.id, name=call.name)
+        self._live = call
+        if call.args:
+            out.append(ToolArgsDelta(call.block, "".join(call.args)))
+
+    def _flush_waiting(self, out: list) -> None:
+        """Close the live call and emit every held-back call, in the order they began."""
+        self._close(out)
+        for call in self._waiting:
+            self._go_live(out, call)
+            self._close(out)
+        self._waiting.clear()
+
+    def _promote(self, out: list) -> None:
+        """Make held-back calls live, in order, while the live call's arguments are whole."""
+        while self._waiting and (self._live is None or _complete_json(self._live.args)):
+            self._go_live(out, self._waiting.pop(0))
+
+    def _tool_delta(self, out: list, call: dict) -> bool:
+        """Handle one tool_calls delta; False when it cannot be placed (see below)."""
+        oi = call.get("index", 0)
+        fn = call.get("function") or {}
+        args = fn.get("arguments") or ""
+        known = self._calls.get(oi)
+        if known is None:
+            ctx = self._ctx
+            known = _StreamedCall(
+                ctx.call_id_in(call.get("id") or f"call_{ctx.request_id}_{oi}"),
+                ctx.tool_name_in(fn.get("name") or ""),
+            )
+            self._calls[oi] = known
+            self._waiting.append(known)
+        if args:
+            known.args.append(args)
+            if known is self._live:
+                out.append(ToolArgsDelta(self._index, args))
+                return True
+            if known.block is not None:
+                # Its block was already closed (the call looked complete, or text came
+                # in between): the IR cannot reopen it, and dropping text would be silent.
+                return bool(args.isspace())
+        self._promote(out)
+        return True
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
@@ -610,34 +792,30 @@ class ChatStreamDecoder:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             if self._kind != "reasoning":
+                self._flush_waiting(out)
                 self._open(out, "reasoning", source=FMT)
             out.append(ReasoningDelta(self._index, reasoning))
         content = delta.get("content")
         if content:
             if self._kind != "text":
+                self._flush_waiting(out)
                 self._open(out, "text")
             out.append(TextDelta(self._index, content))
-        calls = delta.get("tool_calls")
-        if calls:
-            for call in calls:
-                oi = call.get("index", 0)
-                fn = call.get("function") or {}
-                block = self._tools.get(oi)
-                if block is None:
-                    ctx = self._ctx
-                    block = self._open(
-                        out,
-                        "tool_call",
-                        id=ctx.call_id_in(call.get("id") or f"call_{ctx.request_id}_{oi}"),
-                        name=ctx.tool_name_in(fn.get("name") or ""),
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict) and not self._tool_delta(out, call):
+                self._done = True
+                out.append(
+                    StreamError(
+                        502,
+                        "upstream sent arguments for a tool call that had already ended",
+                        ErrorKind.API_ERROR,
                     )
-                    self._tools[oi] = block
-                args = fn.get("arguments")
-                if args and block == self._index:
-                    out.append(ToolArgsDelta(block, args))
+                )
+                return out
         finish = choice.get("finish_reason")
         if finish:
             self._finish = finish
+            self._flush_waiting(out)
         return out
 
     def _end(self) -> list[StreamEvent]:
@@ -645,9 +823,7 @@ class ChatStreamDecoder:
         out: list[StreamEvent] = []
         if not self._started:
             out.append(MessageStart(id="", model=""))
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
-            self._kind = None
+        self._flush_waiting(out)
         stop = _FINISH_IN.get(self._finish or "stop", StopReason.END_TURN)
         out.append(Finish(stop, self._usage or Usage()))
         return out

@@ -17,6 +17,7 @@ from router.formats.codec import (
 )
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError, UnsupportedFeature
+from router.formats.features import cannot_express, check_target, client_field, note_unknown
 from router.formats.ir import (
     BlockStart,
     BlockStop,
@@ -56,10 +57,11 @@ def _decode_image(part: dict, where: str) -> ImagePart:
     if part.get("file_id"):
         raise UnsupportedFeature(f"{where}.file_id: uploaded file references are not supported")
     url = require(part, "image_url", str, where + ".")
+    detail = optional(part, "detail", str, where + ".")
     inline = parse_data_url(url)
     if inline:
-        return ImagePart(media_type=inline[0], data=inline[1])
-    return ImagePart(url=url)
+        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
+    return ImagePart(url=url, detail=detail)
 
 
 def _decode_content(content: Any, where: str) -> list:
@@ -102,13 +104,56 @@ def _assistant(messages: list[Message]) -> Message:
     return messages[-1]
 
 
+# Top-level fields of a Responses request, by what translation does with them
+# (see router/formats/features.py).
+_TRANSLATED = frozenset(
+    {
+        "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls",
+        "max_output_tokens", "temperature", "top_p", "stream", "reasoning", "text", "user",
+        "safety_identifier", "previous_response_id", "include",
+    }
+)  # fmt: skip
+DROPPED_HINTS = {
+    "store": "whether OpenAI keeps the response; a translated upstream stores nothing",
+    "metadata": "tags for OpenAI's stored responses",
+    "service_tier": "the OpenAI account's processing tier",
+    "prompt_cache_key": "a prompt-cache routing hint",
+    "prompt_cache_retention": "a prompt-cache retention hint",
+    "stream_options": "stream obfuscation padding",
+    "max_tool_calls": "a cap on built-in tool calls, which translation never sends",
+}
+# Accepted at their default value only; anything else no other format can express.
+_DEFAULT_ONLY = frozenset({"top_logprobs", "truncation", "background", "conversation", "prompt"})
+_KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | _DEFAULT_ONLY
+# `include` asks for extra output; only log probabilities would be lost in translation.
+_INCLUDE_LOGPROBS = "message.output_text.logprobs"
+
+
+def _untranslatable(body: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if optional(body, "top_logprobs", int):
+        found["top_logprobs"] = "log probabilities"
+    if _INCLUDE_LOGPROBS in (optional(body, "include", list) or ()):
+        found["include"] = f"{_INCLUDE_LOGPROBS!r} (log probabilities)"
+    truncation = optional(body, "truncation", str)
+    if truncation not in (None, "disabled"):
+        found["truncation"] = "automatic truncation of the conversation by the upstream"
+    if optional(body, "background", bool):
+        found["background"] = "a background (stored, polled) response"
+    if body.get("conversation") is not None:
+        found["conversation"] = "a conversation stored upstream"
+    if body.get("prompt") is not None:
+        found["prompt"] = "a prompt template stored upstream"
+    text = optional(body, "text", dict)
+    if text:
+        note_unknown(text, frozenset({"format", "verbosity"}), found, "text.")
+    note_unknown(body, _KNOWN, found)
+    return found
+
+
 def decode_responses_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
-    if body.get("previous_response_id"):
-        raise UnsupportedFeature(
-            "previous_response_id: stored conversation state is not supported; send the full input"
-        )
     system: list[str] = []
     instructions = optional(body, "instructions", str)
     if instructions:
@@ -233,6 +278,11 @@ def decode_responses_request(body: dict) -> Request:
         stream=bool(optional(body, "stream", bool)),
         reasoning=reasoning,
         response_format=response_format,
+        user=optional(body, "safety_identifier", str) or optional(body, "user", str),
+        verbosity=optional(text, "verbosity", str, "text.") if text else None,
+        previous_response_id=optional(body, "previous_response_id", str),
+        origin=FMT,
+        untranslatable=_untranslatable(body),
     )
 
 
@@ -247,7 +297,7 @@ def _image(part: ImagePart, where: str) -> dict:
         if part.data is None
         else f"data:{part.media_type or 'image/png'};base64,{part.data}"
     )
-    return {"type": "input_image", "image_url": url}
+    return {"type": "input_image", "image_url": url, "detail": part.detail or "auto"}
 
 
 def _reasoning_item(part: ReasoningPart, item_id: str | None) -> dict:
@@ -259,6 +309,7 @@ def _reasoning_item(part: ReasoningPart, item_id: str | None) -> dict:
 
 
 def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
+    check_target(req, FMT)
     items: list[dict] = []
     for i, msg in enumerate(req.messages):
         where = f"messages[{i}]"
@@ -347,7 +398,7 @@ def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
     if req.top_p is not None:
         body["top_p"] = req.top_p
     if req.stop:
-        raise UnsupportedFeature("stop: stop sequences are not supported by OpenAI Responses")
+        raise cannot_express(client_field(req, "stop"), "stop sequences", FMT)
     if req.reasoning is not None:
         r = req.reasoning
         reasoning: dict = {}
@@ -358,15 +409,24 @@ def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
             reasoning["summary"] = "auto"
         if reasoning:
             body["reasoning"] = reasoning
+    text: dict = {}
     rf = req.response_format
     if rf is not None:
         if rf.type == "json_object":
-            body["text"] = {"format": {"type": "json_object"}}
+            text["format"] = {"type": "json_object"}
         else:
             fmt: dict = {"type": "json_schema", "name": rf.name or "response", "schema": rf.schema}
             if rf.strict is not None:
                 fmt["strict"] = rf.strict
-            body["text"] = {"format": fmt}
+            text["format"] = fmt
+    if req.verbosity is not None:
+        text["verbosity"] = req.verbosity
+    if text:
+        body["text"] = text
+    if req.user is not None:
+        body["safety_identifier"] = req.user
+    if req.previous_response_id is not None:
+        body["previous_response_id"] = req.previous_response_id
     if req.stream:
         body["stream"] = True
     return body

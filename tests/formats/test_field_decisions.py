@@ -1,0 +1,417 @@
+"""Per-field translation decisions: every client field is carried to the targets that can
+express it, dropped on purpose when it is a mere hint, or answered with an error that
+names the client's field and the target format -- never dropped in silence."""
+
+from __future__ import annotations
+
+import pytest
+from fmt_helpers import ctx
+
+from router.formats import Format, UnsupportedFeature, get_codec
+from router.formats.features import FORMAT_LABEL
+
+CHAT = get_codec(Format.OPENAI_CHAT)
+RESP = get_codec(Format.OPENAI_RESPONSES)
+ANTH = get_codec(Format.ANTHROPIC)
+GEM = get_codec(Format.GEMINI)
+CODECS = {
+    Format.OPENAI_CHAT: CHAT,
+    Format.OPENAI_RESPONSES: RESP,
+    Format.ANTHROPIC: ANTH,
+    Format.GEMINI: GEM,
+}
+
+
+def chat(**fields: object) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": "hi"}], **fields}
+
+
+def responses(**fields: object) -> dict:
+    return {"model": "m", "input": "hi", **fields}
+
+
+def anthropic(**fields: object) -> dict:
+    return {
+        "model": "m",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hi"}],
+        **fields,
+    }
+
+
+def gemini(generation: dict | None = None, **fields: object) -> dict:
+    body: dict = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], **fields}
+    if generation is not None:
+        body["generationConfig"] = generation
+    return body
+
+
+CLIENT_BODY = {
+    Format.OPENAI_CHAT: chat,
+    Format.OPENAI_RESPONSES: responses,
+    Format.ANTHROPIC: anthropic,
+}
+
+
+def encode(client: Format, body: dict, target: Format) -> dict:
+    req = CODECS[client].decode_request(body)
+    req.model = "upstream-model"
+    return CODECS[target].encode_request(req, ctx())
+
+
+def rejected(client: Format, body: dict, target: Format) -> str:
+    with pytest.raises(UnsupportedFeature) as info:
+        encode(client, body, target)
+    message = info.value.message
+    assert FORMAT_LABEL[target] in message
+    return message
+
+
+# ---- carried through the IR --------------------------------------------------------------
+
+
+def test_seed_and_penalties_go_between_chat_and_gemini() -> None:
+    body = encode(
+        Format.OPENAI_CHAT,
+        chat(seed=7, presence_penalty=0.5, frequency_penalty=-0.25),
+        Format.GEMINI,
+    )
+    assert body["generationConfig"] == {
+        "seed": 7,
+        "presencePenalty": 0.5,
+        "frequencyPenalty": -0.25,
+    }
+    back = encode(
+        Format.GEMINI,
+        gemini({"seed": 3, "presencePenalty": 0.1, "frequencyPenalty": 0.2}),
+        Format.OPENAI_CHAT,
+    )
+    assert (back["seed"], back["presence_penalty"], back["frequency_penalty"]) == (3, 0.1, 0.2)
+
+
+def test_top_k_goes_between_anthropic_and_gemini() -> None:
+    assert encode(Format.ANTHROPIC, anthropic(top_k=5), Format.GEMINI)["generationConfig"] == {
+        "maxOutputTokens": 100,
+        "topK": 5,
+    }
+    # google-genai sends topK as a float (40.0); Anthropic wants an integer.
+    assert encode(Format.GEMINI, gemini({"topK": 40.0}), Format.ANTHROPIC)["top_k"] == 40
+
+
+@pytest.mark.parametrize(
+    ("client", "body"),
+    [
+        (Format.OPENAI_CHAT, chat(user="u-1")),
+        (Format.OPENAI_CHAT, chat(safety_identifier="u-1")),
+        (Format.OPENAI_RESPONSES, responses(safety_identifier="u-1")),
+        (Format.OPENAI_RESPONSES, responses(user="u-1")),
+        (Format.ANTHROPIC, anthropic(metadata={"user_id": "u-1"})),
+    ],
+)
+def test_end_user_id_reaches_every_target_that_has_one(client: Format, body: dict) -> None:
+    targets = {
+        Format.OPENAI_CHAT: lambda b: b["user"],
+        Format.OPENAI_RESPONSES: lambda b: b["safety_identifier"],
+        Format.ANTHROPIC: lambda b: b["metadata"]["user_id"],
+    }
+    for target, read in targets.items():
+        if target is not client:
+            assert read(encode(client, body, target)) == "u-1"
+    gemini_body = encode(client, body, Format.GEMINI)
+    assert "u-1" not in str(gemini_body)
+
+
+def test_verbosity_goes_between_chat_and_responses_and_is_a_hint_elsewhere() -> None:
+    body = encode(Format.OPENAI_CHAT, chat(verbosity="low"), Format.OPENAI_RESPONSES)
+    assert body["text"] == {"verbosity": "low"}
+    text = {"verbosity": "high", "format": {"type": "json_object"}}
+    back = encode(Format.OPENAI_RESPONSES, responses(text=text), Format.OPENAI_CHAT)
+    assert back["verbosity"] == "high"
+    assert back["response_format"] == {"type": "json_object"}
+    assert "verbosity" not in encode(Format.OPENAI_CHAT, chat(verbosity="low"), Format.ANTHROPIC)
+
+
+def test_logit_bias_goes_to_chat_only() -> None:
+    body = responses()
+    req = RESP.decode_request(body)
+    req.logit_bias = {"50256": -100}
+    assert CHAT.encode_request(req, ctx())["logit_bias"] == {"50256": -100}
+    message = rejected(Format.OPENAI_CHAT, chat(logit_bias={"50256": -100}), Format.GEMINI)
+    assert message.startswith("logit_bias:")
+
+
+def test_image_detail_goes_between_openai_formats_and_is_a_hint_elsewhere() -> None:
+    image = {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "low"}
+    body = chat(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": image}]}])
+    sent = encode(Format.OPENAI_CHAT, body, Format.OPENAI_RESPONSES)
+    assert sent["input"][0]["content"] == [
+        {"type": "input_image", "image_url": image["url"], "detail": "low"}
+    ]
+    item = {"role": "user", "content": [{"type": "input_image", "image_url": image["url"]}]}
+    back = encode(Format.OPENAI_RESPONSES, responses(input=[item]), Format.OPENAI_CHAT)
+    assert back["messages"][0]["content"] == [
+        {"type": "image_url", "image_url": {"url": image["url"]}}
+    ]
+    anthropic_block = encode(Format.OPENAI_CHAT, body, Format.ANTHROPIC)["messages"][0]["content"]
+    assert anthropic_block == [
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        }
+    ]
+
+
+def test_legacy_functions_become_tools_and_pair_with_their_results() -> None:
+    body = chat(
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "function_call": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+            },
+            {"role": "function", "name": "get_weather", "content": "sunny"},
+        ],
+        functions=[{"name": "get_weather", "parameters": {"type": "object", "properties": {}}}],
+        function_call={"name": "get_weather"},
+    )
+    sent = encode(Format.OPENAI_CHAT, body, Format.ANTHROPIC)
+    assert [t["name"] for t in sent["tools"]] == ["get_weather"]
+    assert sent["tool_choice"] == {"type": "tool", "name": "get_weather"}
+    use = sent["messages"][1]["content"][0]
+    result = sent["messages"][2]["content"][0]
+    assert use["type"] == "tool_use" and result["type"] == "tool_result"
+    assert result["tool_use_id"] == use["id"]
+
+
+def test_google_genai_snake_case_parts_decode() -> None:
+    body = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [{"inline_data": {"mime_type": "image/png", "data": "iVBORw0KGgo="}}],
+            }
+        ],
+        "system_instruction": {"parts": [{"text": "be brief"}]},
+        "generation_config": {"max_output_tokens": 50, "thinking_config": {"thinking_budget": 0}},
+    }
+    sent = encode(Format.GEMINI, body, Format.OPENAI_CHAT)
+    assert sent["messages"][0] == {"role": "system", "content": "be brief"}
+    assert sent["messages"][1]["content"] == [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    ]
+    assert sent["max_completion_tokens"] == 50
+    assert sent["reasoning_effort"] == "none"
+
+
+# ---- not expressible by the target: a 400 naming the field and the target ---------------
+
+
+@pytest.mark.parametrize(
+    ("client", "body", "target", "field"),
+    [
+        (Format.OPENAI_CHAT, chat(seed=1), Format.ANTHROPIC, "seed"),
+        (Format.OPENAI_CHAT, chat(seed=0), Format.OPENAI_RESPONSES, "seed"),
+        (Format.OPENAI_CHAT, chat(presence_penalty=0.5), Format.ANTHROPIC, "presence_penalty"),
+        (
+            Format.OPENAI_CHAT,
+            chat(frequency_penalty=1),
+            Format.OPENAI_RESPONSES,
+            "frequency_penalty",
+        ),
+        (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_CHAT, "top_k"),
+        (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_RESPONSES, "top_k"),
+        (Format.GEMINI, gemini({"topK": 3}), Format.OPENAI_CHAT, "generationConfig.topK"),
+        (Format.GEMINI, gemini({"seed": 9}), Format.ANTHROPIC, "generationConfig.seed"),
+        (
+            Format.GEMINI,
+            gemini({"presencePenalty": 0.3}),
+            Format.OPENAI_RESPONSES,
+            "generationConfig.presencePenalty",
+        ),
+        (
+            Format.OPENAI_CHAT,
+            chat(response_format={"type": "json_schema", "json_schema": {"name": "x"}}),
+            Format.ANTHROPIC,
+            "response_format",
+        ),
+        (
+            Format.OPENAI_RESPONSES,
+            responses(text={"format": {"type": "json_schema", "name": "x", "schema": {}}}),
+            Format.ANTHROPIC,
+            "text.format",
+        ),
+        (
+            Format.GEMINI,
+            gemini({"responseMimeType": "application/json", "responseSchema": {"type": "OBJECT"}}),
+            Format.ANTHROPIC,
+            "generationConfig.responseSchema",
+        ),
+        (
+            Format.ANTHROPIC,
+            anthropic(stop_sequences=["X"]),
+            Format.OPENAI_RESPONSES,
+            "stop_sequences",
+        ),
+    ],
+)
+def test_field_the_target_cannot_express_is_a_400(
+    client: Format, body: dict, target: Format, field: str
+) -> None:
+    assert rejected(client, body, target).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("target", [Format.OPENAI_CHAT, Format.ANTHROPIC, Format.GEMINI])
+def test_previous_response_id_without_a_responses_upstream_is_a_400(target: Format) -> None:
+    message = rejected(Format.OPENAI_RESPONSES, responses(previous_response_id="resp_abc"), target)
+    assert message.startswith("previous_response_id: ")
+    assert "no conversation store" in message
+    assert (
+        encode(
+            Format.OPENAI_RESPONSES,
+            responses(previous_response_id="resp_abc"),
+            Format.OPENAI_RESPONSES,
+        )["previous_response_id"]
+        == "resp_abc"
+    )
+
+
+UNTRANSLATABLE = [
+    (Format.OPENAI_CHAT, chat(n=2), "n"),
+    (Format.OPENAI_CHAT, chat(logprobs=True), "logprobs"),
+    (Format.OPENAI_CHAT, chat(top_logprobs=3), "logprobs"),
+    (Format.OPENAI_CHAT, chat(modalities=["text", "audio"]), "modalities"),
+    (Format.OPENAI_CHAT, chat(audio={"voice": "alloy", "format": "mp3"}), "audio"),
+    (Format.OPENAI_CHAT, chat(web_search_options={}), "web_search_options"),
+    (Format.OPENAI_CHAT, chat(frobnicate=True), "frobnicate"),
+    (Format.OPENAI_RESPONSES, responses(truncation="auto"), "truncation"),
+    (Format.OPENAI_RESPONSES, responses(top_logprobs=2), "top_logprobs"),
+    (Format.OPENAI_RESPONSES, responses(include=["message.output_text.logprobs"]), "include"),
+    (Format.OPENAI_RESPONSES, responses(background=True), "background"),
+    (Format.OPENAI_RESPONSES, responses(conversation="conv_1"), "conversation"),
+    (Format.OPENAI_RESPONSES, responses(prompt={"id": "pmpt_1"}), "prompt"),
+    (Format.OPENAI_RESPONSES, responses(text={"shape": "odd"}), "text.shape"),
+    (Format.ANTHROPIC, anthropic(mcp_servers=[{"type": "url", "url": "x"}]), "mcp_servers"),
+    (Format.ANTHROPIC, anthropic(container="c1"), "container"),
+    (Format.ANTHROPIC, anthropic(metadata={"user_id": "u", "team": "t"}), "metadata.team"),
+    (Format.GEMINI, gemini({"candidateCount": 2}), "generationConfig.candidateCount"),
+    (Format.GEMINI, gemini({"responseLogprobs": True}), "generationConfig.responseLogprobs"),
+    (
+        Format.GEMINI,
+        gemini({"responseModalities": ["TEXT", "IMAGE"]}),
+        "generationConfig.responseModalities",
+    ),
+    (
+        Format.GEMINI,
+        gemini({"responseMimeType": "text/x.enum"}),
+        "generationConfig.responseMimeType",
+    ),
+    (Format.GEMINI, gemini({"speechConfig": {}}), "generationConfig.speechConfig"),
+    (Format.GEMINI, gemini(cachedContent="cachedContents/1"), "cachedContent"),
+    (
+        Format.GEMINI,
+        gemini(
+            safetySettings=[
+                {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_LOW_AND_ABOVE"}
+            ]
+        ),
+        "safetySettings[0]",
+    ),
+    (Format.GEMINI, gemini(bogus=1), "bogus"),
+]
+
+
+@pytest.mark.parametrize(("client", "body", "field"), UNTRANSLATABLE)
+def test_field_no_other_format_can_express_is_a_400_for_every_target(
+    client: Format, body: dict, field: str
+) -> None:
+    for target in Format:
+        if target is not client:
+            assert rejected(client, body, target).startswith(f"{field}: ")
+
+
+# ---- defaults and hints: accepted, hints dropped on purpose ------------------------------
+
+ACCEPTED = [
+    (
+        Format.OPENAI_CHAT,
+        chat(
+            n=1,
+            logprobs=False,
+            presence_penalty=0,
+            frequency_penalty=0.0,
+            logit_bias={},
+            modalities=["text"],
+            store=True,
+            metadata={"tag": "x"},
+            service_tier="auto",
+            prompt_cache_key="k",
+            prediction={"type": "content", "content": "x"},
+            stream_options={"include_usage": True},
+        ),
+    ),
+    (
+        # What Codex CLI sends.
+        Format.OPENAI_RESPONSES,
+        responses(
+            store=False,
+            include=["reasoning.encrypted_content"],
+            prompt_cache_key="thread-1",
+            text={"verbosity": "medium"},
+            reasoning={"effort": "medium", "summary": "auto"},
+            parallel_tool_calls=False,
+            truncation="disabled",
+            metadata={"a": "b"},
+            service_tier="auto",
+            max_tool_calls=3,
+            background=False,
+            top_logprobs=0,
+        ),
+    ),
+    (
+        # What Claude Code sends: cache_control everywhere, metadata.user_id.
+        Format.ANTHROPIC,
+        anthropic(
+            system=[{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}
+                    ],
+                }
+            ],
+            metadata={"user_id": "user_abc"},
+            service_tier="auto",
+            context_management={"edits": []},
+            mcp_servers=[],
+        ),
+    ),
+    (
+        Format.GEMINI,
+        gemini(
+            {
+                "candidateCount": 1,
+                "responseModalities": ["TEXT"],
+                "responseMimeType": "text/plain",
+                "mediaResolution": "MEDIA_RESOLUTION_LOW",
+                "responseLogprobs": False,
+            },
+            labels={"team": "x"},
+            safetySettings=[{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}],
+            toolConfig={"retrievalConfig": {"latLng": {"latitude": 1, "longitude": 2}}},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("client", "body"), ACCEPTED)
+def test_defaults_and_hints_translate_everywhere(client: Format, body: dict) -> None:
+    for target in Format:
+        if target is client:
+            continue
+        sent = encode(client, body, target)
+        for hint in ("store", "metadata", "service_tier", "prompt_cache_key", "labels"):
+            if hint == "metadata" and target is Format.ANTHROPIC:
+                continue
+            assert hint not in sent
