@@ -15,6 +15,7 @@ from router.config.schema import Timeouts
 from router.config.subscriptions import CtoNewConfig
 from router.credentials import CredentialStore
 from router.logs import logfmt
+from router.routing.failover import AttemptFailed
 from router.subscriptions.ctonew.upstream import CtoNewUpstream
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from tests.fakes.clerk import ClerkAccount, ClerkFake, client_cookie_value
@@ -181,14 +182,17 @@ async def test_rotated_cookie_is_saved_at_once(world: World) -> None:
         await restarted.close()
 
 
-async def test_signed_out_cookie_is_a_401_naming_the_fix(world: World, caplog) -> None:
+async def test_signed_out_cookie_fails_the_attempt_naming_the_fix(world: World, caplog) -> None:
     world.clerk.sign_out(world.account)
     caplog.set_level(logging.DEBUG)
-    reply = await world.upstream.open(world.call())
-    assert reply.status == 401
-    error = json.loads(await body_of(reply))["error"]
-    assert "Signed out" in error["message"]
-    assert "POST /v1/auth/ctonew" in error["message"]
+    with pytest.raises(AttemptFailed) as caught:
+        await world.upstream.open(world.call())
+    failure = caught.value
+    assert failure.auth, "failover cools the account down"
+    assert failure.status == 503
+    assert "Signed out" in failure.message
+    assert "POST /v1/auth/ctonew" in failure.message
+    assert world.upstream.active_requests() == 0
     assert world.upstream.credentials == ()
     assert "signed out" in (world.upstream.unconfigured_reason or "")
     assert "POST /v1/auth/ctonew" in (world.upstream.unconfigured_reason or "")
@@ -201,7 +205,10 @@ async def test_signed_out_cookie_is_a_401_naming_the_fix(world: World, caplog) -
     fresh = world.clerk.add_account(user_id="user_up", session_id="sess_new")
     world.store.save("ctonew", CREDENTIAL, {"client_cookie": fresh.cookie})
     assert [c.name for c in world.upstream.credentials] == [CREDENTIAL]
-    assert (await world.upstream.open(world.call())).status == 200
+    assert world.upstream.account_state(world.store.get("ctonew", CREDENTIAL))["state"] == "ok"
+    reply = await world.upstream.open(world.call())
+    assert reply.status == 200
+    await body_of(reply)
 
 
 async def test_rejected_jwt_is_fetched_again_once(world: World) -> None:
@@ -280,10 +287,11 @@ async def test_cancelled_whole_answer_closes_the_socket(world: World) -> None:
     assert world.upstream.active_requests() == 0
 
 
-async def test_missing_credential_is_a_401(world: World) -> None:
-    reply = await world.upstream.open(world.call(credential="ctonew-gone"))
-    assert reply.status == 401
-    assert "POST /v1/auth/ctonew" in json.loads(await body_of(reply))["error"]["message"]
+async def test_missing_credential_fails_the_attempt(world: World) -> None:
+    with pytest.raises(AttemptFailed) as caught:
+        await world.upstream.open(world.call(credential="ctonew-gone"))
+    assert caught.value.auth
+    assert "POST /v1/auth/ctonew" in caught.value.message
 
 
 async def test_no_secret_reaches_the_logs(world: World, caplog) -> None:

@@ -6,7 +6,8 @@ from Clerk (cached; a rotated ``__client`` is saved to the credential file at on
 chat socket is opened, the prompt posted, and the pieces are relayed as they arrive.
 
 Each stored ``ctonew`` credential is one account (``UpstreamCredential.name`` is its id).
-A cookie Clerk calls signed out answers 401, so failover cools the account down and
+A cookie Clerk calls signed out fails the attempt as an auth failure (AttemptFailed, 503,
+with a message naming ``POST /v1/auth/ctonew``), so failover cools the account down and
 moves on, and the account is left out until a new cookie is stored. Only wire version
 "v1" (plain prompt plus ``adapterName``) is implemented.
 """
@@ -24,8 +25,10 @@ import aiohttp
 from router.config.schema import ModelEntry, Timeouts
 from router.config.subscriptions import CtoNewConfig
 from router.credentials import CredentialStore, StoredCredential
+from router.errors import ErrorKind
 from router.formats import Format
 from router.logs import log_fields
+from router.routing.failover import AttemptFailed
 from router.subscriptions.ctonew import constants
 from router.subscriptions.ctonew.clerk import (
     ClerkClient,
@@ -189,7 +192,7 @@ class CtoNewUpstream(Upstream):
     def _credential(self, credential_id: str) -> StoredCredential:
         credential = self.store.get(constants.PROVIDER, credential_id)
         if credential is None or not self.usable(credential):
-            raise Refusal(401, f"cto.new account {credential_id} is not usable: {FIX}")
+            raise _unusable(f"cto.new account {credential_id} is signed out or gone: {FIX}")
         self._last_used[credential.id] = time.time()
         return credential
 
@@ -253,7 +256,7 @@ class CtoNewUpstream(Upstream):
             current = self.store.get(constants.PROVIDER, credential.id) or credential
             self._signed_out[credential.id] = str(current.data.get(COOKIE_FIELD))
             log_fields(log, logging.WARNING, event="ctonew_signed_out", credential=credential.id)
-            raise Refusal(401, exc.message) from None
+            raise _unusable(exc.message) from None
         except ClerkError as exc:
             raise Refusal(exc.status, exc.message) from None
 
@@ -285,6 +288,12 @@ class CtoNewUpstream(Upstream):
             await self._session.close()
             self._session = None
             self._tokens = None
+
+
+def _unusable(message: str) -> AttemptFailed:
+    """The account cannot be used until a new cookie is stored: failover cools it down and
+    moves on, and the client sees ``message`` (which names the fix) if nothing else answers."""
+    return AttemptFailed(503, ErrorKind.OVERLOADED, message, auth=True)
 
 
 async def _whole_answer(chat: Chat) -> list[Piece]:
