@@ -11,9 +11,11 @@ from aiohttp import web
 from router.api import aistudio_auth, gemini, models
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
+from router.api.auth_llmux import add_llmux_routes
 from router.api.chat_completions import chat_completions
 from router.api.client_format import AMP_PREFIX
 from router.api.health import health
+from router.api.management import add_management_routes
 from router.api.responses import responses
 from router.middleware import request_context
 from router.state import STATE, RouterState
@@ -42,6 +44,8 @@ def create_app(state: RouterState) -> web.Application:
     app.router.add_post("/v1/auth/aistudio/login", aistudio_auth.login)
     app.router.add_get("/v1/auth/aistudio/status", aistudio_auth.status)
     app.router.add_delete("/v1/auth/aistudio", aistudio_auth.forget)
+    add_llmux_routes(app)
+    add_management_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

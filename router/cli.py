@@ -1,4 +1,4 @@
-"""``python -m router [serve|check-config|describe] [--config PATH]``."""
+"""``python -m router [serve|check-config|describe|login PROVIDER|hash-secret] [--config PATH]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 import sys
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
+from router.management.secret import hash_secret
 
 EXIT_CONFIG = 2
 EXIT_BIND = 1
@@ -20,11 +22,18 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "check-config", "describe"),
-        help="serve (default); check-config: validate and exit; describe: print URLs as JSON",
+        choices=("serve", "check-config", "describe", "login", "hash-secret"),
+        help="serve (default); check-config: validate and exit; describe: print URLs as JSON; "
+        "login claude|chatgpt: log in to a subscription; hash-secret: hash a management "
+        "secret read from standard input",
     )
+    parser.add_argument("provider", nargs="?", help="for login: claude or chatgpt")
     parser.add_argument("--config", help="config file (default: $CLIPROXY_CONFIG or ./config.yaml)")
     args = parser.parse_args(argv)
+    if args.command == "hash-secret":
+        return _hash_secret()
+    if args.command == "login" and args.provider not in LOGIN_PROVIDERS:
+        parser.error(f"login needs one of: {', '.join(LOGIN_PROVIDERS)}")
     try:
         loaded = read_config(args.config)
     except ConfigError as exc:
@@ -38,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "describe":
         print(json.dumps(describe(loaded)))
         return 0
+    if args.command == "login":
+        return asyncio.run(terminal_login(loaded, args.provider))
     setup_logging(loaded.config.log_level)
     from router.server import serve
 
@@ -51,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BIND
+    return 0
+
+
+def _hash_secret() -> int:
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        print("expected the secret on standard input", file=sys.stderr)
+        return EXIT_CONFIG
+    print(hash_secret(secret))
     return 0
 
 

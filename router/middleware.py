@@ -1,4 +1,8 @@
-"""Every request passes here: request id, client key check, errors, one log line."""
+"""Every request passes here: request id, client key check, errors, one log line.
+
+Management routes (/v1/auth/*, /v1/management/*) are gated by the management guard
+instead of client keys.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
+from router.management.guard import is_management_path
 from router.state import STATE
 
 log = logging.getLogger("router.request")
@@ -61,7 +66,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     fmt = client_format(request.path)
     try:
-        _check_client_key(request)
+        if is_management_path(request.path):
+            request.app[STATE].management.check(request)
+        else:
+            _check_client_key(request)
         return await handler(request)
     except ProxyError as error:
         request[CONTEXT].log["error"] = error.kind.value

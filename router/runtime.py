@@ -12,11 +12,13 @@ import re
 
 from router.clientauth import ClientKeys
 from router.config import LoadedConfig
+from router.credentials import CredentialStore
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
 from router.routing.selector import Selector
 from router.routing.table import ModelTable
+from router.subscriptions.registry import Subscriptions
 from router.upstreams.aistudio import AIStudioUpstream
 from router.upstreams.base import Upstream
 from router.upstreams.registry import build_upstream
@@ -26,7 +28,13 @@ _PROVIDER_KEYS = re.compile(r"^providers\[(\d+)\]\.api-keys")
 
 
 class Runtime:
-    def __init__(self, loaded: LoadedConfig, cooldowns: Cooldowns, relay: RelayHub) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        cooldowns: Cooldowns,
+        relay: RelayHub,
+        credentials: CredentialStore,
+    ) -> None:
         self.config = config = loaded.config
         unset_by_provider: dict[int, set[str]] = {}
         for path, variable in loaded.unset_env.items():
@@ -38,19 +46,24 @@ class Runtime:
             for i, p in enumerate(config.providers)
             if p.enabled
         ]
+        self.subscriptions = Subscriptions(config, credentials)
+        self.upstreams += self.subscriptions.upstreams
+        fallbacks = list(self.subscriptions.fallbacks)
         self.webai: WebAIUpstream | None = None
-        fallbacks = []
         if config.webai.enabled:
             self.webai = WebAIUpstream(config.webai, config.timeouts)
             self.upstreams.append(self.webai)
-            fallbacks = [(p, self.webai, m) for p, m in config.webai.fallback_for.items()]
+            fallbacks += [(p, self.webai, m) for p, m in config.webai.fallback_for.items()]
         # Registered whatever aistudio.enabled says: the Build applet can connect on its own.
         self.aistudio = AIStudioUpstream(config.aistudio, config.timeouts, relay)
         self.table = ModelTable(
-            self.upstreams,
+            [*self.upstreams, self.aistudio],
             config.routes,
             fallbacks,
-            patterns=[(config.aistudio.model_pattern, self.aistudio)],
+            patterns=[
+                (config.aistudio.model_pattern, self.aistudio),
+                *self.subscriptions.patterns,
+            ],
         )
         self.selector = Selector(config.routing.strategy, cooldowns)
         self.failover = Failover(config.routing, self.selector, cooldowns)

@@ -48,6 +48,7 @@ async def start_router(
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port if port is None else port)
     await site.start()
+    state.start_background()
     bound_port = runner.addresses[0][1]
     host = f"[{config.host}]" if ":" in config.host else config.host
     return RunningRouter(url=f"http://{host}:{bound_port}", state=state, runner=runner)

@@ -10,7 +10,10 @@ from pathlib import Path
 from aiohttp import web
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.credentials import CredentialStore
 from router.logs import log_fields
+from router.management.guard import ManagementGuard
+from router.oauth.login import LoginFlows
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
@@ -23,9 +26,26 @@ class RouterState:
         self.config_path = config_path
         self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
         self.relay = RelayHub()
-        self.runtime = Runtime(loaded, self.cooldowns, self.relay)
+        self.credentials = CredentialStore(loaded.config.auth_dir)
+        self.logins = LoginFlows(self.credentials)
+        self.management = ManagementGuard(loaded.config.management)
+        self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
         self.started_at = time.time()
         self._background: set[asyncio.Task[None]] = set()
+        self._refresher: asyncio.Task[None] | None = None
+
+    def start_background(self) -> None:
+        """Begin refreshing subscription tokens ahead of expiry (needs a running loop)."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+        self._refresher = asyncio.get_running_loop().create_task(
+            self.runtime.subscriptions.refresh_forever()
+        )
+
+    def keep_background(self, task: asyncio.Task[None]) -> None:
+        """Hold a reference to ``task`` until it ends; cancelled at close."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def schedule_reload(self) -> None:
         """SIGHUP handler: reload without blocking the signal callback."""
@@ -51,7 +71,13 @@ class RouterState:
                 reason="host and port changes take effect after a restart",
             )
         self.cooldowns.config = new_config.routing.cooldown
-        self.runtime = Runtime(loaded, self.cooldowns, self.relay)
+        self.management.configure(new_config.management)
+        if CredentialStore(new_config.auth_dir).directory != self.credentials.directory:
+            self.credentials = CredentialStore(new_config.auth_dir)
+            self.logins = LoginFlows(self.credentials)
+        self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        if self._refresher is not None:
+            self.start_background()
         logging.getLogger().setLevel(new_config.log_level.upper())
         retire = asyncio.get_running_loop().create_task(old.retire())
         self._background.add(retire)
@@ -60,6 +86,8 @@ class RouterState:
         return True
 
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         for task in list(self._background):
             task.cancel()
         await self.relay.close()

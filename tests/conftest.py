@@ -19,10 +19,14 @@ StartRouter = Callable[..., Awaitable[RunningRouter]]
 
 @pytest.fixture
 async def router_factory(tmp_path: Path) -> AsyncIterator[StartRouter]:
-    """``await router_factory(config_dict, env={})`` starts a router on a free port."""
+    """``await router_factory(config_dict, env={})`` starts a router on a free port.
+
+    Credentials live in ``tmp_path / "auth"`` unless the config names an auth-dir.
+    """
     running: list[RunningRouter] = []
 
     async def start(config: dict[str, Any], env: dict[str, str] | None = None) -> RunningRouter:
+        config = {"auth-dir": str(tmp_path / "auth"), **config}
         path = tmp_path / f"config{len(running)}.yaml"
         path.write_text(yaml.safe_dump(config))
         router = await start_router(read_config(path, env=env or {}), path, port=0)

@@ -5,7 +5,8 @@ providers are tried in order; otherwise every provider that lists the model (by 
 alias) in its ``models``, in config order; otherwise the first pattern route (AI Studio's
 ``model-pattern``) that matches, which serves the model under its own name. Within a
 provider an alias becomes the upstream model name; any other name is passed on
-unchanged. A fallback (webai's ``fallback-for``) matching the model is appended last.
+unchanged. Fallbacks (cto.new's and webai's ``fallback-for``) matching the model are
+appended last, in that order.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class ModelTable:
         for pattern, upstream, fallback_model in self._fallbacks:
             if pattern.fullmatch(model) and all(t.upstream is not upstream for t in targets):
                 targets.append(Target(upstream, fallback_model))
-                break
         return targets
 
     def _primary(self, model: str) -> list[Target]:

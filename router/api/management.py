@@ -1,0 +1,33 @@
+"""Management routes besides logins: /v1/management/...
+
+- ``GET /v1/management/cooldowns``: every credential resting now, per provider.
+- ``POST /v1/management/cooldowns/reset``: end them (``?provider=`` and ``?credential=``
+  narrow it down); answers how many were cleared.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from router.state import STATE
+
+
+def add_management_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/management/cooldowns", cooldowns)
+    app.router.add_post("/v1/management/cooldowns/reset", reset_cooldowns)
+
+
+async def cooldowns(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    names = [u.name for u in state.runtime.upstreams] + [state.runtime.aistudio.name]
+    return web.json_response(
+        {"cooldowns": {name: active for name in names if (active := state.cooldowns.active(name))}}
+    )
+
+
+async def reset_cooldowns(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    provider = request.query.get("provider") or None
+    credential = request.query.get("credential") or None
+    cleared = state.cooldowns.reset(provider, credential)
+    return web.json_response({"cleared": cleared, "provider": provider, "credential": credential})
