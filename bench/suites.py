@@ -1,5 +1,5 @@
 """Imports every module that registers benchmarks; add new benchmark modules here."""
 
-from bench import core, formats
+from bench import core, formats, relay
 
-__all__ = ["core", "formats"]
+__all__ = ["core", "formats", "relay"]

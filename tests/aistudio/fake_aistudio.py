@@ -6,8 +6,8 @@ requests carrying that cookie (``generateContent``, ``streamGenerateContent`` an
 ``countTokens``), and can be told to answer 429, to hold the stream until released, to
 stall forever, or to cut the stream.
 
-``python -m tests.aistudio.fake_aistudio [--chunks N]`` serves it as a process (for the
-benchmarks): it prints its port, then serves until SIGTERM.
+``python -m tests.aistudio.fake_aistudio [--chunks N] [--interval S]`` serves it as a
+process (for the benchmarks): it prints its port, then serves until SIGTERM.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class FakeAIStudio:
     valid_sessions: set[str] = field(default_factory=lambda: {GOOD_SESSION})
     mode: str = "ok"
     chunks: int = 3
+    interval: float = 0.0
     gate: asyncio.Queue[None] | None = None
     release: asyncio.Event = field(default_factory=asyncio.Event)
     arrivals: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
@@ -140,6 +141,8 @@ class FakeAIStudio:
         await response.prepare(request)
         try:
             for index in range(self.chunks):
+                if index and self.interval:
+                    await asyncio.sleep(self.interval)
                 if index and self.gate is not None:
                     await self.gate.get()
                 if index and self.mode == "hold":
@@ -179,8 +182,8 @@ async def start_fake_aistudio() -> FakeAIStudio:
     return await serve_fake(FakeAIStudio())
 
 
-async def _serve_until_stopped(chunks: int) -> None:
-    fake = await serve_fake(FakeAIStudio(chunks=chunks))
+async def _serve_until_stopped(chunks: int, interval: float) -> None:
+    fake = await serve_fake(FakeAIStudio(chunks=chunks, interval=interval))
     assert fake.server is not None and fake.server.port is not None
     print(fake.server.port, flush=True)
     stop = asyncio.Event()
@@ -194,8 +197,9 @@ async def _serve_until_stopped(chunks: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.aistudio.fake_aistudio")
     parser.add_argument("--chunks", type=int, default=3, help="SSE events per streamed answer")
+    parser.add_argument("--interval", type=float, default=0.0, help="seconds between events")
     args = parser.parse_args(argv)
-    asyncio.run(_serve_until_stopped(args.chunks))
+    asyncio.run(_serve_until_stopped(args.chunks, args.interval))
     return 0
 
 
