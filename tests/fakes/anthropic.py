@@ -51,6 +51,7 @@ COUNT_FIELDS = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers",
      "context_management"}
 )  # fmt: skip
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MODELS = (
@@ -238,8 +239,28 @@ class AnthropicFake(FakeServer):
             raise invalid("stream: Input should be a valid boolean")
         self.check_thinking_config(body, needs_max_tokens)
         self.check_tools(body.get("tools"))
+        self.check_tool_choice(body)
         self.check_messages(body["messages"])
         return body
+
+    def check_tool_choice(self, body: dict[str, Any]) -> None:
+        choice = body.get("tool_choice")
+        if choice is None:
+            return
+        kind = choice.get("type") if isinstance(choice, dict) else None
+        if kind not in ("auto", "any", "tool", "none"):
+            raise invalid(
+                "tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', "
+                "'tool', 'none'"
+            )
+        names = {t.get("name") for t in body.get("tools") or []}
+        if kind in ("any", "tool") and not names:
+            raise invalid("tool_choice: tool_choice may only be specified while providing tools")
+        if kind == "tool" and choice.get("name") not in names:
+            raise invalid(f"tool_choice: tool '{choice.get('name')}' not found in tools")
+        thinking = body.get("thinking") or {}
+        if kind in ("any", "tool") and thinking.get("type") == "enabled":
+            raise invalid("Thinking may not be enabled when tool_choice forces tool use.")
 
     def check_thinking_config(self, body: dict[str, Any], needs_max_tokens: bool) -> None:
         thinking = body.get("thinking")
@@ -319,12 +340,32 @@ class AnthropicFake(FakeServer):
                 f"{block.get('tool_use_id')}. Each `tool_result` block must have a "
                 "corresponding `tool_use` block in the previous message."
             )
+        if kind == "image":
+            self.check_image(block, where)
         if kind == "thinking":
             signature = block.get("signature")
             if not isinstance(signature, str) or not hmac.compare_digest(
                 signature, self.sign(str(block.get("thinking", "")))
             ):
                 raise invalid(f"{where}: Invalid `signature` in `thinking` block")
+
+    def check_image(self, block: dict[str, Any], where: str) -> None:
+        source = block.get("source") or {}
+        if source.get("type") == "url":
+            if not str(source.get("url", "")).startswith(("http://", "https://")):
+                raise invalid(f"{where}.image.source.url: Input should be a valid URL")
+            return
+        if source.get("type") != "base64":
+            raise invalid(f"{where}.image.source: Input tag does not match the expected tags")
+        if source.get("media_type") not in IMAGE_MEDIA_TYPES:
+            raise invalid(
+                f"{where}.image.source.base64.media_type: Input should be 'image/jpeg', "
+                "'image/png', 'image/gif' or 'image/webp'"
+            )
+        try:
+            base64.b64decode(str(source.get("data", "")), validate=True)
+        except ValueError:
+            raise invalid(f"{where}.image.source.base64: invalid base64 data") from None
 
     # handlers -----------------------------------------------------------------------------
 

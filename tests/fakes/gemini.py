@@ -50,6 +50,9 @@ GENERATION_CONFIG_FIELDS = {
     "enableEnhancedCivicAnswers", "speechConfig", "thinkingConfig", "mediaResolution",
     "imageConfig",
 }  # fmt: skip
+TOOL_CONFIG_FIELDS = {"functionCallingConfig", "retrievalConfig"}
+CALLING_CONFIG_FIELDS = {"mode", "allowedFunctionNames"}
+BLOB_FIELDS = {"mimeType", "data", "displayName"}
 THINKING_CONFIG_FIELDS = {"includeThoughts", "thinkingBudget", "thinkingLevel"}
 CONTENT_FIELDS = {"role", "parts"}
 PART_FIELDS = {
@@ -191,6 +194,18 @@ def check_schema(schema: Any, where: str) -> None:
         check_schema(option, f"{where}.any_of[{i}]")
 
 
+def check_inline_data(blob: Any, where: str) -> None:
+    fields = check_fields(blob, BLOB_FIELDS, where)
+    if not fields.get("mimeType"):
+        raise invalid(f"* GenerateContentRequest.{where}.mime_type: mime_type is required.\n")
+    try:
+        base64.b64decode(str(fields.get("data", "")), validate=True)
+    except ValueError:
+        raise invalid(
+            f"Invalid value at '{where}.data' (TYPE_BYTES), Base64 decoding failed"
+        ) from None
+
+
 class GeminiFake(FakeServer):
     """Gemini API upstream under /v1beta and /v1 (google-genai 3.x defaults to /v1)."""
 
@@ -267,6 +282,7 @@ class GeminiFake(FakeServer):
                     THINKING_CONFIG_FIELDS,
                     "generation_config.thinking_config",
                 )
+            self.check_response_schema(config)
         if "systemInstruction" in request:
             system = check_fields(
                 request["systemInstruction"], CONTENT_FIELDS, "system_instruction"
@@ -274,8 +290,53 @@ class GeminiFake(FakeServer):
             for j, part in enumerate(system.get("parts") or []):
                 check_fields(part, PART_FIELDS, f"system_instruction.parts[{j}]")
         self.check_tools(request.get("tools"))
+        self.check_tool_config(request)
         self.check_contents(request.get("contents"))
         return request
+
+    def check_response_schema(self, config: dict[str, Any]) -> None:
+        if "responseSchema" in config and "responseJsonSchema" in config:
+            raise invalid("responseSchema and responseJsonSchema cannot both be set.")
+        if ("responseSchema" in config or "responseJsonSchema" in config) and config.get(
+            "responseMimeType"
+        ) != "application/json":
+            raise invalid(
+                "* GenerateContentRequest.generation_config.response_mime_type: "
+                "response_mime_type must be application/json when a response schema is set.\n"
+            )
+        if "responseSchema" in config:
+            check_schema(config["responseSchema"], "generation_config.response_schema")
+
+    def check_tool_config(self, request: dict[str, Any]) -> None:
+        if "toolConfig" not in request:
+            return
+        tool_config = check_fields(request["toolConfig"], TOOL_CONFIG_FIELDS, "tool_config")
+        if "functionCallingConfig" not in tool_config:
+            return
+        where = "tool_config.function_calling_config"
+        config = check_fields(tool_config["functionCallingConfig"], CALLING_CONFIG_FIELDS, where)
+        mode = config.get("mode", "MODE_UNSPECIFIED")
+        if mode not in ("MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"):
+            raise invalid(f"Invalid value at '{where}.mode' ({mode})")
+        allowed = config.get("allowedFunctionNames") or []
+        if allowed and mode not in ("ANY", "VALIDATED"):
+            raise invalid(
+                f"* GenerateContentRequest.{where}.allowed_function_names: "
+                "allowed_function_names may only be set when mode is ANY.\n"
+            )
+        declared = {
+            str(decl.get("name"))
+            for tool in request.get("tools") or []
+            for decl in (
+                tool.get("functionDeclarations") or tool.get("function_declarations") or []
+            )
+        }
+        for name in allowed:
+            if name not in declared:
+                raise invalid(
+                    f"* GenerateContentRequest.{where}.allowed_function_names: function "
+                    f"'{name}' is not declared in tools.\n"
+                )
 
     def check_tools(self, tools: Any) -> None:
         for i, tool in enumerate(tools or []):
@@ -310,7 +371,9 @@ class GeminiFake(FakeServer):
                 check_fields(part, PART_FIELDS, f"contents[{i}].parts[{j}]")
                 for j, part in enumerate(parts)
             ]
-            for part in parsed:
+            for j, part in enumerate(parsed):
+                if "inlineData" in part:
+                    check_inline_data(part["inlineData"], f"contents[{i}].parts[{j}].inline_data")
                 if "thoughtSignature" in part and not self.signature_is_ours(
                     part["thoughtSignature"]
                 ):

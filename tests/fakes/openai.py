@@ -7,6 +7,7 @@ and tool-call/tool-result pairing checked. Run standalone with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -192,6 +193,91 @@ def check_tools(tools: Any, chat: bool) -> None:
                 where,
                 "invalid_value",
             )
+
+
+def check_tool_choice(body: dict[str, Any], chat: bool) -> None:
+    """A forced function must be one of `tools`; any tool_choice needs tools."""
+    choice = body.get("tool_choice")
+    if choice is None:
+        return
+    tools = body.get("tools") or []
+    if not tools:
+        raise invalid(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.",
+            "tool_choice",
+        )
+    if isinstance(choice, str):
+        if choice not in ("auto", "none", "required"):
+            raise invalid(f"Invalid value: '{choice}'.", "tool_choice", "invalid_value")
+        return
+    spec = choice.get("function") if chat else choice
+    name = spec.get("name") if isinstance(spec, dict) else None
+    names = {(t.get("function") or {}).get("name") if chat else t.get("name") for t in tools}
+    if choice.get("type") != "function" or name not in names:
+        raise invalid(
+            f"Invalid value for 'tool_choice': function '{name}' not found in 'tools'.",
+            "tool_choice",
+        )
+
+
+def check_output_format(body: dict[str, Any], chat: bool) -> None:
+    """response_format (Chat) / text.format (Responses): json_schema needs name and schema."""
+    if chat:
+        spec = body.get("response_format")
+        where = "response_format"
+        if not isinstance(spec, dict) or spec.get("type") != "json_schema":
+            return
+        spec = spec.get("json_schema")
+        where = "response_format.json_schema"
+    else:
+        spec = (body.get("text") or {}).get("format")
+        where = "text.format"
+        if not isinstance(spec, dict) or spec.get("type") != "json_schema":
+            return
+    for name in ("name", "schema"):
+        if not isinstance(spec, dict) or name not in spec:
+            raise invalid(
+                f"Missing required parameter: '{where}.{name}'.",
+                f"{where}.{name}",
+                "missing_required_parameter",
+            )
+
+
+def check_image_url(url: Any, where: str) -> None:
+    """An image URL is http(s) or a base64 data URL of an image."""
+    if not isinstance(url, str):
+        raise invalid(f"Invalid type for '{where}': expected a string.", where, "invalid_type")
+    if url.startswith(("http://", "https://")):
+        return
+    header, _, data = url.partition(",")
+    if not (header.startswith("data:image/") and header.endswith(";base64")):
+        raise invalid(f"Invalid '{where}': expected a URL or a base64 data URL.", where)
+    try:
+        base64.b64decode(data, validate=True)
+    except ValueError:
+        raise invalid(f"Invalid '{where}': the image data is not valid base64.", where) from None
+
+
+def check_images(body: dict[str, Any], chat: bool) -> None:
+    if chat:
+        entries = [(f"messages[{i}]", m) for i, m in enumerate(body.get("messages") or [])]
+        kind, field = "image_url", "image_url"
+    else:
+        raw = body.get("input")
+        entries = [(f"input[{i}]", m) for i, m in enumerate(raw if isinstance(raw, list) else [])]
+        kind, field = "input_image", "image_url"
+    for where, message in entries:
+        content = message.get("content") if isinstance(message, dict) else None
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(part, dict) or part.get("type") != kind:
+                continue
+            url = part.get(field)
+            if chat:
+                url = url.get("url") if isinstance(url, dict) else None
+            elif url is None and "file_id" in part:
+                continue
+            check_image_url(url, f"{where}.content[{j}].{field}")
 
 
 def check_chat_messages(messages: Any) -> None:
@@ -409,6 +495,9 @@ class OpenAIFake(FakeServer):
         body = check_fields(record.json, CHAT_FIELDS, chat=True)
         check_chat_messages(body.get("messages"))
         check_tools(body.get("tools"), chat=True)
+        check_tool_choice(body, chat=True)
+        check_output_format(body, chat=True)
+        check_images(body, chat=True)
         messages = body["messages"]
         last_user = next(
             (text_of(m.get("content")) for m in reversed(messages) if m["role"] == "user"), ""
@@ -436,6 +525,9 @@ class OpenAIFake(FakeServer):
         self.authenticate(request)
         body = check_fields(record.json, RESPONSES_FIELDS, chat=False)
         check_tools(body.get("tools"), chat=False)
+        check_tool_choice(body, chat=False)
+        check_output_format(body, chat=False)
+        check_images(body, chat=False)
         items = self.check_responses_input(body)
         render_state = responses_render(body, items, self.remember_response)
         render = Renderer(
