@@ -53,6 +53,7 @@ from router.formats.sse import SSEEvent
 
 FMT = Format.ANTHROPIC
 MIN_THINKING_BUDGET = 1024
+FORCED = ("required", "tool")
 JSON_OBJECT_INSTRUCTION = "Respond only with a single valid JSON object and nothing else."
 
 _STOP_IN = {
@@ -442,6 +443,8 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
         if choice is not None:
             body["tool_choice"] = choice
     thinking_on = thinking is not None and thinking["type"] == "enabled"
+    if thinking_on and req.tools and req.tool_choice and req.tool_choice.mode in FORCED:
+        raise cannot_express("tool_choice", "a forced tool call while thinking is enabled", FMT)
     if req.temperature is not None and not thinking_on:
         body["temperature"] = req.temperature
     if req.top_p is not None and (not thinking_on or req.top_p >= 0.95):

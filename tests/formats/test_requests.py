@@ -306,7 +306,8 @@ ANTHROPIC_REQUEST = {
 
 
 def test_anthropic_roundtrip_keeps_signatures_and_errors() -> None:
-    req = ANTH.decode_request(ANTHROPIC_REQUEST)
+    # Anthropic rejects a forced tool with thinking on: this golden case uses auto.
+    req = ANTH.decode_request({**ANTHROPIC_REQUEST, "tool_choice": {"type": "auto"}})
     body = ANTH.encode_request(req, ctx())
     assert body["system"] == [
         {"type": "text", "text": "You are Claude Code."},
@@ -329,7 +330,15 @@ def test_anthropic_roundtrip_keeps_signatures_and_errors() -> None:
     ]
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 16384}
     assert body["max_tokens"] == 16384 + 1024
-    assert body["tool_choice"] == {"type": "tool", "name": "Bash"}
+    assert body["tool_choice"] == {"type": "auto"}
+
+
+def test_forced_tool_with_thinking_to_anthropic_is_a_400() -> None:
+    req = ANTH.decode_request(ANTHROPIC_REQUEST)
+    with pytest.raises(
+        UnsupportedFeature, match=r"^tool_choice: a forced tool call while thinking"
+    ):
+        ANTH.encode_request(req, ctx())
 
 
 def test_anthropic_to_chat_drops_foreign_thinking_and_maps_budget() -> None:
