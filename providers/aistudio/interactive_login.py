@@ -42,12 +42,14 @@ class InteractiveLogin:
         self.detail = ""
         self.page: Page | None = None
 
+    def begin(self) -> None:
+        self.state, self.detail = "waiting_for_sign_in", ""
+
     async def capture(self) -> dict[str, Any]:
         """Open the origin in a visible browser and wait for the user to sign in.
 
         Returns the signed-in storage state; raises SignInAbandoned or PlaywrightError.
         """
-        self.state, self.detail = "waiting_for_sign_in", ""
         browser = await self._launch()
         try:
             context = await browser.new_context()

@@ -281,14 +281,18 @@ class AIStudioService:
 
     def start_interactive_login(self) -> None:
         if self._login_task is None or self._login_task.done():
+            self.interactive.begin()
             self._login_task = asyncio.create_task(self._interactive_login())
 
     async def _interactive_login(self) -> None:
         try:
             state = await self.interactive.capture()
-        except (SignInAbandoned, PlaywrightError) as exc:
-            detail = str(exc) if isinstance(exc, SignInAbandoned) else type(exc).__name__
-            self.interactive.finish(False, detail)
+        except SignInAbandoned as exc:
+            self.interactive.finish(False, str(exc))
+            return
+        except PlaywrightError as exc:
+            first_line = (exc.message or type(exc).__name__).splitlines()[0][:200]
+            self.interactive.finish(False, f"browser failed: {first_line}")
             return
         result = await self._adopt(state, None)
         self.interactive.finish(result["ok"], result.get("error", ""))

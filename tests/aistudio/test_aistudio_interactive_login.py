@@ -169,6 +169,8 @@ async def test_interactive_sign_in_on_a_display_saves_the_session(stack: Stack) 
 async def test_closing_the_sign_in_window_is_reported(stack: Stack) -> None:
     status, answer = await call(stack, "POST", "/v1/auth/aistudio/login")
     assert status == 202, answer
+    status, during = await call(stack, "GET", "/v1/auth/aistudio/status")
+    assert during["interactive_login"]["state"] == "waiting_for_sign_in", "reported at once"
     async with asyncio.timeout(20):
         while (page := stack.service.interactive.page) is None:
             await asyncio.sleep(0.05)
