@@ -1,0 +1,129 @@
+"""The management guard: loopback by default, the secret, lockout after failures."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from router.config.subscriptions import ManagementConfig
+from router.errors import ProxyError
+from router.management.guard import ManagementGuard
+from router.management.secret import ManagementSecret, hash_secret
+from tests.conftest import StartRouter
+
+SECRET = "correct horse battery staple"
+
+
+def request_from(address: str, headers: dict[str, str] | None = None):
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (address, 40000) if name == "peername" else default
+    )
+    return make_mocked_request("GET", "/v1/auth/llmux/claude/status", headers, transport=transport)
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_remote_clients_are_refused_unless_allowed() -> None:
+    guard = ManagementGuard(ManagementConfig())
+    guard.check(request_from("127.0.0.1"))
+    guard.check(request_from("::1"))
+    with pytest.raises(ProxyError) as refused:
+        guard.check(request_from("203.0.113.9"))
+    assert refused.value.status == 403 and "management.secret" in refused.value.message
+    allowed = ManagementGuard(ManagementConfig(secret=SECRET, allow_remote=True))
+    allowed.check(request_from("203.0.113.9", {"X-Management-Key": SECRET}))
+
+
+def test_five_failures_lock_an_address_out_for_thirty_minutes() -> None:
+    clock = Clock()
+    guard = ManagementGuard(ManagementConfig(secret=SECRET, allow_remote=True), clock=clock)
+    wrong = {"Authorization": "Bearer nope"}
+    for _ in range(5):
+        with pytest.raises(ProxyError) as failed:
+            guard.check(request_from("198.51.100.7", wrong))
+        assert failed.value.status == 401
+    with pytest.raises(ProxyError) as locked:
+        guard.check(request_from("198.51.100.7", {"Authorization": f"Bearer {SECRET}"}))
+    assert locked.value.status == 429 and locked.value.retry_after == pytest.approx(1800)
+    guard.check(request_from("198.51.100.8", {"Authorization": f"Bearer {SECRET}"}))
+    clock.now += 1801
+    guard.check(request_from("198.51.100.7", {"Authorization": f"Bearer {SECRET}"}))
+
+
+def test_a_success_clears_the_failure_count() -> None:
+    guard = ManagementGuard(ManagementConfig(secret=SECRET))
+    for _ in range(4):
+        with pytest.raises(ProxyError):
+            guard.check(request_from("127.0.0.1"))
+    guard.check(request_from("127.0.0.1", {"X-Management-Key": SECRET}))
+    for _ in range(4):
+        with pytest.raises(ProxyError) as failed:
+            guard.check(request_from("127.0.0.1"))
+        assert failed.value.status == 401
+
+
+def test_the_secret_is_kept_hashed_and_a_hash_can_be_configured() -> None:
+    plain = ManagementSecret(SECRET)
+    assert SECRET not in plain.hashed and plain.hashed.startswith("scrypt$")
+    assert plain.matches(SECRET) and not plain.matches(SECRET + "!")
+    hashed = ManagementSecret(hash_secret(SECRET))
+    assert hashed.matches(SECRET) and not hashed.matches("")
+    assert not ManagementSecret.well_formed("scrypt$1$2")
+    assert SECRET not in repr(ManagementConfig(secret=SECRET))
+
+
+async def call(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.request(method, url, **kwargs) as response:
+        return response.status, await response.json()
+
+
+async def test_management_routes_need_the_secret_not_a_client_key(
+    router_factory: StartRouter,
+) -> None:
+    router = await router_factory(
+        {"api-keys": ["client-key"], "management": {"secret": hash_secret(SECRET)}}
+    )
+    status_url = router.url + "/v1/auth/llmux/claude/status"
+    status, answer = await call("GET", status_url, headers={"Authorization": "Bearer client-key"})
+    assert status == 401 and "management secret" in answer["error"]["message"]
+    status, answer = await call("GET", status_url, headers={"X-Management-Key": SECRET})
+    assert status == 200 and answer["accounts"] == [] and "login.sh claude" in answer["fix"]
+    status, _ = await call("GET", router.url + "/v1/models", headers={"X-Management-Key": SECRET})
+    assert status == 401
+    for _ in range(5):
+        await call("GET", status_url, headers={"X-Management-Key": "wrong"})
+    status, answer = await call("GET", status_url, headers={"X-Management-Key": SECRET})
+    assert status == 429 and "locked out" in answer["error"]["message"]
+
+
+async def test_aistudio_routes_are_behind_the_same_guard(router_factory: StartRouter) -> None:
+    router = await router_factory({"management": {"secret": SECRET}})
+    status, answer = await call("GET", router.url + "/v1/auth/aistudio/status")
+    assert status == 401 and "management secret" in answer["error"]["message"]
+
+
+async def test_cooldowns_are_listed_and_reset(router_factory: StartRouter) -> None:
+    router = await router_factory({})
+    cooldowns = router.state.cooldowns
+    cooldowns.fail("llmux-claude", "claude-a", "m", "rate limited", retry_after=600)
+    cooldowns.fail("llmux-claude", "claude-b", "m", "rate limited", retry_after=600)
+    status, listed = await call("GET", router.url + "/v1/management/cooldowns")
+    assert status == 200 and len(listed["cooldowns"]["llmux-claude"]) == 2
+    status, reset = await call(
+        "POST", router.url + "/v1/management/cooldowns/reset?credential=claude-a"
+    )
+    assert status == 200 and reset["cleared"] == 1
+    assert cooldowns.remaining("llmux-claude", "claude-a", "m") == 0
+    assert cooldowns.remaining("llmux-claude", "claude-b", "m") > 0
+    status, reset = await call("POST", router.url + "/v1/management/cooldowns/reset")
+    assert reset["cleared"] == 1
