@@ -110,7 +110,7 @@ async def test_headless_login_by_pasted_code_and_each_state_works_once(
     assert (tmp_path / "auth" / "claude-ada@example.com.json").exists()
     status, again = await post(callback, {"code": pasted})
     assert status == 400 and "unknown or expired login state" in again["error"]["message"]
-    status, bad = await post(callback, {"code": "abc#not-a-state"})
+    status, _ = await post(callback, {"code": "abc#not-a-state"})
     assert status == 400
 
 
@@ -260,7 +260,7 @@ async def test_a_401_refreshes_once_and_retries(
     assert sent == [f"Bearer {access}", f"Bearer {claude_oauth.last_grant.access_token}"]
     secrets = [access, refresh, claude_oauth.last_grant.access_token]
     secrets.append(claude_oauth.last_grant.refresh_token)
-    status, health = await get_json(router.url + "/v1/health")
+    _, health = await get_json(router.url + "/v1/health")
     _, shown = await get_json(router.url + "/v1/auth/llmux/claude/status")
     formatter = LineFormatter()
     log_lines = "\n".join(formatter.format(record) for record in caplog.records)
