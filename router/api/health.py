@@ -1,6 +1,8 @@
 """GET /v1/health: router status and, per provider, whether it can serve right now.
 
-Never shows a secret: credentials appear by name only.
+Never shows a secret: credentials appear by name only, subscription accounts by label,
+expiry and state. A subscription nobody has logged in to is ``not_logged_in`` (with the
+command that fixes it in ``reason``) and does not make the router degraded.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ async def health(request: web.Request) -> web.Response:
         cooling = state.cooldowns.active(upstream.name)
         credentials = [c.name for c in upstream.credentials]
         cooling_all = bool(credentials) and {c["credential"] for c in cooling} >= set(credentials)
-        if upstream.unconfigured_reason:
-            status = "unconfigured"
+        accounts = upstream.accounts() if upstream.login_based else []
+        if upstream.login_based and not accounts:
+            status = "not_logged_in"
+        elif upstream.unconfigured_reason:
+            status = "login_required" if upstream.login_based else "unconfigured"
         elif cooling_all:
             status = "cooling_down"
         else:
             status = "healthy"
-        degraded = degraded or status != "healthy"
+        degraded = degraded or status not in ("healthy", "not_logged_in")
         providers[upstream.name] = {
             "kind": upstream.kind,
             "configured": upstream.unconfigured_reason is None,
@@ -39,6 +44,8 @@ async def health(request: web.Request) -> web.Response:
             "cooldowns": cooling,
             "active_requests": upstream.active_requests(),
         }
+        if upstream.login_based:
+            providers[upstream.name]["accounts"] = accounts
     webai = await runtime.webai.probe() if runtime.webai else {"status": "disabled"}
     degraded = degraded or webai["status"] == "down"
     aistudio = await aistudio_health(state)

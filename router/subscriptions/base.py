@@ -36,6 +36,7 @@ class SubscriptionUpstream(Upstream):
 
     provider: ClassVar[str]
     quota_limited = True
+    login_based = True
     models: tuple[ModelEntry, ...] = ()
 
     def __init__(
@@ -55,6 +56,9 @@ class SubscriptionUpstream(Upstream):
             for c in self.store.list(self.provider)
             if self.keeper.usable(c)
         )
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return [self.keeper.state(c) for c in self.store.list(self.provider)]
 
     @property
     def unconfigured_reason(self) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from router.config.schema import ModelEntry, Timeouts
 
@@ -62,10 +63,16 @@ class Upstream(abc.ABC):
     # A 429 without Retry-After means a usage limit (rest routing.cooldown.quota seconds),
     # not a passing rate limit.
     quota_limited: bool = False
+    # A subscription: idle until an account is logged in, which is not a fault.
+    login_based: bool = False
     timeouts: Timeouts
     credentials: tuple[UpstreamCredential, ...]
     models: tuple[ModelEntry, ...]
     unconfigured_reason: str | None
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Logged-in accounts as status shows them (label, expiry, state; never a secret)."""
+        return []
 
     @abc.abstractmethod
     async def open(self, call: UpstreamCall) -> UpstreamReply:

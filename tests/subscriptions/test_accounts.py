@@ -109,3 +109,20 @@ async def test_every_account_limited_gives_429_with_the_earliest_return(
         assert (await response.json())["cleared"] == 3
     anthropic_fake.script.push(Reply(text="back"))
     assert await ask(client) == "back"
+
+
+async def test_health_shows_accounts_without_tokens(
+    router_factory: StartRouter, anthropic_fake: AnthropicFake, tmp_path: Path
+) -> None:
+    url = await three_accounts(router_factory, anthropic_fake, tmp_path)
+    async with aiohttp.ClientSession() as http, http.get(url + "/v1/health") as response:
+        health = await response.json()
+    claude = health["providers"]["llmux-claude"]
+    assert claude["status"] == "healthy"
+    assert [a["label"] for a in claude["accounts"]] == [f"{n}@example.com" for n in ACCOUNTS]
+    assert all(a["state"] == "ok" and "expires_at" in a for a in claude["accounts"])
+    chatgpt = health["providers"]["llmux-chatgpt"]
+    assert chatgpt["status"] == "not_logged_in" and chatgpt["accounts"] == []
+    assert "login.sh chatgpt" in chatgpt["reason"]
+    assert health["status"] == "ok"
+    assert "sk-ant-o" not in str(health)
