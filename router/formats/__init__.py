@@ -69,8 +69,9 @@ Choices where formats differ:
   `safety_identifier` and Anthropic `metadata.user_id`.
 - n > 1, candidateCount > 1 and logprobs are rejected for every target: the IR
   carries one choice and no log probabilities.
-- json_schema output to Anthropic is UnsupportedFeature; json_object to Anthropic adds
-  a system instruction asking for a JSON object.
+- json_schema output to Anthropic uses its native structured outputs
+  (`output_config.format`); json_object to Anthropic adds a system instruction asking
+  for a JSON object. A forced tool with thinking on cannot go to Anthropic.
 - Stop sequences to OpenAI Responses are UnsupportedFeature (the API has none).
 - Parallel tool calls whose argument deltas interleave in an OpenAI Chat stream are
   serialised: the first streams live, the others are buffered until their turn.

@@ -22,7 +22,7 @@ from router.formats.errors import (
     FormatError,
     UnsupportedFeature,
 )
-from router.formats.features import cannot_express, check_target, client_field, note_unknown
+from router.formats.features import cannot_express, check_target, note_unknown
 from router.formats.ir import (
     BlockStart,
     BlockStop,
@@ -36,6 +36,7 @@ from router.formats.ir import (
     ReasoningPart,
     Request,
     Response,
+    ResponseFormat,
     SignatureDelta,
     StopReason,
     StreamError,
@@ -242,15 +243,23 @@ _TRANSLATED = frozenset(
     {
         "model", "messages", "max_tokens", "system", "stop_sequences", "stream",
         "temperature", "top_p", "top_k", "thinking", "tool_choice", "tools", "metadata",
+        "output_config",
     }
 )  # fmt: skip
 DROPPED_HINTS = {
     "service_tier": "the Anthropic account's capacity tier",
+    "speed": "Anthropic's fast inference mode",
+    "cache_control": "Anthropic prompt caching (also dropped on every block)",
+    "diagnostics": "prompt-cache diagnostics in Anthropic's answer",
     "context_management": "server-side context editing; the target receives the whole "
     "conversation instead",
 }
-# Accepted when empty only: they add server-side tools no other format has.
-_EMPTY_ONLY = {"container": "an Anthropic code container", "mcp_servers": "remote MCP servers"}
+# Accepted when empty only: they need something only Anthropic provides.
+_EMPTY_ONLY = {
+    "container": "an Anthropic code container",
+    "mcp_servers": "remote MCP servers",
+    "inference_geo": "a data-residency region for inference",
+}
 _KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | frozenset(_EMPTY_ONLY)
 
 
@@ -259,8 +268,31 @@ def _untranslatable(body: dict) -> dict[str, str]:
     metadata = optional(body, "metadata", dict)
     if metadata:
         note_unknown(metadata, frozenset({"user_id"}), found, "metadata.")
+    output_config = optional(body, "output_config", dict)
+    if output_config:
+        note_unknown(output_config, frozenset({"effort", "format"}), found, "output_config.")
     note_unknown(body, _KNOWN, found)
     return found
+
+
+def _decode_output_format(output_config: dict) -> ResponseFormat | None:
+    fmt = optional(output_config, "format", dict, "output_config.")
+    if not fmt:
+        return None
+    if fmt.get("type") != "json_schema":
+        raise FormatError(f"output_config.format.type: unknown value {fmt.get('type')!r}")
+    return ResponseFormat(
+        "json_schema", schema=require(fmt, "schema", dict, "output_config.format.")
+    )
+
+
+def _decode_reasoning(body: dict, output_config: dict) -> Reasoning | None:
+    """`thinking`, else output_config.effort (Anthropic's "max" is the IR's "xhigh")."""
+    reasoning = _decode_thinking(body.get("thinking"))
+    effort = optional(output_config, "effort", str, "output_config.")
+    if reasoning is None and effort:
+        return Reasoning(effort="xhigh" if effort == "max" else effort)
+    return reasoning
 
 
 def decode_anthropic_request(body: dict) -> Request:
@@ -289,6 +321,7 @@ def decode_anthropic_request(body: dict) -> Request:
     elif system_raw is not None:
         raise FormatError("system: expected string or array of text blocks")
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
+    output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
     if not all(isinstance(s, str) for s in stop):
         raise FormatError("stop_sequences: expected array of strings")
@@ -305,7 +338,8 @@ def decode_anthropic_request(body: dict) -> Request:
         top_k=optional(body, "top_k", int),
         stop=stop,
         stream=bool(optional(body, "stream", bool)),
-        reasoning=_decode_thinking(body.get("thinking")),
+        reasoning=_decode_reasoning(body, output_config),
+        response_format=_decode_output_format(output_config),
         user=optional(optional(body, "metadata", dict) or {}, "user_id", str, "metadata."),
         origin=FMT,
         untranslatable=_untranslatable(body),
@@ -408,13 +442,11 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     body: dict = {"model": req.model, "max_tokens": max_tokens, "messages": messages}
     system = list(req.system)
     rf = req.response_format
-    if rf is not None:
-        if rf.type == "json_schema":
-            raise cannot_express(
-                client_field(req, "response_format"),
-                "JSON schema structured output (Anthropic cannot enforce a schema)",
-                FMT,
-            )
+    if rf is not None and rf.type == "json_schema":
+        body["output_config"] = {
+            "format": {"type": "json_schema", "schema": rf.schema or {"type": "object"}}
+        }
+    elif rf is not None:
         system.append(JSON_OBJECT_INSTRUCTION)
     if len(system) == 1:
         body["system"] = system[0]

@@ -55,10 +55,6 @@ _CLIENT_FIELD: dict[str, dict[Format, str]] = {
         Format.ANTHROPIC: "stop_sequences",
         Format.GEMINI: "generationConfig.stopSequences",
     },
-    "response_format": {
-        Format.OPENAI_RESPONSES: "text.format",
-        Format.GEMINI: "generationConfig.responseSchema",
-    },
 }
 
 

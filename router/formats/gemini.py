@@ -308,12 +308,14 @@ _TRANSLATED = frozenset(
 )  # fmt: skip
 DROPPED_HINTS = {
     "labels": "billing labels",
+    "serviceTier": "the Google account's processing tier",
+    "store": "whether Google keeps the exchange",
     "generationConfig.mediaResolution": "an input image resolution hint",
     "toolConfig.retrievalConfig": "a location for grounding tools, which translation rejects",
     "functionDeclarations[].response": "a description of the function's result",
     "functionDeclarations[].responseJsonSchema": "a description of the function's result",
 }
-_KNOWN = _TRANSLATED | frozenset({"labels", "cachedContent"})
+_KNOWN = _TRANSLATED | frozenset({"labels", "serviceTier", "store", "cachedContent"})
 _GEN_KNOWN = frozenset(
     {
         "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema",

@@ -253,11 +253,12 @@ DROPPED_HINTS = {
     "service_tier": "the OpenAI account's processing tier",
     "prompt_cache_key": "a prompt-cache routing hint",
     "prompt_cache_retention": "a prompt-cache retention hint",
+    "prompt_cache_options": "prompt-cache breakpoints",
     "prediction": "a latency optimisation; the output is the same without it",
 }
 # Accepted at their default value only; anything else no other format can express.
 _DEFAULT_ONLY = frozenset(
-    {"n", "logprobs", "top_logprobs", "modalities", "audio", "web_search_options"}
+    {"n", "logprobs", "top_logprobs", "modalities", "audio", "web_search_options", "moderation"}
 )
 _KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | _DEFAULT_ONLY
 
@@ -276,6 +277,8 @@ def _untranslatable(body: dict) -> dict[str, str]:
         found["audio"] = "audio output"
     if body.get("web_search_options") is not None:
         found["web_search_options"] = "OpenAI's built-in web search"
+    if body.get("moderation") is not None:
+        found["moderation"] = "OpenAI's moderation of input and output"
     note_unknown(body, _KNOWN, found)
     return found
 

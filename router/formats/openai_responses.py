@@ -119,11 +119,27 @@ DROPPED_HINTS = {
     "service_tier": "the OpenAI account's processing tier",
     "prompt_cache_key": "a prompt-cache routing hint",
     "prompt_cache_retention": "a prompt-cache retention hint",
+    "prompt_cache_options": "prompt-cache breakpoints",
     "stream_options": "stream obfuscation padding",
     "max_tool_calls": "a cap on built-in tool calls, which translation never sends",
+    "background_options": "options of background mode, which translation rejects",
+    "context_management": "server-side compaction; the target receives the whole "
+    "conversation instead",
 }
 # Accepted at their default value only; anything else no other format can express.
-_DEFAULT_ONLY = frozenset({"top_logprobs", "truncation", "background", "conversation", "prompt"})
+_DEFAULT_ONLY = frozenset(
+    {
+        "top_logprobs", "truncation", "background", "conversation", "prompt", "moderation",
+        "access_programs", "image",
+    }
+)  # fmt: skip
+_SET_ONLY_HERE = {
+    "conversation": "a conversation stored upstream",
+    "prompt": "a prompt template stored upstream",
+    "moderation": "OpenAI's moderation of input and output",
+    "access_programs": "OpenAI access programs",
+    "image": "OpenAI image options",
+}
 _KNOWN = _TRANSLATED | frozenset(DROPPED_HINTS) | _DEFAULT_ONLY
 # `include` asks for extra output; only log probabilities would be lost in translation.
 _INCLUDE_LOGPROBS = "message.output_text.logprobs"
@@ -140,10 +156,9 @@ def _untranslatable(body: dict) -> dict[str, str]:
         found["truncation"] = "automatic truncation of the conversation by the upstream"
     if optional(body, "background", bool):
         found["background"] = "a background (stored, polled) response"
-    if body.get("conversation") is not None:
-        found["conversation"] = "a conversation stored upstream"
-    if body.get("prompt") is not None:
-        found["prompt"] = "a prompt template stored upstream"
+    for name, what in _SET_ONLY_HERE.items():
+        if body.get(name) is not None:
+            found[name] = what
     text = optional(body, "text", dict)
     if text:
         note_unknown(text, frozenset({"format", "verbosity"}), found, "text.")

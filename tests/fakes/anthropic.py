@@ -44,7 +44,7 @@ MESSAGES_FIELDS = frozenset(
     {
         "model", "messages", "max_tokens", "metadata", "stop_sequences", "stream", "system",
         "temperature", "thinking", "tool_choice", "tools", "top_k", "top_p", "container",
-        "mcp_servers", "service_tier", "context_management",
+        "mcp_servers", "service_tier", "context_management", "output_config",
     }
 )  # fmt: skip
 COUNT_FIELDS = frozenset(
@@ -240,8 +240,19 @@ class AnthropicFake(FakeServer):
         self.check_thinking_config(body, needs_max_tokens)
         self.check_tools(body.get("tools"))
         self.check_tool_choice(body)
+        self.check_output_config(body.get("output_config"))
         self.check_messages(body["messages"])
         return body
+
+    def check_output_config(self, config: Any) -> None:
+        if config is None:
+            return
+        for name in config:
+            if name not in ("effort", "format"):
+                raise invalid(f"output_config.{name}: Extra inputs are not permitted")
+        fmt = config.get("format")
+        if fmt is not None and (fmt.get("type") != "json_schema" or "schema" not in fmt):
+            raise invalid("output_config.format: expected {type: json_schema, schema: {...}}")
 
     def check_tool_choice(self, body: dict[str, Any]) -> None:
         choice = body.get("tool_choice")

@@ -204,6 +204,62 @@ def test_google_genai_snake_case_parts_decode() -> None:
     assert sent["reasoning_effort"] == "none"
 
 
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "body"),
+    [
+        (
+            Format.OPENAI_CHAT,
+            chat(
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "w", "schema": SCHEMA, "strict": True},
+                }
+            ),
+        ),
+        (
+            Format.OPENAI_RESPONSES,
+            responses(text={"format": {"type": "json_schema", "name": "w", "schema": SCHEMA}}),
+        ),
+        (
+            Format.GEMINI,
+            gemini({"responseMimeType": "application/json", "responseJsonSchema": SCHEMA}),
+        ),
+    ],
+)
+def test_json_schema_output_to_anthropic_uses_output_config(client: Format, body: dict) -> None:
+    sent = encode(client, body, Format.ANTHROPIC)
+    assert sent["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert "system" not in sent
+
+
+def test_anthropic_output_config_reaches_the_other_formats() -> None:
+    body = anthropic(output_config={"format": {"type": "json_schema", "schema": SCHEMA}})
+    chat_body = encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)
+    assert chat_body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": SCHEMA},
+    }
+    responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
+    assert responses_body["text"]["format"]["schema"] == SCHEMA
+    gemini_config = encode(Format.ANTHROPIC, body, Format.GEMINI)["generationConfig"]
+    assert gemini_config["responseMimeType"] == "application/json"
+    assert gemini_config["responseSchema"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    }
+    effort = anthropic(output_config={"effort": "max"})
+    assert encode(Format.ANTHROPIC, effort, Format.OPENAI_CHAT)["reasoning_effort"] == "xhigh"
+
+
 # ---- not expressible by the target: a 400 naming the field and the target ---------------
 
 
@@ -228,24 +284,6 @@ def test_google_genai_snake_case_parts_decode() -> None:
             gemini({"presencePenalty": 0.3}),
             Format.OPENAI_RESPONSES,
             "generationConfig.presencePenalty",
-        ),
-        (
-            Format.OPENAI_CHAT,
-            chat(response_format={"type": "json_schema", "json_schema": {"name": "x"}}),
-            Format.ANTHROPIC,
-            "response_format",
-        ),
-        (
-            Format.OPENAI_RESPONSES,
-            responses(text={"format": {"type": "json_schema", "name": "x", "schema": {}}}),
-            Format.ANTHROPIC,
-            "text.format",
-        ),
-        (
-            Format.GEMINI,
-            gemini({"responseMimeType": "application/json", "responseSchema": {"type": "OBJECT"}}),
-            Format.ANTHROPIC,
-            "generationConfig.responseSchema",
         ),
         (
             Format.ANTHROPIC,
@@ -294,6 +332,10 @@ UNTRANSLATABLE = [
     (Format.ANTHROPIC, anthropic(mcp_servers=[{"type": "url", "url": "x"}]), "mcp_servers"),
     (Format.ANTHROPIC, anthropic(container="c1"), "container"),
     (Format.ANTHROPIC, anthropic(metadata={"user_id": "u", "team": "t"}), "metadata.team"),
+    (Format.ANTHROPIC, anthropic(inference_geo="eu"), "inference_geo"),
+    (Format.ANTHROPIC, anthropic(output_config={"verbosity": 1}), "output_config.verbosity"),
+    (Format.OPENAI_CHAT, chat(moderation={"model": "omni"}), "moderation"),
+    (Format.OPENAI_RESPONSES, responses(moderation={"model": "omni"}), "moderation"),
     (Format.GEMINI, gemini({"candidateCount": 2}), "generationConfig.candidateCount"),
     (Format.GEMINI, gemini({"responseLogprobs": True}), "generationConfig.responseLogprobs"),
     (
@@ -383,6 +425,9 @@ ACCEPTED = [
             ],
             metadata={"user_id": "user_abc"},
             service_tier="auto",
+            cache_control={"type": "ephemeral"},
+            speed="fast",
+            diagnostics={"previous_message_id": "msg_1"},
             context_management={"edits": []},
             mcp_servers=[],
         ),
@@ -398,6 +443,8 @@ ACCEPTED = [
                 "responseLogprobs": False,
             },
             labels={"team": "x"},
+            serviceTier="flex",
+            store=True,
             safetySettings=[{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}],
             toolConfig={"retrievalConfig": {"latLng": {"latitude": 1, "longitude": 2}}},
         ),

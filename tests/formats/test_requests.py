@@ -543,8 +543,11 @@ def test_responses_request_with_reasoning_items_to_responses_and_anthropic() -> 
         "role": "model",
         "parts": [{"functionCall": {"name": "f", "args": {}}}],
     }
-    with pytest.raises(UnsupportedFeature, match="JSON schema"):
-        ANTH.encode_request(req, ctx())
+    anth = ANTH.encode_request(req, ctx())
+    assert anth["output_config"] == {
+        "format": {"type": "json_schema", "schema": {"type": "object"}}
+    }
+    assert anth["thinking"] == {"type": "enabled", "budget_tokens": 4096}
 
 
 def test_json_object_to_anthropic_becomes_instruction() -> None:
