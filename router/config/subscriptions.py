@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from router.config.binder import Problems, check_url, join
+from router.management.secret import ManagementSecret
 from router.subscriptions.chatgpt import constants as chatgpt
 from router.subscriptions.claude import constants as claude
 from router.subscriptions.ctonew import constants as ctonew
@@ -164,6 +165,11 @@ class ManagementConfig:
     lockout: float = 1800.0
 
     def check(self, path: str, problems: Problems) -> None:
+        if not ManagementSecret.well_formed(self.secret):
+            problems.add(
+                join(path, "secret"),
+                "expected a plain secret or a hash from `python -m router hash-secret`",
+            )
         if self.allow_remote and not self.secret:
             problems.add(join(path, "allow-remote"), "expected management.secret to be set as well")
         if self.max_failures < 1:

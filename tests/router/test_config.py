@@ -231,3 +231,25 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_management_and_subscription_problems_name_their_keys(tmp_path: Path) -> None:
+    config = {
+        "management": {"secret": "scrypt$16384$8", "allow-remote": True},
+        "subscriptions": {
+            "claude": {"token-url": "not a url", "models": ["re:("]},
+            "ctonew": {"fallback-for": {"gpt-5*": "no-such-model"}, "wire-version": "v9"},
+        },
+    }
+    problems = problems_for(tmp_path, config)
+    assert any(p.startswith("management.secret: expected a plain secret") for p in problems)
+    assert any(
+        p.startswith("subscriptions.claude.token-url: expected an absolute") for p in problems
+    )
+    assert any(p.startswith("subscriptions.claude.models[0]: invalid regular") for p in problems)
+    assert any(
+        p.startswith("subscriptions.ctonew.fallback-for.gpt-5*: expected one of") for p in problems
+    )
+    assert any(
+        p.startswith("subscriptions.ctonew.wire-version: expected one of v1") for p in problems
+    )
