@@ -91,12 +91,13 @@ async def store_login(request: web.Request) -> web.Response:
 async def status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     upstream = _upstream(request)
-    accounts = []
-    for credential in state.credentials.list(constants.PROVIDER):
-        if upstream is not None:
-            accounts.append(upstream.account_state(credential))
-        else:
-            accounts.append({"id": credential.id, "label": credential.label, "state": "disabled"})
+    if upstream is not None:
+        accounts = upstream.accounts()
+    else:
+        accounts = [
+            {"id": c.id, "label": c.label, "state": "disabled"}
+            for c in state.credentials.list(constants.PROVIDER)
+        ]
     answer: dict[str, Any] = {
         "provider": constants.PROVIDER,
         "enabled": upstream is not None,

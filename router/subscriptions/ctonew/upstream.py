@@ -71,6 +71,7 @@ class CtoNewUpstream(Upstream):
     kind = "ctonew"
     wire_format = Format.OPENAI_CHAT
     quota_limited = True
+    login_based = True
 
     def __init__(self, config: CtoNewConfig, timeouts: Timeouts, store: CredentialStore) -> None:
         self.name = constants.UPSTREAM_NAME
@@ -114,6 +115,9 @@ class CtoNewUpstream(Upstream):
         if self.store.list(constants.PROVIDER):
             return f"every cto.new account is signed out: {FIX}"
         return f"no cto.new account: {FIX}"
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return [self.account_state(c) for c in self.store.list(constants.PROVIDER)]
 
     def account_state(self, credential: StoredCredential) -> dict[str, Any]:
         """What the status route shows for one account: never the cookie."""
