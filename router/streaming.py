@@ -18,7 +18,7 @@ from aiohttp import web
 
 from router.errors import ErrorKind, ProxyError
 from router.routing.failover import Opened
-from router.upstreams.base import UpstreamReply
+from router.upstreams.base import UpstreamReply, UpstreamStreamError
 
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -75,8 +75,13 @@ async def forward_stream(
         while True:
             try:
                 chunk = await silence.read(reply)
-            except (aiohttp.ClientError, OSError):
-                error = ProxyError(502, "upstream connection lost mid-stream", ErrorKind.API_ERROR)
+            except (aiohttp.ClientError, OSError) as exc:
+                message = (
+                    f"upstream failed mid-stream: {exc}"
+                    if isinstance(exc, UpstreamStreamError)
+                    else "upstream connection lost mid-stream"
+                )
+                error = ProxyError(502, message, ErrorKind.API_ERROR)
                 await _write(response, transform.fail(error), outcome)
                 outcome.error = "upstream_lost"
                 break

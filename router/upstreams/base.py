@@ -18,6 +18,14 @@ class UpstreamCredential:
     secret: str = field(repr=False)
 
 
+class UpstreamStreamError(ConnectionError):
+    """A body that failed part-way, for a reason that is safe to show the client.
+
+    A ConnectionError, so failover and streaming treat it as a lost upstream; the stream's
+    error event carries the message instead of a generic one.
+    """
+
+
 GENERATE = "generate"
 COUNT_TOKENS = "count_tokens"
 

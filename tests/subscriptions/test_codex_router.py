@@ -205,14 +205,20 @@ async def test_unfinished_stream_is_an_error_for_a_streaming_client(
     setup.codex.script.push(behaviour)
     stream = await setup.client.responses.create(model="gpt-5", input="go", stream=True)
     kinds = []
+    reason = ""
     try:
         async for event in stream:
             kinds.append(event.type)
-    except openai.APIError:
+            if event.type == "response.failed":
+                reason = event.response.error.message
+    except openai.APIError as exc:
         kinds.append("raised")
+        reason = exc.message
     assert "response.completed" not in kinds
     assert kinds[-1] in ("response.failed", "raised")
     assert "response.output_text.delta" in kinds
+    expected = "before response.completed" if isinstance(behaviour, CutStream) else "fell over"
+    assert "upstream failed mid-stream" in reason and expected in reason
 
 
 async def test_unfinished_stream_is_an_error_for_a_non_streaming_client(setup: Setup) -> None:

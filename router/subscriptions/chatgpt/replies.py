@@ -28,7 +28,7 @@ from router.subscriptions.chatgpt.assemble import (
     failure_message,
 )
 from router.subscriptions.chatgpt.toolnames import ToolNames
-from router.upstreams.base import UpstreamReply
+from router.upstreams.base import UpstreamReply, UpstreamStreamError
 
 ERROR_BODY_LIMIT = 256 * 1024
 # Event names whose data must be parsed when the stream has no ``event:`` lines.
@@ -102,7 +102,7 @@ class CodexEventStream(UpstreamReply):
     async def next_chunk(self) -> bytes:
         while True:
             if self._failure is not None:
-                raise ConnectionError(self._failure)
+                raise UpstreamStreamError(self._failure)
             if self._ended:
                 return b""
             chunk = await self._reply.next_chunk()
@@ -112,7 +112,7 @@ class CodexEventStream(UpstreamReply):
                 out = self._convert(self._parser.close())
                 self._ended = True
                 if not self._terminal and self._failure is None:
-                    self._failure = "upstream stream ended before response.completed"
+                    self._failure = "the stream ended before response.completed"
             if out:
                 return out
 
