@@ -70,6 +70,7 @@ def test_client_cookie_accepts_bare_value_and_whole_header() -> None:
     header = f"__session=eyJx.eyJy.z; __client_uat=1700000000; __client={value}; other=1"
     assert client_cookie(header) == value
     assert client_cookie(f"__client={value}") == value
+    assert client_cookie(f"Cookie: __client={value}; __client_uat=1") == value
     assert client_id(value) == "client_1"
 
 

@@ -58,17 +58,19 @@ class Exchange:
     """A token exchange's outcome; ``rotated_cookie`` is the new ``__client`` if Clerk sent one."""
 
     token: SessionToken
-    session_id: str
     rotated_cookie: str | None
 
 
 def client_cookie(value: str) -> str:
-    """The ``__client`` value from either the bare value or a whole ``Cookie`` header.
+    """The ``__client`` value from either the bare value or a whole ``Cookie`` header
+    (with or without its ``Cookie:`` name).
 
     Raises ValueError when it is neither, or not a Clerk client token (a JWT carrying a
     ``rotating_token`` claim).
     """
     value = value.strip()
+    if value[:7].lower() == "cookie:":
+        value = value[7:].strip()
     if "=" in value.split(".", 1)[0] or ";" in value:
         value = _cookie_from_header(value)
     try:
@@ -110,14 +112,12 @@ class ClerkClient:
         clerk_url: str,
         api_version: str,
         origin: str,
-        clock: Any = time.time,
     ) -> None:
         """``session`` must not keep cookies (DummyCookieJar): every call names its own."""
         self._session = session
         self._clerk_url = clerk_url.rstrip("/")
         self._api_version = api_version
         self._origin = origin.rstrip("/")
-        self._clock = clock
 
     def _headers(self, cookie: str) -> dict[str, str]:
         return {
@@ -173,7 +173,7 @@ class ClerkClient:
         if not isinstance(user_id, str) or not isinstance(expires_at, (int, float)):
             raise ClerkError("cto.new's session token lacks its sub or exp claim")
         token = SessionToken(jwt=jwt, user_id=user_id, expires_at=float(expires_at))
-        return Exchange(token=token, session_id=session_id, rotated_cookie=rotated)
+        return Exchange(token=token, rotated_cookie=rotated)
 
 
 _SIGN_IN = "log in at cto.new again and store the new cookie with POST /v1/auth/ctonew"

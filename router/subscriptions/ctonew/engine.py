@@ -4,8 +4,9 @@ The answer never comes in the POST: it streams over the chat history's socket, w
 be open before the prompt is posted or the first tokens are lost. Socket frames are JSON
 text: ``history`` (snapshot on connect), ``state`` ``{inProgress, cancelled, taskId}`` and
 ``update`` ``{buffer}`` whose value is itself JSON text, one object a line:
-``{type: "chat", chat: {content}}`` is answer text, ``type: "thinking"`` reasoning, and
-``role: "user"`` the prompt echoed back (ignored). Contents are deltas. The reply is
+``{type: "chat", chat: {content}}`` is answer text, ``type: "thinking"`` reasoning (its
+content under ``thinking`` or, as bridges read it, ``chat``), and ``role: "user"`` the
+prompt echoed back (ignored). Contents are deltas. The reply is
 complete when a state says ``inProgress: false`` once the task has started (after an
 update or an ``inProgress: true`` state), which skips the idle state sent on connect.
 The socket is kept alive with a text ``ping`` every ``ping_interval`` seconds.
