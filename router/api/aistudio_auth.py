@@ -7,9 +7,8 @@
 - ``GET /v1/auth/aistudio/status``: the service's ``GET /status``.
 - ``DELETE /v1/auth/aistudio``: the service's ``DELETE /session`` (forget the login).
 
-Until management auth exists these answer only clients on a loopback address
-(``request.remote``); anyone else gets 403. A reverse proxy on the same host makes every
-client look local, so do not expose these paths through one.
+These are management routes: the management guard (router/management/guard.py) has
+already checked the client's address and the management secret.
 
 ``GET /v1/ws`` is where relay peers connect; when ``aistudio.relay-key`` is set a peer
 must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key. A peer's
@@ -19,7 +18,6 @@ must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 
 from aiohttp import web
@@ -31,21 +29,7 @@ from router.state import STATE
 from router.upstreams.aistudio import AIStudioControl, ControlUnreachable
 
 
-def is_loopback_client(request: web.Request) -> bool:
-    try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
-    except ValueError:
-        return False
-
-
 def _control(request: web.Request) -> AIStudioControl:
-    if not is_loopback_client(request):
-        raise ProxyError(
-            403,
-            "AI Studio session management is only answered to clients on this machine "
-            "(loopback); run the request on the router host",
-            ErrorKind.PERMISSION,
-        )
     return request.app[STATE].runtime.aistudio.control
 
 

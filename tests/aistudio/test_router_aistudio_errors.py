@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from google import genai
 
-from router.api import aistudio_auth
 from router.app import create_app
 from router.errors import ProxyError
+from router.management.guard import is_management_path
 from router.upstreams.aistudio import upstream_model
 from tests.aistudio.relay_peer import Handler, RelayPeer, Send, stream_handler
 from tests.conftest import StartRouter
@@ -121,16 +121,17 @@ async def test_auth_routes_answer_503_when_the_service_is_down(
 async def test_auth_routes_refuse_clients_off_this_machine(router_factory: StartRouter) -> None:
     router = await router_factory(aistudio_config(enabled=True))
     app = create_app(router.state)
-    for handler, method, path in (
-        (aistudio_auth.status, "GET", "/v1/auth/aistudio/status"),
-        (aistudio_auth.login, "POST", "/v1/auth/aistudio/login"),
-        (aistudio_auth.forget, "DELETE", "/v1/auth/aistudio"),
+    for method, path in (
+        ("GET", "/v1/auth/aistudio/status"),
+        ("POST", "/v1/auth/aistudio/login"),
+        ("DELETE", "/v1/auth/aistudio"),
     ):
+        assert is_management_path(path)
         request = make_mocked_request(method, path, app=app).clone(remote="192.0.2.7")
         with pytest.raises(ProxyError) as refused:
-            await handler(request)
+            router.state.management.check(request)
         assert refused.value.status == 403
-        assert "loopback" in refused.value.message
+        assert "this machine only" in refused.value.message
 
 
 def answer_with(frame_type: str, payload: dict[str, Any]) -> Handler:
