@@ -285,10 +285,11 @@ async def test_socket_lost_mid_stream_ends_the_stream_with_an_error(setup: Setup
         model="ctonew-gpt-5", messages=[{"role": "user", "content": "count"}], stream=True
     )
     received = []
-    with pytest.raises(openai.APIError):
+    with pytest.raises(openai.APIError) as caught:
         async for chunk in stream:
             received.append(chunk.choices[0].delta.content or "")
     assert "".join(received) == "one two "
+    assert "cto.new closed the chat socket mid-answer" in caught.value.message
 
 
 async def test_client_leaving_mid_stream_closes_the_chat_socket(setup: Setup) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import aiohttp
 
 from router.subscriptions.ctonew import constants
+from router.upstreams.base import UpstreamStreamError
 
 TEXT = "text"
 REASONING = "reasoning"
@@ -47,8 +48,8 @@ class EngineError(Exception):
         self.message = message
 
 
-class ChatLost(ConnectionError):
-    """The socket ended before the answer was complete."""
+class ChatLost(UpstreamStreamError):
+    """The socket ended before the answer was complete (the message says how)."""
 
 
 @dataclass(frozen=True)
