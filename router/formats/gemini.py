@@ -97,6 +97,16 @@ def gemini_error_body(status: int, message: str, kind: ErrorKind) -> dict:
 # ---- parts (shared by requests and responses) ----------------------------------------
 
 
+_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+def standard_base64(data: str) -> str:
+    """Gemini accepts (and google-genai sends) URL-safe base64; other formats want the
+    standard alphabet with padding."""
+    data = data.translate(_URL_SAFE_TO_STANDARD)
+    return data + "=" * (-len(data) % 4)
+
+
 def _function_response_content(response: Any) -> tuple[list, bool]:
     """Gemini functionResponse.response object -> (IR content, is_error)."""
     if isinstance(response, dict) and len(response) == 1:
@@ -172,7 +182,7 @@ class _PartDecoder:
                 parts.append(
                     ImagePart(
                         media_type=require(data, "mimeType", str, pwhere + ".inlineData."),
-                        data=require(data, "data", str, pwhere + ".inlineData."),
+                        data=standard_base64(require(data, "data", str, pwhere + ".inlineData.")),
                     )
                 )
             elif "fileData" in raw:

@@ -198,8 +198,10 @@ def check_inline_data(blob: Any, where: str) -> None:
     fields = check_fields(blob, BLOB_FIELDS, where)
     if not fields.get("mimeType"):
         raise invalid(f"* GenerateContentRequest.{where}.mime_type: mime_type is required.\n")
-    try:
-        base64.b64decode(str(fields.get("data", "")), validate=True)
+    try:  # proto JSON bytes: standard or URL-safe base64, as the real API accepts
+        base64.b64decode(
+            str(fields.get("data", "")).replace("-", "+").replace("_", "/"), validate=True
+        )
     except ValueError:
         raise invalid(
             f"Invalid value at '{where}.data' (TYPE_BYTES), Base64 decoding failed"

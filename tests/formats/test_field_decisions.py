@@ -189,7 +189,8 @@ def test_google_genai_snake_case_parts_decode() -> None:
         "contents": [
             {
                 "role": "user",
-                "parts": [{"inline_data": {"mime_type": "image/png", "data": "iVBORw0KGgo="}}],
+                # google-genai's bytes: URL-safe base64, which Gemini accepts.
+                "parts": [{"inline_data": {"mime_type": "image/png", "data": "iVBO_w-KGgo"}}],
             }
         ],
         "system_instruction": {"parts": [{"text": "be brief"}]},
@@ -198,7 +199,7 @@ def test_google_genai_snake_case_parts_decode() -> None:
     sent = encode(Format.GEMINI, body, Format.OPENAI_CHAT)
     assert sent["messages"][0] == {"role": "system", "content": "be brief"}
     assert sent["messages"][1]["content"] == [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO/w+KGgo="}}
     ]
     assert sent["max_completion_tokens"] == 50
     assert sent["reasoning_effort"] == "none"
