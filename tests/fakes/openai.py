@@ -364,10 +364,6 @@ def check_responses_input(
     raw = body.get("input")
     if raw is None and "prompt" not in body:
         raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    if isinstance(raw, str) or raw is None:
-        return [{"type": "message", "role": "user", "content": raw or ""}]
-    if not isinstance(raw, list):
-        raise invalid("Invalid type for 'input': expected a string or an array.", "input")
     known_calls: set[str] = set()
     previous = body.get("previous_response_id")
     if previous is not None:
@@ -382,6 +378,10 @@ def check_responses_input(
             for item in stored_responses[previous]
             if item.get("type") == "function_call"
         )
+    if isinstance(raw, str) or raw is None:
+        return [{"type": "message", "role": "user", "content": raw or ""}]
+    if not isinstance(raw, list):
+        raise invalid("Invalid type for 'input': expected a string or an array.", "input")
     items: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):

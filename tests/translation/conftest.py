@@ -11,7 +11,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anthropic
+import openai
 import pytest
+from google import genai
+from google.genai import types
 
 from tests.conftest import StartRouter, provider
 from tests.fakes.anthropic import AnthropicFake
@@ -111,6 +115,33 @@ def kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture
+async def openai_sdk(mesh: Mesh) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The openai SDK (Chat Completions and Responses) pointed at the router."""
+    async with openai.AsyncOpenAI(
+        base_url=mesh.url + "/v1", api_key="unused", max_retries=0
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+async def anthropic_sdk(mesh: Mesh) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    async with anthropic.AsyncAnthropic(base_url=mesh.url, api_key="unused", max_retries=0) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+async def genai_sdk(mesh: Mesh) -> AsyncIterator[genai.client.AsyncClient]:
+    sdk = genai.Client(
+        api_key="unused",
+        http_options=types.HttpOptions(
+            base_url=mesh.url, retry_options=types.HttpRetryOptions(attempts=1)
+        ),
+    )
+    yield sdk.aio
+    await sdk.aio.aclose()
+
+
 # Readers of what each upstream received, whatever its shape. ------------------------------
 
 
@@ -179,3 +210,87 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+
+
+def upstream_images(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every image the upstream received, as (media type, base64 data) or ("url", url)."""
+    found: list[tuple[str, str]] = []
+    if kind == "gemini":
+        for content in body["contents"]:
+            for part in content["parts"]:
+                blob = part.get("inlineData") or part.get("inline_data")
+                if blob:
+                    # google-genai sends URL-safe base64, which Gemini accepts.
+                    data = blob["data"].replace("-", "+").replace("_", "/")
+                    found.append((blob.get("mimeType") or blob["mime_type"], data))
+        return found
+    if kind == "anthropic":
+        for message in body["messages"]:
+            for block in message["content"] if isinstance(message["content"], list) else ():
+                if block["type"] == "image":
+                    source = block["source"]
+                    if source["type"] == "base64":
+                        found.append((source["media_type"], source["data"]))
+                    else:
+                        found.append(("url", source["url"]))
+        return found
+    messages = body["messages"] if kind == "openai" else body["input"]
+    image_type = "image_url" if kind == "openai" else "input_image"
+    for message in messages:
+        content = message.get("content")
+        for part in content if isinstance(content, list) else ():
+            if part.get("type") == image_type:
+                url = part["image_url"]["url"] if kind == "openai" else part["image_url"]
+                found.append(_split_data_url(url))
+    return found
+
+
+def _split_data_url(url: str) -> tuple[str, str]:
+    if not url.startswith("data:"):
+        return ("url", url)
+    header, _, data = url[5:].partition(",")
+    return (header.removesuffix(";base64"), data)
+
+
+def upstream_tool_choice(kind: str, body: dict[str, Any]) -> str | tuple[str, str] | None:
+    """The tool choice in the upstream's shape, read as "auto", "none", "required" or
+    ("tool", name)."""
+    if kind == "gemini":
+        config = (body.get("toolConfig") or {}).get("functionCallingConfig")
+        if config is None:
+            return None
+        allowed = config.get("allowedFunctionNames") or []
+        mode = {"AUTO": "auto", "NONE": "none", "ANY": "required"}[config["mode"]]
+        return ("tool", allowed[0]) if mode == "required" and len(allowed) == 1 else mode
+    choice = body.get("tool_choice")
+    if choice is None or isinstance(choice, str):
+        return choice
+    if kind == "anthropic":
+        if choice["type"] == "tool":
+            return ("tool", choice["name"])
+        return {"auto": "auto", "any": "required", "none": "none"}[choice["type"]]
+    assert choice["type"] == "function"
+    return ("tool", choice["function"]["name"] if kind == "openai" else choice["name"])
+
+
+def upstream_output_schema(kind: str, body: dict[str, Any]) -> dict[str, Any] | str:
+    """The JSON Schema the upstream was asked to answer in, or "json_object"."""
+    if kind == "openai":
+        fmt = body["response_format"]
+        return fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else fmt["type"]
+    if kind == "openai-responses":
+        fmt = body["text"]["format"]
+        return fmt["schema"] if fmt["type"] == "json_schema" else fmt["type"]
+    if kind == "anthropic":
+        return body["output_config"]["format"]["schema"]
+    config = body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    return config.get("responseJsonSchema") or config.get("responseSchema") or "json_object"
+
+
+def schema_shape(schema: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """Property names, required names and lower-cased property types of an object schema,
+    comparable across JSON Schema and Gemini's Schema (types in capitals)."""
+    properties = schema["properties"]
+    types = [str(properties[name].get("type", "")).lower() for name in sorted(properties)]
+    return sorted(properties), sorted(schema.get("required", [])), types
