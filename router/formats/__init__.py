@@ -25,11 +25,15 @@ IR request (`Request`): model, `system` (list of text blocks), `messages` (role 
 or "assistant", each a list of parts), tools (name, description, JSON Schema
 parameters), tool_choice (auto | none | required | tool+name), parallel_tool_calls,
 max_tokens, temperature, top_p, top_k, stop, stream, reasoning (effort and/or budget,
-include_thoughts), response_format (json_object | json_schema).
+include_thoughts), response_format (json_object | json_schema), seed, presence and
+frequency penalties, logit_bias, user (end-user id), verbosity, previous_response_id,
+origin (the client format, for error messages) and untranslatable (client fields no
+other format can express; every encoder rejects them).
 Parts: TextPart, ImagePart (base64 data+media_type, or url; file_ref for Gemini
-fileData), ToolCallPart (id, name, raw JSON argument text), ToolResultPart (call_id,
-text/image content, is_error, optional tool name), ReasoningPart (text, signature,
-source format, redacted flag, Responses item id). Tool results live in user messages.
+fileData; OpenAI's detail hint), ToolCallPart (id, name, raw JSON argument text),
+ToolResultPart (call_id, text/image content, is_error, optional tool name),
+ReasoningPart (text, signature, source format, redacted flag, Responses item id).
+Tool results live in user messages.
 
 IR response (`Response`): id, model, parts (text, reasoning, tool calls), stop_reason
 (end_turn, max_tokens, stop_sequence, tool_use, content_filter, error), Usage
