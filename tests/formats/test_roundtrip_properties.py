@@ -168,3 +168,24 @@ def test_a_b_a_keeps_meaning(a: Format, b: Format, data: st.DataObject) -> None:
     via_a = through(a, req)
     back = through(a, through(b, via_a))
     assert normalise(back) == normalise(via_a)
+
+
+penalties = st.one_of(st.none(), st.sampled_from([-1.5, 0.0, 0.25, 2.0]))
+
+
+@SETTINGS
+@given(
+    seed=st.one_of(st.none(), st.integers(0, 2**31 - 1)),
+    presence=penalties,
+    frequency=penalties,
+    top_k=st.one_of(st.none(), st.integers(1, 500)),
+)
+def test_sampling_knobs_survive_the_formats_that_share_them(
+    seed: int | None, presence: float | None, frequency: float | None, top_k: int | None
+) -> None:
+    base = Request(model="m", messages=[Message("user", [TextPart("hi")])])
+    chat_knobs = replace(base, seed=seed, presence_penalty=presence, frequency_penalty=frequency)
+    back = through(Format.OPENAI_CHAT, through(Format.GEMINI, chat_knobs))
+    assert (back.seed, back.presence_penalty, back.frequency_penalty) == (seed, presence, frequency)
+    anthropic_knobs = replace(base, top_k=top_k, max_tokens=100)
+    assert through(Format.ANTHROPIC, through(Format.GEMINI, anthropic_knobs)).top_k == top_k
