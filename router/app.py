@@ -11,6 +11,7 @@ from aiohttp import web
 from router.api import aistudio_auth, gemini, models
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
+from router.api.auth_ctonew import add_ctonew_routes
 from router.api.auth_llmux import add_llmux_routes
 from router.api.chat_completions import chat_completions
 from router.api.client_format import AMP_PREFIX
@@ -45,6 +46,7 @@ def create_app(state: RouterState) -> web.Application:
     app.router.add_get("/v1/auth/aistudio/status", aistudio_auth.status)
     app.router.add_delete("/v1/auth/aistudio", aistudio_auth.forget)
     add_llmux_routes(app)
+    add_ctonew_routes(app)
     add_management_routes(app)
 
     async def close_relay(_: web.Application) -> None:

@@ -22,6 +22,8 @@ from router.subscriptions.chatgpt.oauth import ChatGPTOAuth
 from router.subscriptions.chatgpt.upstream import CodexUpstream
 from router.subscriptions.claude.oauth import ClaudeOAuth
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
+from router.subscriptions.ctonew.constants import PROVIDER as CTONEW
+from router.subscriptions.ctonew.upstream import CtoNewUpstream
 from router.upstreams.base import Upstream
 
 
@@ -66,6 +68,11 @@ class Subscriptions:
                 CodexUpstream(sections.chatgpt, config.timeouts, store, keeper),
                 sections.chatgpt.models,
             )
+        if sections.ctonew.enabled:
+            ctonew = CtoNewUpstream(sections.ctonew, config.timeouts, store)
+            self.upstreams.append(ctonew)
+            self.by_provider[CTONEW] = ctonew
+            self.fallbacks += [(p, ctonew, m) for p, m in sections.ctonew.fallback_for.items()]
 
     def _keeper(self, oauth: OAuthProvider, section: OAuthSubscription) -> TokenKeeper:
         keeper = TokenKeeper(
