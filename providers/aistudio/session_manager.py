@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from router.credentials.atomic import write_private_json
 
 log = logging.getLogger("aistudio.session")
 
@@ -18,28 +18,6 @@ SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None", "no_restriction":
 
 class InvalidSessionImport(ValueError):
     """The body given to /login is neither a storage state nor a cookie export."""
-
-
-def write_private_json(path: Path, data: Any) -> None:
-    """Write JSON readable by the owner only: temp file, fsync, rename, fsync dir."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _cookie_from_export(raw: dict[str, Any]) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from providers.aistudio.session_manager import (
     InvalidSessionImport,
     SessionManager,
     normalize_import,
-    write_private_json,
 )
 from providers.aistudio.ws_client import relay_connect_url
 from router.config import AIStudioConfig
+from router.credentials.atomic import write_private_json
 
 
 def test_cookie_export_becomes_playwright_storage_state() -> None:
