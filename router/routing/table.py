@@ -90,9 +90,14 @@ class ModelTable:
         return []
 
     def model_ids(self) -> list[tuple[str, str]]:
-        """Every (model id, provider) clients can ask for by exact name, aliases included."""
+        """Every (model id, provider) clients can ask for by exact name, aliases included.
+
+        A subscription nobody has logged in to lists nothing.
+        """
         listed: dict[str, str] = {}
         for upstream in self._order:
+            if upstream.login_based and not upstream.credentials:
+                continue
             for name in self._aliases[upstream.name]:
                 listed.setdefault(name, upstream.name)
         for _, route in self._routes:

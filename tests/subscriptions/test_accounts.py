@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -126,3 +127,18 @@ async def test_health_shows_accounts_without_tokens(
     assert "login.sh chatgpt" in chatgpt["reason"]
     assert health["status"] == "ok"
     assert "sk-ant-o" not in str(health)
+
+
+async def test_models_of_a_subscription_are_listed_once_an_account_exists(
+    router_factory: StartRouter, tmp_path: Path
+) -> None:
+    router = await router_factory({})
+    models_url = router.url + "/v1/models"
+    async with aiohttp.ClientSession() as http, http.get(models_url) as response:
+        before = {m["id"] for m in (await response.json())["data"]}
+    assert "ctonew-gpt-5" not in before
+    CredentialStore(tmp_path / "auth").save("ctonew", "ctonew-a", {"client_cookie": "x"})
+    await asyncio.sleep(1.1)  # the store rescans at most once a second
+    async with aiohttp.ClientSession() as http, http.get(models_url) as response:
+        after = {m["id"] for m in (await response.json())["data"]}
+    assert {"ctonew-gpt-5", "ctonew-claude-sonnet"} <= after
