@@ -19,7 +19,7 @@ from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
-from router.management.guard import is_management_path
+from router.management.guard import NO_SECRET_NOTICE, is_management_path
 from router.state import STATE
 
 log = logging.getLogger("router.request")
@@ -66,11 +66,15 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     fmt = client_format(request.path)
     try:
-        if is_management_path(request.path):
-            request.app[STATE].management.check(request)
-        else:
+        if not is_management_path(request.path):
             _check_client_key(request)
-        return await handler(request)
+            return await handler(request)
+        guard = request.app[STATE].management
+        guard.check(request)
+        response = await handler(request)
+        if guard.secret is None and not response.prepared:
+            response.headers["X-Management-Notice"] = NO_SECRET_NOTICE
+        return response
     except ProxyError as error:
         request[CONTEXT].log["error"] = error.kind.value
         return error_response(fmt, error)

@@ -20,6 +20,10 @@ from router.errors import ErrorKind, ProxyError
 from router.management.secret import ManagementSecret
 
 MANAGEMENT_PREFIXES = ("/v1/auth/", "/v1/management/")
+NO_SECRET_NOTICE = (
+    "no management secret is set, so only this machine is answered; set management.secret "
+    "in config.yaml to require one"
+)
 _TRACKED_ADDRESSES = 4096
 
 

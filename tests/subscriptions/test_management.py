@@ -112,6 +112,24 @@ async def test_aistudio_routes_are_behind_the_same_guard(router_factory: StartRo
     assert status == 401 and "management secret" in answer["error"]["message"]
 
 
+async def test_without_a_secret_answers_say_how_to_set_one(router_factory: StartRouter) -> None:
+    router = await router_factory({})
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(router.url + "/v1/auth/llmux/chatgpt/status") as response,
+    ):
+        assert response.status == 200
+        assert "management.secret" in response.headers["X-Management-Notice"]
+    guarded = await router_factory({"management": {"secret": SECRET}})
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            guarded.url + "/v1/auth/llmux/chatgpt/status", headers={"X-Management-Key": SECRET}
+        ) as response,
+    ):
+        assert response.status == 200 and "X-Management-Notice" not in response.headers
+
+
 async def test_cooldowns_are_listed_and_reset(router_factory: StartRouter) -> None:
     router = await router_factory({})
     cooldowns = router.state.cooldowns
