@@ -61,6 +61,11 @@ def setup_logging(level: str) -> None:
     logging.getLogger("aiohttp.access").disabled = True
 
 
+def utc_iso(epoch: float) -> str:
+    """``2026-11-21T20:05:20Z``: how status answers show a moment."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
     """Log one structured line."""
     if logger.isEnabledFor(level):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.credentials.store import CredentialStore, StoredCredential
-from router.logs import log_fields
+from router.logs import log_fields, utc_iso
 from router.oauth.client import OAuthError
 
 log = logging.getLogger("router.credentials")
@@ -107,11 +107,11 @@ class TokenKeeper:
             state = "ok"
         shown: dict[str, Any] = {"id": credential.id, "label": credential.label, "state": state}
         if expires_at is not None:
-            shown["expires_at"] = _iso(expires_at)
+            shown["expires_at"] = utc_iso(expires_at)
             shown["expires_in_s"] = round(expires_at - now)
         last_refresh = credential.data.get("last_refresh")
         if isinstance(last_refresh, (int, float)):
-            shown["last_refresh"] = _iso(float(last_refresh))
+            shown["last_refresh"] = utc_iso(float(last_refresh))
         if refresh.last_error:
             shown["last_error"] = refresh.last_error
         if state != "ok":
@@ -204,7 +204,3 @@ class TokenKeeper:
             rejected=rejected,
             retry_in_s=None if rejected else round(backoff),
         )
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -20,7 +20,7 @@ import aiohttp
 
 from router.config.schema import RoutingConfig
 from router.errors import ErrorKind, ProxyError
-from router.logs import log_fields
+from router.logs import log_fields, utc_iso
 from router.routing.cooldown import Cooldowns
 from router.routing.selector import Candidate, Selector
 from router.routing.table import Target
@@ -269,7 +269,7 @@ class Failover:
 
 
 def _back_at(seconds: float) -> str:
-    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+    at = utc_iso(time.time() + seconds)
     return f"the first one is back in {max(1, round(seconds))} s (at {at})"
 
 

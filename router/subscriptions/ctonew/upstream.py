@@ -27,7 +27,7 @@ from router.config.subscriptions import CtoNewConfig
 from router.credentials import CredentialStore, StoredCredential
 from router.errors import ErrorKind
 from router.formats import Format
-from router.logs import log_fields
+from router.logs import log_fields, utc_iso
 from router.routing.failover import AttemptFailed
 from router.subscriptions.ctonew import constants
 from router.subscriptions.ctonew.clerk import (
@@ -134,7 +134,7 @@ class CtoNewUpstream(Upstream):
             if isinstance(data.get(key), str):
                 shown[key] = data[key]
         last_used = self._last_used.get(credential.id)
-        shown["last_used"] = _iso(last_used) if last_used is not None else None
+        shown["last_used"] = utc_iso(last_used) if last_used is not None else None
         if state != "ok":
             shown["fix"] = FIX
         return shown
@@ -309,7 +309,3 @@ async def _whole_answer(chat: Chat) -> list[Piece]:
 
 def _optional(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
