@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
@@ -29,6 +28,7 @@ from router.upstreams.base import (
     UpstreamCredential,
     UpstreamReply,
 )
+from router.upstreams.gemini import gemini_model_url
 
 log = logging.getLogger("router.aistudio")
 
@@ -160,14 +160,7 @@ class AIStudioUpstream(Upstream):
         return f"no AI Studio relay session is connected: {START_HINT}"
 
     def url(self, call: UpstreamCall) -> str:
-        if call.operation == COUNT_TOKENS:
-            method = "countTokens"
-        elif call.stream:
-            method = "streamGenerateContent?alt=sse"
-        else:
-            method = "generateContent"
-        model = quote(upstream_model(call.model), safe="-._")
-        return f"{self.config.api_base.rstrip('/')}/v1beta/models/{model}:{method}"
+        return gemini_model_url(self.config.api_base, upstream_model(call.model), call)
 
     async def open(self, call: UpstreamCall) -> UpstreamReply:
         session = call.credential.name
