@@ -18,7 +18,7 @@ import json
 
 from aiohttp import web
 
-from router.errors import ErrorKind, ProxyError
+from router.errors import ErrorKind, ProxyError, bad_request
 from router.oauth.callback_server import CallbackListener
 from router.oauth.login import LOGIN_TTL, LoginError, OAuthProvider, split_pasted_code
 from router.state import STATE, RouterState
@@ -116,7 +116,7 @@ async def callback(request: web.Request) -> web.Response:
     state, oauth = _oauth(request)
     error = request.query.get("error")
     if error:
-        raise ProxyError(400, f"sign-in was not completed: {error}", ErrorKind.INVALID_REQUEST)
+        raise bad_request(f"sign-in was not completed: {error}")
     credential = await _complete(
         state, oauth, request.query.get("code", ""), request.query.get("state", "")
     )
@@ -139,10 +139,8 @@ def _pasted(text: str) -> tuple[str, str]:
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("code"), str):
-            raise ProxyError(
-                400,
-                'expected {"code": "<code#state>"} or {"code": "...", "state": "..."}',
-                ErrorKind.INVALID_REQUEST,
+            raise bad_request(
+                'expected {"code": "<code#state>"} or {"code": "...", "state": "..."}', "code"
             )
         code, state = split_pasted_code(body["code"])
         if isinstance(body.get("state"), str) and body["state"]:
