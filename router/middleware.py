@@ -70,7 +70,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             _check_client_key(request)
             return await handler(request)
         guard = request.app[STATE].management
-        guard.check(request)
+        await guard.check(request)
         response = await handler(request)
         if guard.secret is None and not response.prepared:
             response.headers["X-Management-Notice"] = NO_SECRET_NOTICE

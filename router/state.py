@@ -92,6 +92,7 @@ class RouterState:
             task.cancel()
         await self.relay.close()
         await self.runtime.close()
+        self.management.close()
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)

@@ -163,6 +163,7 @@ class ManagementConfig:
     allow_remote: bool = False
     max_failures: int = 5
     lockout: float = 1800.0
+    max_delay: float = 10.0
 
     def check(self, path: str, problems: Problems) -> None:
         if not ManagementSecret.well_formed(self.secret):
@@ -176,3 +177,5 @@ class ManagementConfig:
             problems.add(join(path, "max-failures"), "expected an integer >= 1")
         if self.lockout <= 0:
             problems.add(join(path, "lockout"), "expected a number > 0")
+        if not 0 <= self.max_delay <= 600:
+            problems.add(join(path, "max-delay"), "expected a number of seconds from 0 to 600")

@@ -1,7 +1,8 @@
-"""The management guard: loopback by default, the secret, lockout after failures."""
+"""The management guard: loopback by default, the secret, slow-downs after failures."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from unittest import mock
 
@@ -13,6 +14,7 @@ from router.config.subscriptions import ManagementConfig
 from router.errors import ProxyError
 from router.management.guard import ManagementGuard
 from router.management.secret import ManagementSecret, hash_secret
+from router.management.throttle import FailureThrottle, address_group
 from tests.conftest import StartRouter
 
 SECRET = "correct horse battery staple"
@@ -33,43 +35,53 @@ class Clock:
         return self.now
 
 
-def test_remote_clients_are_refused_unless_allowed() -> None:
+async def test_remote_clients_are_refused_unless_allowed() -> None:
     guard = ManagementGuard(ManagementConfig())
-    guard.check(request_from("127.0.0.1"))
-    guard.check(request_from("::1"))
+    await guard.check(request_from("127.0.0.1"))
+    await guard.check(request_from("::1"))
     with pytest.raises(ProxyError) as refused:
-        guard.check(request_from("203.0.113.9"))
+        await guard.check(request_from("203.0.113.9"))
     assert refused.value.status == 403 and "management.secret" in refused.value.message
     allowed = ManagementGuard(ManagementConfig(secret=SECRET, allow_remote=True))
-    allowed.check(request_from("203.0.113.9", {"X-Management-Key": SECRET}))
+    await allowed.check(request_from("203.0.113.9", {"X-Management-Key": SECRET}))
 
 
-def test_five_failures_lock_an_address_out_for_thirty_minutes() -> None:
+async def test_wrong_guesses_are_slowed_down_and_the_right_secret_still_works() -> None:
     clock = Clock()
-    guard = ManagementGuard(ManagementConfig(secret=SECRET, allow_remote=True), clock=clock)
+    config = ManagementConfig(secret=SECRET, allow_remote=True, max_delay=0.3)
+    guard = ManagementGuard(config, clock=clock)
     wrong = {"Authorization": "Bearer nope"}
     for _ in range(5):
         with pytest.raises(ProxyError) as failed:
-            guard.check(request_from("198.51.100.7", wrong))
-        assert failed.value.status == 401
-    with pytest.raises(ProxyError) as locked:
-        guard.check(request_from("198.51.100.7", {"Authorization": f"Bearer {SECRET}"}))
-    assert locked.value.status == 429 and locked.value.retry_after == pytest.approx(1800)
-    guard.check(request_from("198.51.100.8", {"Authorization": f"Bearer {SECRET}"}))
+            await guard.check(request_from("198.51.100.7", wrong))
+        assert failed.value.status == 401 and "slowly" not in failed.value.message
+    started = time.monotonic()
+    with pytest.raises(ProxyError) as slowed:
+        await guard.check(request_from("198.51.100.7", wrong))
+    assert slowed.value.status == 401 and "answered slowly" in slowed.value.message
+    assert time.monotonic() - started >= 0.25
+    await guard.check(request_from("198.51.100.7", {"Authorization": f"Bearer {SECRET}"}))
+    with pytest.raises(ProxyError) as other:
+        await guard.check(request_from("198.51.100.8", wrong))
+    assert "slowly" not in other.value.message
     clock.now += 1801
-    guard.check(request_from("198.51.100.7", {"Authorization": f"Bearer {SECRET}"}))
+    with pytest.raises(ProxyError) as forgotten:
+        await guard.check(request_from("198.51.100.7", wrong))
+    assert "slowly" not in forgotten.value.message
 
 
-def test_a_success_clears_the_failure_count() -> None:
-    guard = ManagementGuard(ManagementConfig(secret=SECRET))
-    for _ in range(4):
-        with pytest.raises(ProxyError):
-            guard.check(request_from("127.0.0.1"))
-    guard.check(request_from("127.0.0.1", {"X-Management-Key": SECRET}))
-    for _ in range(4):
-        with pytest.raises(ProxyError) as failed:
-            guard.check(request_from("127.0.0.1"))
-        assert failed.value.status == 401
+def test_loopback_addresses_and_an_ipv6_64_are_one_group_each() -> None:
+    assert {address_group(f"127.0.{i}.{i + 1}") for i in range(5)} == {"loopback"}
+    assert address_group("::1") == address_group("::ffff:127.0.0.9") == "loopback"
+    assert address_group("2001:db8::1") == address_group("2001:db8::ffff:2")
+    assert address_group("2001:db8::1") != address_group("2001:db8:0:1::1")
+    assert address_group("198.51.100.7") != address_group("198.51.100.8")
+
+
+def test_the_global_budget_slows_guesses_spread_over_many_addresses() -> None:
+    throttle = FailureThrottle(max_failures=5, forget_after=1800, max_delay=10)
+    delays = [throttle.fail(f"198.51.{i // 250}.{i % 250}", 100.0) for i in range(53)]
+    assert delays[:50] == [0.0] * 50 and delays[50:] == [0.25, 0.5, 1.0]
 
 
 def test_the_secret_is_kept_hashed_and_a_hash_can_be_configured() -> None:
@@ -100,10 +112,11 @@ async def test_management_routes_need_the_secret_not_a_client_key(
     assert status == 200 and answer["accounts"] == [] and "login.sh claude" in answer["fix"]
     status, _ = await call("GET", router.url + "/v1/models", headers={"X-Management-Key": SECRET})
     assert status == 401
-    for _ in range(5):
-        await call("GET", status_url, headers={"X-Management-Key": "wrong"})
+    for _ in range(6):
+        status, answer = await call("GET", status_url, headers={"X-Management-Key": "wrong"})
+    assert status == 401 and "answered slowly" in answer["error"]["message"]
     status, answer = await call("GET", status_url, headers={"X-Management-Key": SECRET})
-    assert status == 429 and "locked out" in answer["error"]["message"]
+    assert status == 200
 
 
 async def test_aistudio_routes_are_behind_the_same_guard(router_factory: StartRouter) -> None:
