@@ -32,7 +32,7 @@ class ProxyError(Exception):
         self.param = param
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
+        if self.retry_after is None or not math.isfinite(self.retry_after):
             return {}
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 

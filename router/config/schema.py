@@ -170,6 +170,8 @@ class CooldownConfig:
     auth_failure: float = 1800.0
     # Rest after a quota answer (429, usage limit) that says nothing about when to return.
     quota: float = 60.0
+    # The longest rest an upstream's Retry-After can ask for.
+    retry_after_max: float = 3600.0
 
     def check(self, path: str, problems: Problems) -> None:
         check_positive(vars(self), path, problems)

@@ -1,12 +1,13 @@
 """Cooldowns: a failing credential rests for a model before it is tried again.
 
-Retry-After is honoured; otherwise the rest doubles from ``initial`` up to ``max`` with each
-consecutive failure; an authentication failure rests the credential for every model for
-``auth-failure`` seconds. A success clears the count.
+Retry-After is honoured up to ``retry-after-max`` seconds; otherwise the rest doubles from
+``initial`` up to ``max`` with each consecutive failure; an authentication failure rests the
+credential for every model for ``auth-failure`` seconds. A success clears the count.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,8 +62,8 @@ class Cooldowns:
             self._prune()
         state = self._states.setdefault(key, CooldownState())
         state.failures += 1
-        if retry_after is not None:
-            rest = retry_after
+        if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:
+            rest = min(retry_after, self.config.retry_after_max)
         elif auth:
             rest = self.config.auth_failure
         elif quota:

@@ -22,6 +22,7 @@ from router.config.schema import RoutingConfig
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields, utc_iso
 from router.routing.cooldown import Cooldowns
+from router.routing.retry_after import retry_after_seconds
 from router.routing.selector import Candidate, Selector
 from router.routing.table import Target
 from router.upstreams.base import UpstreamCall, UpstreamReply
@@ -97,15 +98,6 @@ def upstream_message(body: bytes, limit: int = 300) -> str:
     if not isinstance(message, str) or not message:
         return ""
     return ": " + (message if len(message) <= limit else message[:limit] + "...")
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 class Failover:
