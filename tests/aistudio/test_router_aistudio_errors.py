@@ -129,7 +129,7 @@ async def test_auth_routes_refuse_clients_off_this_machine(router_factory: Start
         assert is_management_path(path)
         request = make_mocked_request(method, path, app=app).clone(remote="192.0.2.7")
         with pytest.raises(ProxyError) as refused:
-            router.state.management.check(request)
+            await router.state.management.check(request)
         assert refused.value.status == 403
         assert "this machine only" in refused.value.message
 
