@@ -11,6 +11,7 @@ from aiohttp import web
 
 from router.config import ConfigError, LoadedConfig, read_config
 from router.credentials import CredentialStore
+from router.credentials.recovery import recover_interrupted_writes
 from router.logs import log_fields
 from router.management.guard import ManagementGuard
 from router.oauth.login import LoginFlows
@@ -27,6 +28,7 @@ class RouterState:
         self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
         self.relay = RelayHub()
         self.credentials = CredentialStore(loaded.config.auth_dir)
+        recover_interrupted_writes(self.credentials.directory)
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
