@@ -9,19 +9,35 @@ import time
 from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_./:@+-]")
+_UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.-]")
+# Characters that could end or fake a line (or a field) in a terminal or log viewer.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as an escape, so it stays one line."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
 def logfmt_value(value: Any) -> str:
+    """A value as written in a log line: bare when plain, else quoted with escapes.
+
+    Peer- and client-controlled text (session names, reasons) cannot start a new line,
+    add a field or close the quotes early.
+    """
     if type(value) is int or type(value) is float:
         return str(value)
     text = value if isinstance(value, str) else str(value)
     if text and not _UNSAFE.search(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def logfmt(fields: dict[str, Any]) -> str:
-    return " ".join(f"{k}={logfmt_value(v)}" for k, v in fields.items() if v is not None)
+    return " ".join(
+        f"{_UNSAFE_KEY.sub('_', k)}={logfmt_value(v)}" for k, v in fields.items() if v is not None
+    )
 
 
 class LineFormatter(logging.Formatter):
@@ -37,7 +53,7 @@ class LineFormatter(logging.Formatter):
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         stamp = self._stamp
         fields = getattr(record, "fields", None)
-        message = logfmt(fields) if fields else record.getMessage()
+        message = logfmt(fields) if fields else escape_controls(record.getMessage())
         line = (
             f"{stamp}.{int(record.msecs):03d}Z {record.levelname.lower()} {record.name} {message}"
         )

@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
+from router.logs import log_fields
 from router.relay import protocol
 from router.relay.errors import RelayError, RelayUnavailable
 from router.relay.frames import FrameBuffer
-from router.relay.reply import RelayReply, error_from_payload
+from router.relay.reply import RelayReply, error_from_payload, open_reply
 from router.relay.session import PendingRequest, RelaySession
 
 log = logging.getLogger("router.relay")
@@ -62,7 +63,7 @@ class RelayHub:
         previous = self._sessions.get(name)
         self._sessions[name] = session
         self._session_added.set()
-        log.info("event=relay_connected session=%s", name)
+        log_fields(log, logging.INFO, event="relay_connected", session=name)
         if previous is not None:
             await self._retire(previous, "replaced by a new connection with the same name")
         keepalive = asyncio.create_task(self._keepalive(session))
@@ -78,7 +79,7 @@ class RelayHub:
             if not session.closed:
                 await self._retire(session, reason)
             await ws.close()
-            log.info("event=relay_disconnected session=%s reason=%s", name, reason)
+            log_fields(log, logging.INFO, event="relay_disconnected", session=name, reason=reason)
         return ws
 
     async def _read_loop(self, session: RelaySession) -> str:
@@ -103,8 +104,7 @@ class RelayHub:
         try:
             frame_id, frame_type, payload = protocol.decode(text)
         except protocol.ProtocolError as exc:
-            session.last_error = str(exc)
-            log.warning("event=relay_bad_frame session=%s error=%s", session.name, exc)
+            await self._bad_frame(session, protocol.leading_id(text), str(exc))
             return
         if frame_type == protocol.PING:
             await session.send(protocol.encode(frame_id, protocol.PONG, {}))
@@ -115,7 +115,13 @@ class RelayHub:
         pending = session.pending.get(frame_id)
         if pending is None:
             if frame_type != protocol.PONG:
-                log.debug("event=relay_unknown_id session=%s type=%s", session.name, frame_type)
+                log_fields(
+                    log,
+                    logging.DEBUG,
+                    event="relay_unknown_id",
+                    session=session.name,
+                    type=frame_type,
+                )
             return
         if frame_type == protocol.ERROR:
             session.last_error = str(error_from_payload(payload))
@@ -131,6 +137,25 @@ class RelayHub:
             if session.reader_blocked:
                 session.reader_blocked = False
                 session.last_seen = time.monotonic()
+
+    async def _bad_frame(self, session: RelaySession, frame_id: str | None, error: str) -> None:
+        """A frame that cannot be read fails its own request (when its id is known) only."""
+        session.last_error = error
+        log_fields(
+            log,
+            logging.WARNING,
+            event="relay_bad_frame",
+            session=session.name,
+            id=frame_id,
+            error=error,
+        )
+        pending = session.pending.pop(frame_id, None) if frame_id else None
+        if pending is None:
+            return
+        pending.finished = True
+        pending.buffer.fail(RelayError(f"relay peer sent a malformed frame: {error}"))
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await session.send(protocol.encode(pending.request_id, protocol.CANCEL))
 
     async def _keepalive(self, session: RelaySession) -> None:
         """WebSocket-level ping every ping_interval; drop a peer silent for peer_timeout."""
@@ -168,11 +193,12 @@ class RelayHub:
             request.buffer.discard_pending()
             try:
                 await self._dispatch(request, exclude=gone)
-                log.info(
-                    "event=relay_request_moved id=%s from=%s to=%s",
-                    request.request_id,
-                    gone.name,
-                    request.session.name if request.session else "",
+                log_fields(
+                    log,
+                    logging.INFO,
+                    event="relay_request_moved",
+                    id=request.request_id,
+                    **{"from": gone.name, "to": request.session.name if request.session else ""},
                 )
                 return
             except RelayError:
@@ -252,19 +278,7 @@ class RelayHub:
         except BaseException:
             await self._abandon(pending)
             raise
-        pending.status = int(payload.get("status") or (502 if frame_type == "error" else 200))
-        pending.head_delivered = True
-        if frame_type == protocol.ERROR:
-            raise error_from_payload(payload)
-        headers_out = protocol.flatten_headers(payload.get("headers"))
-        if frame_type == protocol.STREAM_START:
-            pending.streaming = True
-            return RelayReply(pending, headers_out, None, self._abandon)
-        if frame_type == protocol.HTTP_RESPONSE:
-            body_text = payload.get("body") or ""
-            return RelayReply(pending, headers_out, body_text.encode(), self._abandon)
-        await self._abandon(pending)
-        raise RelayError(f"relay peer sent '{frame_type}' before a response head")
+        return await open_reply(pending, frame_type, payload, self._abandon)
 
     async def _abandon(self, request: PendingRequest) -> None:
         """The consumer is done: cancel at the peer if unfinished, free the buffer."""
@@ -286,19 +300,32 @@ class RelayHub:
             return
         target.cooldown_until = time.monotonic() + seconds
         target.cooldown_reason = reason
-        log.info("event=relay_cooldown session=%s seconds=%g reason=%s", session, seconds, reason)
+        log_fields(
+            log,
+            logging.INFO,
+            event="relay_cooldown",
+            session=session,
+            seconds=seconds,
+            reason=reason,
+        )
 
     def clear_cooldown(self, session: str) -> bool:
         """End a session's quota rest (it signed in again); True when one was in force."""
         target = self._sessions.get(session)
         if target is None or not target.clear_cooldown():
             return False
-        log.info("event=relay_cooldown_cleared session=%s", session)
+        log_fields(log, logging.INFO, event="relay_cooldown_cleared", session=session)
         return True
 
     def _on_login(self, session: RelaySession) -> None:
         if session.clear_cooldown():
-            log.info("event=relay_cooldown_cleared session=%s reason=login", session.name)
+            log_fields(
+                log,
+                logging.INFO,
+                event="relay_cooldown_cleared",
+                session=session.name,
+                reason="login",
+            )
         if session.on_login is not None:
             session.on_login(session.name)
 

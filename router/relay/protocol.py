@@ -6,6 +6,7 @@ Every frame is a JSON object ``{"id": str, "type": str, "payload": {...}}``.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ SESSION_LOGIN = "session_login"
 
 HEAD_TYPES = frozenset({HTTP_RESPONSE, STREAM_START, ERROR})
 TERMINAL_TYPES = frozenset({HTTP_RESPONSE, STREAM_END, ERROR})
+# The id of a frame that cannot be parsed, when it is the first key (as peers write it).
+_LEADING_ID = re.compile(r'\s*\{\s*"id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"')
 
 
 class ProtocolError(ValueError):
@@ -44,6 +47,8 @@ def decode(text: str) -> tuple[str, str, dict[str, Any]]:
         frame = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"frame is not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("frame is nested too deeply to parse") from None
     if not isinstance(frame, dict):
         raise ProtocolError("frame is not a JSON object")
     frame_id = frame.get("id")
@@ -54,6 +59,22 @@ def decode(text: str) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(payload, dict):
         raise ProtocolError("frame payload is not an object")
     return frame_id, frame_type, payload
+
+
+def leading_id(text: str) -> str | None:
+    """The id of a frame ``decode`` refused, so only its request fails; None if unknown."""
+    found = _LEADING_ID.match(text[:200])
+    return found.group(1) if found else None
+
+
+def head_status(payload: dict[str, Any], default: int) -> int:
+    """The HTTP status of a head frame; ``default`` when absent, ProtocolError when odd."""
+    status = payload.get("status")
+    if status is None:
+        return default
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ProtocolError(f"status must be an integer from 100 to 599, got {status!r:.40}")
+    return status
 
 
 def rfc3339_now() -> str:

@@ -10,11 +10,42 @@ from router.relay import protocol
 from router.relay.errors import RelayError
 from router.relay.session import PendingRequest
 
+Abandon = Callable[[PendingRequest], Awaitable[None]]
+
+
+async def open_reply(
+    pending: PendingRequest, frame_type: str, payload: dict[str, Any], abandon: Abandon
+) -> RelayReply:
+    """The reply for a request's first frame; a bad head fails (and frees) the request."""
+    if frame_type == protocol.ERROR:
+        pending.status = error_from_payload(payload).status
+        pending.head_delivered = True
+        raise error_from_payload(payload)
+    try:
+        if frame_type not in (protocol.STREAM_START, protocol.HTTP_RESPONSE):
+            raise protocol.ProtocolError(f"'{frame_type:.40}' came before a response head")
+        pending.status = protocol.head_status(payload, default=200)
+        body = payload.get("body") or ""
+        if frame_type == protocol.HTTP_RESPONSE and not isinstance(body, str):
+            raise protocol.ProtocolError("http_response body must be a string")
+    except protocol.ProtocolError as exc:
+        await abandon(pending)
+        raise RelayError(f"relay peer sent a malformed response: {exc}") from None
+    pending.head_delivered = True
+    headers = protocol.flatten_headers(payload.get("headers"))
+    if frame_type == protocol.STREAM_START:
+        pending.streaming = True
+        return RelayReply(pending, headers, None, abandon)
+    return RelayReply(pending, headers, body.encode(), abandon)
+
 
 def error_from_payload(payload: dict[str, Any]) -> RelayError:
-    message = payload.get("error") or payload.get("message") or "relay peer reported an error"
+    message = payload.get("error") or payload.get("message")
+    if not isinstance(message, str) or not message:
+        message = "relay peer reported an error"
     status = payload.get("status")
-    return RelayError(str(message), status if isinstance(status, int) and status >= 400 else 502)
+    valid = type(status) is int and 400 <= status <= 599
+    return RelayError(message[:1000], status if valid else 502)
 
 
 class RelayReply:
@@ -29,7 +60,7 @@ class RelayReply:
         pending: PendingRequest,
         headers: dict[str, str],
         body: bytes | None,
-        abandon: Callable[[PendingRequest], Awaitable[None]],
+        abandon: Abandon,
     ) -> None:
         self._pending = pending
         self.status = pending.status
@@ -66,7 +97,10 @@ class RelayReply:
         """Turn one frame into body bytes, or end the iteration."""
         if frame_type == protocol.STREAM_CHUNK:
             data = payload.get("data", "")
-            return data.encode() if isinstance(data, str) else bytes(data)
+            if not isinstance(data, str):
+                self._done = True
+                raise RelayError("relay peer sent a malformed stream_chunk: data is not a string")
+            return data.encode()
         if frame_type == protocol.STREAM_END:
             self._done = True
             raise StopAsyncIteration

@@ -62,6 +62,11 @@ class RelayPeer:
         assert self._ws is not None
         await self._ws.send(json.dumps({"id": frame_id, "type": frame_type, "payload": payload}))
 
+    async def send_raw(self, text: str) -> None:
+        """One frame exactly as given, malformed or not."""
+        assert self._ws is not None
+        await self._ws.send(text)
+
     async def _read(self) -> None:
         assert self._ws is not None
         with contextlib.suppress(websockets.ConnectionClosed):
