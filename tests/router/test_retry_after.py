@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import time
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
+from router.config import ConfigError, read_config
 from router.routing.retry_after import retry_after_seconds
 from tests.conftest import StartRouter, provider
 from tests.fakes.behaviours import Status
@@ -138,3 +141,13 @@ def test_retry_after_rejects_unusable_values(value: str | None) -> None:
 def test_retry_after_caps_at_the_given_limit() -> None:
     assert retry_after_seconds("700", limit=600, now=NOW) == 600
     assert retry_after_seconds("Thu, 15 Jan 2027 09:00:00 GMT", limit=60, now=NOW) == 60
+
+
+def test_a_bad_cap_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"routing": {"cooldown": {"retry-after-max": -1}}}))
+    with pytest.raises(ConfigError) as caught:
+        read_config(path, env={})
+    assert caught.value.problems == [
+        "routing.cooldown.retry-after-max: expected a number > 0, got -1.0"
+    ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import aiohttp
 import pytest
+import yaml
 from aiohttp.test_utils import make_mocked_request
 
+from router.config import ConfigError, read_config
 from router.config.subscriptions import ManagementConfig
 from router.errors import ProxyError
 from router.management.guard import ManagementGuard
@@ -158,3 +161,13 @@ async def test_cooldowns_are_listed_and_reset(router_factory: StartRouter) -> No
     assert cooldowns.remaining("llmux-claude", "claude-b", "m") > 0
     status, reset = await call("POST", router.url + "/v1/management/cooldowns/reset")
     assert reset["cleared"] == 1
+
+
+def test_a_bad_max_delay_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"management": {"max-delay": 3600}}))
+    with pytest.raises(ConfigError) as caught:
+        read_config(path, env={})
+    assert caught.value.problems == [
+        "management.max-delay: expected a number of seconds from 0 to 600"
+    ]
