@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from router.logs import log_fields
 log = logging.getLogger("router.credentials")
 
 ACCOUNT_FIELDS = ("type", "email", "account_id")
+_TEMP_NAME = re.compile(r"\.([^./][^/]*\.json)\.[a-z0-9_]{8}")
 
 
 def recover_interrupted_writes(directory: Path) -> list[str]:
@@ -62,13 +64,9 @@ def _recover(path: Path, temps: list[os.DirEntry[str]]) -> bool:
 
 
 def _target_of(name: str) -> str | None:
-    """``claude-a.json`` for ``.claude-a.json.k3j9x_2a``, else None."""
-    if not name.startswith(".") or "." not in name[1:]:
-        return None
-    target = name[1:].rsplit(".", 1)[0]
-    if target.startswith(".") or not target.endswith(".json"):
-        return None
-    return target
+    """``claude-a.json`` for ``.claude-a.json.k3j9x_2a`` (mkstemp's name), else None."""
+    found = _TEMP_NAME.fullmatch(name)
+    return found.group(1) if found else None
 
 
 def _replaces(path: Path, temp: Path) -> bool:

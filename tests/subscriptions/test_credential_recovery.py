@@ -44,6 +44,7 @@ def test_the_newest_valid_temp_file_wins_and_leftovers_go(tmp_path: Path) -> Non
     write(tmp_path / ".claude-bo.json.eeee5555", {**account, "refresh_token": "other"}, now)
     write(tmp_path / ".claude-new.json.ffff6666", {**account, "refresh_token": "lone"}, now)
     (tmp_path / ".keep-me").write_text("not a credential temp file")
+    write(tmp_path / ".claude-ada.json.bak", {**account, "refresh_token": "backup"}, now)
 
     assert recover_interrupted_writes(tmp_path) == ["claude-ada.json", "claude-new.json"]
     store = CredentialStore(tmp_path)
@@ -52,6 +53,7 @@ def test_the_newest_valid_temp_file_wins_and_leftovers_go(tmp_path: Path) -> Non
     assert store.get("claude", "claude-new").data["refresh_token"] == "lone"
     assert store.get("claude", "claude-bo").data["email"] == "bo@example.com"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".claude-ada.json.bak",
         ".keep-me",
         "chatgpt-x.json",
         "claude-ada.json",
