@@ -8,8 +8,9 @@ untouched. Refusals raise ProxyError, so the caller gets its own API format:
   not answer for that authority; no SDK retries it). It is what DNS rebinding sends.
 - an Origin not in ``cors-origins``: 403, with no CORS headers, before the handler runs
   (a "simple" cross-site request would otherwise still take effect unread).
-- a state-changing browser request without Origin but marked cross-site or same-site:
-  403 (old browsers omitted Origin on form posts).
+- a browser request without Origin but marked cross-site or same-site: 403 when it
+  changes state (old browsers omitted Origin on form posts) or is a management/login
+  route loaded as a subresource (an <img> pointed at a login route); navigations pass.
 - a state-changing request to a route that is not a generation call (management, logins)
   from a web page that did not need a preflight (form or text/plain content type, no
   custom header): 403, even from an allowed origin.
@@ -25,7 +26,9 @@ import re
 from aiohttp import hdrs, web
 
 from router.api.client_format import strip_amp_prefix
+from router.context import CONTEXT
 from router.errors import ErrorKind, ProxyError
+from router.management.guard import is_management_path
 from router.security.origin import OriginPolicy
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -49,38 +52,51 @@ def screen(request: web.Request, policy: OriginPolicy) -> web.Response | None:
     """Raise ProxyError for a refused request; answer an allowed preflight; else None."""
     host = request.headers.get(hdrs.HOST)
     if not policy.serves_host(host):
-        raise ProxyError(
-            421,
-            f"this router does not answer for the host name {host!r} (a web page using DNS "
-            "rebinding sends such names); if it is one of this machine's names, add it to "
-            "public-hosts in config.yaml",
-            ErrorKind.PERMISSION,
+        raise _refused(
+            request,
+            "host",
+            f"this router does not answer for the host name {(host or '')[:100]!r} (a web "
+            "page using DNS rebinding sends such names); if it is one of this machine's "
+            "names, add it to public-hosts in config.yaml",
+            status=421,
         )
     origin = request.headers.get(hdrs.ORIGIN)
-    if origin is not None:
-        if not policy.admits_origin(origin, request.path):
-            raise _refused_origin(origin)
-        request[CORS_ORIGIN] = origin
-        if _is_preflight(request):
-            return _preflight(request, origin)
-    elif (
-        request.headers.get("Sec-Fetch-Site", "").lower() in _BROWSER_SITES
-        and request.method not in SAFE_METHODS
-    ):
-        raise ProxyError(
-            403,
-            "cross-site requests from web pages are refused (Sec-Fetch-Site: "
-            f"{request.headers['Sec-Fetch-Site']})",
-            ErrorKind.PERMISSION,
-        )
-    if origin is not None and changes_state(request) and _is_simple(request):
-        raise ProxyError(
-            403,
+    if origin is None:
+        _check_unmarked_browser_request(request)
+        return None
+    if not policy.admits_origin(origin, request.path):
+        raise _refused_origin(request, origin)
+    request[CORS_ORIGIN] = origin
+    if _is_preflight(request):
+        return _preflight(request, origin)
+    if changes_state(request) and _is_simple(request):
+        raise _refused(
+            request,
+            "simple_request",
             f"{request.method} {request.path} changes state and refuses form or text/plain "
             "requests from web pages: send Content-Type: application/json",
-            ErrorKind.PERMISSION,
         )
     return None
+
+
+def _check_unmarked_browser_request(request: web.Request) -> None:
+    """A browser request without Origin: cross-site ones may only navigate or read.
+
+    Browsers send Origin on every POST, so this catches old browsers' form posts and
+    no-cors GETs (an <img> pointed at a login route); a top-level navigation, such as an
+    OAuth redirect landing on a callback route, still passes.
+    """
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site not in _BROWSER_SITES:
+        return
+    navigating = request.headers.get("Sec-Fetch-Mode", "").lower() == "navigate"
+    if request.method in SAFE_METHODS and (navigating or not is_management_path(request.path)):
+        return
+    raise _refused(
+        request,
+        "cross_site",
+        f"cross-site requests from web pages are refused (Sec-Fetch-Site: {site})",
+    )
 
 
 def changes_state(request: web.Request) -> bool:
@@ -100,15 +116,21 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
         response.headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = EXPOSED_HEADERS
 
 
-def _refused_origin(origin: str) -> ProxyError:
+def _refused_origin(request: web.Request, origin: str) -> ProxyError:
     if origin.strip().lower() == "null":
         message = "requests from sandboxed or local-file web pages (Origin: null) are refused"
     else:
         message = (
             f"requests from web pages are refused unless their origin is listed in "
-            f"cors-origins in config.yaml; {origin!r} is not"
+            f"cors-origins in config.yaml; {origin[:100]!r} is not"
         )
-    return ProxyError(403, message, ErrorKind.PERMISSION)
+    return _refused(request, "origin", message)
+
+
+def _refused(request: web.Request, reason: str, message: str, status: int = 403) -> ProxyError:
+    """The refusal, with its reason (a fixed word, never the header) on the request's log line."""
+    request[CONTEXT].log["refused"] = reason
+    return ProxyError(status, message, ErrorKind.PERMISSION)
 
 
 def _is_preflight(request: web.Request) -> bool:

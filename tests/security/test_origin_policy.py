@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,23 @@ async def test_cross_site_login_is_refused_and_stores_nothing(
     assert body["error"]["type"] == "permission_error" and why in body["error"]["message"]
     assert "Access-Control-Allow-Origin" not in answer_headers
     assert ctonew_files(router) == []
+
+
+async def test_cross_site_subresource_loads_of_management_routes_are_refused(
+    router_factory: StartRouter, openai_fake: OpenAIFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="router.request")
+    router = await start(router_factory, openai_fake)
+    image = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    status, body, _ = await call(router, "GET", "/v1/auth/ctonew/status", image)
+    assert status == 403 and "Sec-Fetch-Site: cross-site" in body["error"]["message"]
+    refused = [r.fields for r in caplog.records if r.name == "router.request"]
+    assert refused[-1]["refused"] == "cross_site" and refused[-1]["status"] == 403
+    navigation = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    status, _, _ = await call(router, "GET", "/v1/auth/ctonew/status", navigation)
+    assert status == 200
+    status, _, _ = await call(router, "GET", "/v1/models", image)
+    assert status == 200
 
 
 async def test_cross_site_generation_and_preflight_are_refused(
