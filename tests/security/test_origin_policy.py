@@ -349,3 +349,22 @@ def test_config_rejects_origins_and_hosts_that_are_not(
     with pytest.raises(ConfigError) as caught:
         read_config(path, env={})
     assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+
+
+def update_config(path: Path, origins: list[str], hosts: list[str]) -> None:
+    config = yaml.safe_load(path.read_text())
+    config.update({"cors-origins": origins, "public-hosts": hosts})
+    path.write_text(yaml.safe_dump(config))
+
+
+async def test_a_reload_applies_new_origins_and_hosts(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    router = await start(router_factory, openai_fake)
+    probe = {"Origin": APP, "Host": "cliproxy.lan"}
+    status, _, _ = await call(router, "GET", "/v1/models", probe)
+    assert status == 421
+    update_config(Path(str(router.state.config_path)), [APP], ["cliproxy.lan"])
+    assert await router.state.reload()
+    status, _, headers = await call(router, "GET", "/v1/models", probe)
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == APP
