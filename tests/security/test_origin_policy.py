@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -368,3 +369,18 @@ async def test_a_reload_applies_new_origins_and_hosts(
     assert await router.state.reload()
     status, _, headers = await call(router, "GET", "/v1/models", probe)
     assert status == 200 and headers["Access-Control-Allow-Origin"] == APP
+
+
+async def test_a_request_without_host_is_served(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    """HTTP/1.0 tools may omit Host; browsers never do, so it cannot be a rebound page."""
+    router = await start(router_factory, openai_fake)
+    host, port = router.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /v1/models HTTP/1.0\r\n\r\n")
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    assert status_line.split()[1] == b"200"
