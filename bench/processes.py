@@ -49,6 +49,8 @@ class Child:
         self.popen = popen
         self.log_path = log_path
         self.port = 0
+        # A router's health details need a key: its relay key.
+        self.health_key = ""
 
     @property
     def pid(self) -> int:
@@ -162,6 +164,7 @@ class Processes:
         )
         child.port = port
         await wait_healthy(child)
+        child.health_key = (self.workdir / "auth" / "relay.key").read_text().strip()
         return child
 
 
@@ -207,6 +210,8 @@ async def health(child: Child) -> dict[str, Any]:
     """The router's /v1/health document."""
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{child.url}/v1/health") as reply,
+        session.get(
+            f"{child.url}/v1/health", headers={"Authorization": f"Bearer {child.health_key}"}
+        ) as reply,
     ):
         return dict(await reply.json())

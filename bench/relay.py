@@ -149,6 +149,7 @@ async def relay_stack(
         "router", [PYTHON, "-m", "router", "--config", str(config)], port_on_stdout=False
     )
     router.port = port
+    router.health_key = RELAY_KEY
     await wait_router_healthy(router)
     stack = RelayStack(origin, router)
     if with_service:

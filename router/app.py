@@ -19,6 +19,7 @@ from router.api.health import health
 from router.api.management import add_management_routes
 from router.api.responses import responses
 from router.middleware import request_context
+from router.security.gate import add_cors_headers
 from router.state import STATE, RouterState
 
 
@@ -56,6 +57,7 @@ def create_app(state: RouterState) -> web.Application:
     async def close_state(_: web.Application) -> None:
         await state.close()
 
+    app.on_response_prepare.append(add_cors_headers)
     app.on_shutdown.append(close_relay)
     app.on_cleanup.append(close_state)
     return app

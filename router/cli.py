@@ -1,4 +1,4 @@
-"""``python -m router [serve|check-config|describe|login PROVIDER|hash-secret] [--config PATH]``."""
+"""``python -m router [serve|check-config|describe|login PROVIDER|hash-secret|relay-key]``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
 from router.management.secret import hash_secret
+from router.relay.key import ensure_relay_key, relay_key_path
 
 EXIT_CONFIG = 2
 EXIT_BIND = 1
@@ -22,10 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "check-config", "describe", "login", "hash-secret"),
+        choices=("serve", "check-config", "describe", "login", "hash-secret", "relay-key"),
         help="serve (default); check-config: validate and exit; describe: print URLs as JSON; "
         "login claude|chatgpt: log in to a subscription; hash-secret: hash a management "
-        "secret read from standard input",
+        "secret read from standard input; relay-key: print the key relay peers (the AI "
+        "Studio Build applet) present on /v1/ws, generating it if needed",
     )
     parser.add_argument("provider", nargs="?", help="for login: claude or chatgpt")
     parser.add_argument("--config", help="config file (default: $CLIPROXY_CONFIG or ./config.yaml)")
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "login":
         return asyncio.run(terminal_login(loaded, args.provider))
+    if args.command == "relay-key":
+        return _print_relay_key(loaded)
     setup_logging(loaded.config.log_level)
     from router.server import serve
 
@@ -71,6 +75,15 @@ def _hash_secret() -> int:
         print("expected the secret on standard input", file=sys.stderr)
         return EXIT_CONFIG
     print(hash_secret(secret))
+    return 0
+
+
+def _print_relay_key(loaded: LoadedConfig) -> int:
+    try:
+        print(ensure_relay_key(loaded.config))
+    except OSError as exc:
+        print(f"cannot read or write {relay_key_path(loaded.config)}: {exc}", file=sys.stderr)
+        return EXIT_BIND
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Every request passes here: request id, client key check, errors, one log line.
+"""Every request passes here: request id, origin policy, client key check, errors, one log line.
 
+The origin policy (router/security/gate.py) screens the Host and any browser Origin first.
 Management routes (/v1/auth/*, /v1/management/*) are gated by the management guard
 instead of client keys.
 """
@@ -20,6 +21,7 @@ from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.management.guard import NO_SECRET_NOTICE, is_management_path
+from router.security.gate import screen
 from router.state import STATE
 
 log = logging.getLogger("router.request")
@@ -28,6 +30,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Paths any client may call without a key: they reveal no secrets.
 PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
+# Paths whose handler checks its own key: relay peers present the relay key.
+SELF_AUTHENTICATED_PATHS = frozenset({"/v1/ws"})
 
 
 @web.middleware
@@ -66,6 +70,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     fmt = client_format(request.path)
     try:
+        preflight = screen(request, request[CONTEXT].runtime.origin_policy)
+        if preflight is not None:
+            return preflight
         if not is_management_path(request.path):
             _check_client_key(request)
             return await handler(request)
@@ -94,7 +101,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _check_client_key(request: web.Request) -> None:
     keys = request[CONTEXT].runtime.client_keys
-    if not keys.required or request.path in PUBLIC_PATHS:
+    if not keys.required or request.path in PUBLIC_PATHS | SELF_AUTHENTICATED_PATHS:
         return
     presented = presented_key(request)
     name = keys.identify(presented)

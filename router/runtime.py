@@ -18,6 +18,7 @@ from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
 from router.routing.selector import Selector
 from router.routing.table import ModelTable
+from router.security.origin import OriginPolicy
 from router.subscriptions.registry import Subscriptions
 from router.upstreams.aistudio import AIStudioUpstream
 from router.upstreams.base import Upstream
@@ -68,6 +69,7 @@ class Runtime:
         self.selector = Selector(config.routing.strategy, cooldowns)
         self.failover = Failover(config.routing, self.selector, cooldowns)
         self.client_keys = ClientKeys(config.api_keys)
+        self.origin_policy = OriginPolicy.from_config(config)
         self.body_limit = int(config.body_limit_mb * 1024 * 1024)
         self._in_flight = 0
         self._drained = asyncio.Event()

@@ -16,6 +16,7 @@ from router.logs import log_fields
 from router.management.guard import ManagementGuard
 from router.oauth.login import LoginFlows
 from router.relay import RelayHub
+from router.relay.key import with_relay_key
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
 
@@ -25,6 +26,7 @@ log = logging.getLogger("router.config")
 class RouterState:
     def __init__(self, loaded: LoadedConfig, config_path: str | Path | None = None) -> None:
         self.config_path = config_path
+        loaded = with_relay_key(loaded)
         self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
         self.relay = RelayHub()
         self.credentials = CredentialStore(loaded.config.auth_dir)
@@ -64,6 +66,7 @@ class RouterState:
                 log_fields(log, logging.ERROR, event="reload_rejected", problem=problem)
             return False
         old = self.runtime
+        loaded = with_relay_key(loaded)
         new_config = loaded.config
         if (new_config.host, new_config.port) != (old.config.host, old.config.port):
             log_fields(

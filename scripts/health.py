@@ -15,10 +15,16 @@ class HealthUnavailable(Exception):
     """The health endpoint did not answer with a usable 200 JSON document."""
 
 
-def fetch_health(url: str, timeout_s: float = 3.0) -> dict[str, Any]:
-    """Return the parsed health JSON or raise HealthUnavailable with a one-line reason."""
+def fetch_health(url: str, timeout_s: float = 3.0, key: str = "") -> dict[str, Any]:
+    """Return the parsed health JSON or raise HealthUnavailable with a one-line reason.
+
+    ``key`` (a client key or the relay key) makes the router include its details.
+    """
+    request = urllib.request.Request(url)
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
     try:
-        with _OPENER.open(url, timeout=timeout_s) as response:
+        with _OPENER.open(request, timeout=timeout_s) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
         raise HealthUnavailable(f"HTTP {error.code} from {url}") from None

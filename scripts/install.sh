@@ -118,6 +118,15 @@ ensure_config() {
     fi
 }
 
+# The key relay peers present on /v1/ws, generated into auth-dir unless the config sets one.
+ensure_relay_key() {
+    if "${VENV_PYTHON}" -m router relay-key >/dev/null; then
+        info "relay key ready (print it for the AI Studio Build applet: .venv/bin/python -m router relay-key)"
+    else
+        warn "could not create the relay key; the router creates it when it starts"
+    fi
+}
+
 # Optional programs to provision: those requested with --with plus those the config enables.
 optional_programs() {
     local -A seen=()
@@ -156,6 +165,7 @@ mkdir -p "${RUN_DIR}" "${LOG_DIR}"
 ensure_venv
 ensure_project_installed
 ensure_config
+ensure_relay_key
 mapfile -t optional < <(optional_programs)
 for program in "${optional[@]}"; do
     ensure_optional_package "${program}"

@@ -29,5 +29,8 @@ else
     warn "could not read the config; assuming ${health_url} and no optional programs"
 fi
 
+# Health details need a key: the relay key from auth-dir, which this user can read.
+CLIPROXY_HEALTH_KEY="$("${VENV_PYTHON}" -m router relay-key 2>/dev/null)" || CLIPROXY_HEALTH_KEY=""
+export CLIPROXY_HEALTH_KEY
 exec "${VENV_PYTHON}" "${SCRIPTS_DIR}/status_report.py" --socket "${SUPERVISOR_SOCKET}" \
     --health-url "${health_url}" --expect "${expected[@]}"

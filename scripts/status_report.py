@@ -1,6 +1,7 @@
 """Print the state of every supervised program and the router's health per provider.
 
 Usage: status_report.py --socket PATH --health-url URL [--expect PROGRAM ...]
+The router shows per-provider details to a key holder: $CLIPROXY_HEALTH_KEY is sent.
 Exit codes: 0 every expected program runs and the router answers its health URL,
 1 something expected is down, 3 supervisord itself is not running.
 """
@@ -8,6 +9,7 @@ Exit codes: 0 every expected program runs and the router answers its health URL,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -87,7 +89,7 @@ def provider_line(name: str, details: Any) -> str:
 def report_health(health_url: str) -> bool:
     """Print the router's health summary; return whether it answered."""
     try:
-        document = fetch_health(health_url)
+        document = fetch_health(health_url, key=os.environ.get("CLIPROXY_HEALTH_KEY", ""))
     except HealthUnavailable as problem:
         print(f"router health: DOWN ({problem})")
         return False
@@ -96,7 +98,9 @@ def report_health(health_url: str) -> bool:
         f"uptime_s={document.get('uptime_s', '?')} url={health_url}"
     )
     providers = document.get("providers") or {}
-    if not providers:
+    if "details" in document:
+        print(f"  ({document['details']})")
+    elif not providers:
         print("  (no providers configured)")
     for name in sorted(providers):
         print(provider_line(name, providers[name]))

@@ -41,3 +41,13 @@ async def router_factory(tmp_path: Path) -> AsyncIterator[StartRouter]:
 def provider(name: str, base_url: str, keys: list[Any], models: list[Any], **extra: Any) -> dict:
     """A provider entry for a test config."""
     return {"name": name, "base-url": base_url, "api-keys": keys, "models": models, **extra}
+
+
+def health_headers(where: RunningRouter | Path) -> dict[str, str]:
+    """What a local tool sends to see health details: the relay key, as the router holds it
+    or as it is stored in the auth-dir ``where``."""
+    if isinstance(where, Path):
+        key = (where / "relay.key").read_text().strip()
+    else:
+        key = where.state.runtime.config.aistudio.relay_key
+    return {"Authorization": f"Bearer {key}"}

@@ -12,6 +12,7 @@ from pathlib import Path
 from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import Config, ConfigError, load_config
+from router.relay.key import config_with_relay_key
 
 log = logging.getLogger("aistudio")
 
@@ -26,6 +27,7 @@ def resolve_settings(config: Config) -> ServiceSettings:
 
 
 async def run(config: Config) -> int:
+    config = config_with_relay_key(config)
     settings = resolve_settings(config)
     aistudio = config.aistudio
     service = AIStudioService(aistudio, settings)

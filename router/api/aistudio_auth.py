@@ -10,8 +10,9 @@
 These are management routes: the management guard (router/management/guard.py) has
 already checked the client's address and the management secret.
 
-``GET /v1/ws`` is where relay peers connect; when ``aistudio.relay-key`` is set a peer
-must present it (``?auth_token=`` or ``Authorization: Bearer``), or a client key. A peer's
+``GET /v1/ws`` is where relay peers connect; a peer must present the relay key
+(``aistudio.relay-key``, else the one generated into auth-dir, see router/relay/key.py) as
+``?auth_token=`` or ``Authorization: Bearer``, or a client key. A peer's
 ``session_login`` frame (an interactive sign-in finished) clears the cooldowns too.
 """
 
@@ -82,21 +83,26 @@ async def forget(request: web.Request) -> web.Response:
 
 
 async def relay_socket(request: web.Request) -> web.StreamResponse:
-    """Hand a relay peer to the hub once it showed the relay key (when one is set)."""
+    """Hand a relay peer to the hub once it showed the relay key (or a client key)."""
     state = request.app[STATE]
-    relay_key = state.runtime.config.aistudio.relay_key
-    if relay_key:
-        presented = (presented_key(request) or "").encode()
-        if not hmac.compare_digest(presented, relay_key.encode()) and (
-            state.runtime.client_keys.identify(presented.decode()) is None
-        ):
-            raise ProxyError(
-                401,
-                "relay peers must present aistudio.relay-key as ?auth_token=",
-                ErrorKind.AUTHENTICATION,
-            )
+    if not _relay_peer_authorised(request):
+        raise ProxyError(
+            401,
+            "relay peers must present the relay key as ?auth_token= or Authorization: Bearer "
+            "(aistudio.relay-key, or the generated one `python -m router relay-key` prints)",
+            ErrorKind.AUTHENTICATION,
+        )
 
     def signed_in_again(name: str) -> None:
         state.cooldowns.reset(AISTUDIO_PROVIDER)
 
     return await state.relay.handle_ws(request, on_login=signed_in_again)
+
+
+def _relay_peer_authorised(request: web.Request) -> bool:
+    runtime = request.app[STATE].runtime
+    presented = presented_key(request) or ""
+    relay_key = runtime.config.aistudio.relay_key
+    if relay_key and hmac.compare_digest(presented.encode(), relay_key.encode()):
+        return True
+    return runtime.client_keys.identify(presented) is not None

@@ -1,8 +1,10 @@
 """GET /v1/health: router status and, per provider, whether it can serve right now.
 
-Never shows a secret: credentials appear by name only, subscription accounts by label,
-expiry and state. A subscription nobody has logged in to is ``not_logged_in`` (with the
-command that fixes it in ``reason``) and does not make the router degraded.
+Without credentials only the status is shown; the details need a client key, the relay key
+or the management secret (router/security/health_access.py). Never shows a secret:
+credentials appear by name only, subscription accounts by label, expiry and state. A
+subscription nobody has logged in to is ``not_logged_in`` (with the command that fixes it
+in ``reason``) and does not make the router degraded.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from typing import Any
 from aiohttp import web
 
 from router import __version__
+from router.security.health_access import DETAILS_HINT, may_see_details
 from router.state import STATE, RouterState
 
 
 async def health(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    details = await may_see_details(request)
+    document = await health_document(request.app[STATE])
+    if not details:
+        return web.json_response({"status": document["status"], "details": DETAILS_HINT})
+    return web.json_response(document)
+
+
+async def health_document(state: RouterState) -> dict[str, Any]:
     runtime = state.runtime
     providers: dict[str, object] = {}
     degraded = False
@@ -50,17 +60,15 @@ async def health(request: web.Request) -> web.Response:
     degraded = degraded or webai["status"] == "down"
     aistudio = await aistudio_health(state)
     degraded = degraded or aistudio.get("service", {}).get("status") == "down"
-    return web.json_response(
-        {
-            "status": "degraded" if degraded else "ok",
-            "version": __version__,
-            "uptime_s": round(time.time() - state.started_at, 1),
-            "providers": providers,
-            "upstream_connections": sum(u.active_requests() for u in runtime.upstreams)
-            + runtime.aistudio.active_requests(),
-            "services": {"webai": webai, "aistudio": aistudio},
-        }
-    )
+    return {
+        "status": "degraded" if degraded else "ok",
+        "version": __version__,
+        "uptime_s": round(time.time() - state.started_at, 1),
+        "providers": providers,
+        "upstream_connections": sum(u.active_requests() for u in runtime.upstreams)
+        + runtime.aistudio.active_requests(),
+        "services": {"webai": webai, "aistudio": aistudio},
+    }
 
 
 async def aistudio_health(state: RouterState) -> dict[str, Any]:

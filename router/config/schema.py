@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
+from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
 from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
 from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
@@ -298,9 +299,15 @@ class Config:
     aistudio: AIStudioConfig = field(default_factory=AIStudioConfig)
     subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
     management: ManagementConfig = field(default_factory=ManagementConfig)
+    # Request-origin policy (router/security/): Host names served besides loopback and
+    # `host`, and the web origins whose pages may call the router.
+    public_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)
+        check_public_hosts(self.public_hosts, problems)
+        check_cors_origins(self.cors_origins, problems)
         if self.log_level not in LOG_LEVELS:
             problems.add("log-level", f"expected one of {', '.join(LOG_LEVELS)}")
         check_positive({"body_limit_mb": self.body_limit_mb}, path, problems)

@@ -36,3 +36,28 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def create_private_file(path: Path, payload: bytes) -> bool:
+    """Create ``path`` (mode 0600) holding ``payload`` unless it exists; True if created.
+
+    The payload is written and synced to a temp file that is then hard-linked into place,
+    so readers never see half a file and of two racing writers exactly one wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    fsync_directory(path.parent)
+    return True

@@ -34,6 +34,7 @@ from tests.aistudio.test_aistudio_service import (
     cookie_export,
     make_config,
 )
+from tests.conftest import health_headers
 
 pytestmark = [
     pytest.mark.e2e,
@@ -240,7 +241,9 @@ async def test_relay_drop_mid_stream_ends_with_a_clean_error(stack: Stack) -> No
 
 async def test_health_shows_the_relay_session_and_the_service(stack: Stack) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(stack.router.url + "/v1/health") as response:
+        async with http.get(
+            stack.router.url + "/v1/health", headers=health_headers(stack.router)
+        ) as response:
             health = await response.json()
     aistudio = health["services"]["aistudio"]
     assert aistudio["configured"] is True and aistudio["sessions_connected"] == 1

@@ -18,7 +18,7 @@ from router.errors import ProxyError
 from router.management.guard import is_management_path
 from router.upstreams.aistudio import upstream_model
 from tests.aistudio.relay_peer import Handler, RelayPeer, Send, stream_handler
-from tests.conftest import StartRouter
+from tests.conftest import StartRouter, health_headers
 
 MODEL = "gemini-2.5-flash-aistudio"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -95,7 +95,9 @@ async def test_applet_session_serves_without_the_service(router_factory: StartRo
         sent = peer.requests[0]["payload"]
         assert sent["url"].endswith("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
         async with aiohttp.ClientSession() as http:
-            async with http.get(router.url + "/v1/health") as response:
+            async with http.get(
+                router.url + "/v1/health", headers=health_headers(router)
+            ) as response:
                 health = await response.json()
     aistudio = health["services"]["aistudio"]
     assert aistudio["sessions_connected"] == 1
@@ -110,7 +112,9 @@ async def test_auth_routes_answer_503_when_the_service_is_down(
     async with aiohttp.ClientSession() as http:
         async with http.get(router.url + "/v1/auth/aistudio/status") as response:
             body = await response.json()
-        async with http.get(router.url + "/v1/health") as health_response:
+        async with http.get(
+            router.url + "/v1/health", headers=health_headers(router)
+        ) as health_response:
             health = await health_response.json()
     assert response.status == 503
     assert START_HINT in body["error"]["message"]

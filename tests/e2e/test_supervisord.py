@@ -246,6 +246,10 @@ def test_start_status_kill_reload_restart_stop(project: ProjectCopy) -> None:
     for optional in OPTIONAL_PROGRAMS:
         assert rows[optional][1] == "STOPPED", f"{optional} must not autostart:\n{status.stdout}"
     assert re.search(r"^router health: (ok|degraded) ", status.stdout, re.MULTILINE), status.stdout
+    # Health hides details from callers without a key; status.sh sends the relay key.
+    assert re.search(r"^  llmux-claude: .*status=not_logged_in", status.stdout, re.MULTILINE), (
+        status.stdout
+    )
 
     # autorestart=true: supervisord replaces a killed router with a new process.
     psutil.Process(router_pid).kill()

@@ -9,7 +9,7 @@ import aiohttp
 import openai
 import pytest
 
-from tests.conftest import StartRouter, provider
+from tests.conftest import StartRouter, health_headers, provider
 from tests.fakes.behaviours import Reply, Stream
 from tests.fakes.openai import OpenAIFake
 
@@ -203,7 +203,10 @@ async def test_health_reports_providers_without_secrets(
         provider("nokey", "http://127.0.0.1:9/v1", ["${MISSING_KEY}"], ["other"])
     )
     router = await router_factory(config)
-    async with aiohttp.ClientSession() as http, http.get(router.url + "/v1/health") as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(router.url + "/v1/health", headers=health_headers(router)) as response,
+    ):
         health = await response.json()
         text = await response.text()
     assert openai_fake.key not in text

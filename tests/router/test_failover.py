@@ -9,7 +9,8 @@ import aiohttp
 import openai
 import pytest
 
-from tests.conftest import StartRouter, provider
+from router.server import RunningRouter
+from tests.conftest import StartRouter, health_headers, provider
 from tests.fakes.behaviours import Drop, Hang, Reply, Status, Stream
 from tests.fakes.openai import OpenAIFake
 
@@ -21,8 +22,11 @@ def client(url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
 
 
-async def health(url: str) -> dict:
-    async with aiohttp.ClientSession() as http, http.get(url + "/v1/health") as response:
+async def health(router: RunningRouter) -> dict:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(router.url + "/v1/health", headers=health_headers(router)) as response,
+    ):
         return await response.json()
 
 
@@ -51,7 +55,7 @@ async def test_failure_before_first_byte_moves_to_next_provider(
     second_fake.script.push(Reply(text="from second"))
     reply = await client(router.url).chat.completions.create(model="m", messages=MESSAGES)
     assert reply.choices[0].message.content == "from second"
-    state = (await health(router.url))["providers"]["first"]
+    state = (await health(router))["providers"]["first"]
     assert state["cooldowns"] and state["cooldowns"][0]["credential"] == "key1"
 
 
@@ -101,7 +105,7 @@ async def test_all_cooling_is_429_with_retry_after(
     assert 28 <= int(second.value.response.headers["Retry-After"]) <= 30
     assert "cooling down" in second.value.body["message"]
     assert len(openai_fake.requests) == 1
-    cooldown = (await health(router.url))["providers"]["only"]
+    cooldown = (await health(router))["providers"]["only"]
     assert cooldown["status"] == "cooling_down"
     assert 28 < cooldown["cooldowns"][0]["remaining_s"] <= 30
 
@@ -202,7 +206,7 @@ async def test_fill_first_moves_on_when_first_credential_fails(router_factory: S
         await sdk.chat.completions.create(model="m", messages=MESSAGES)
         await sdk.chat.completions.create(model="m", messages=MESSAGES)
         used = [r.headers["Authorization"].removeprefix("Bearer ") for r in fake.requests]
-        cooling = (await health(router.url))["providers"]["p"]["cooldowns"]
+        cooling = (await health(router))["providers"]["p"]["cooldowns"]
     assert used == ["ka-revoked", "kb", "kb"]
     assert cooling[0]["credential"] == "a" and cooling[0]["model"] == "*"
     assert cooling[0]["remaining_s"] > 1000

@@ -11,7 +11,7 @@ import anthropic
 import pytest
 
 from router.credentials import CredentialStore
-from tests.conftest import StartRouter
+from tests.conftest import StartRouter, health_headers
 from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.behaviours import Reply, Status
 
@@ -116,7 +116,11 @@ async def test_health_shows_accounts_without_tokens(
     router_factory: StartRouter, anthropic_fake: AnthropicFake, tmp_path: Path
 ) -> None:
     url = await three_accounts(router_factory, anthropic_fake, tmp_path)
-    async with aiohttp.ClientSession() as http, http.get(url + "/v1/health") as response:
+    headers = health_headers(tmp_path / "auth")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url + "/v1/health", headers=headers) as response,
+    ):
         health = await response.json()
     claude = health["providers"]["llmux-claude"]
     assert claude["status"] == "healthy"

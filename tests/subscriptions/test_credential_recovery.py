@@ -141,7 +141,7 @@ async def test_kill_9_after_a_token_rotation_keeps_the_account(tmp_path: Path) -
             restarted.terminate()
             await restarted.wait()
         assert [(a["label"], a["state"]) for a in accounts] == [(EMAIL, "ok")]
-        assert sorted(p.name for p in auth.iterdir()) == ["claude-ada.json"]
+        assert sorted(p.name for p in auth.iterdir()) == ["claude-ada.json", "relay.key"]
         stored = CredentialStore(auth).get("claude", "claude-ada")
         assert stored is not None
         assert stored.data["refresh_token"] == oauth.grants[-1].refresh_token

@@ -270,7 +270,8 @@ async def test_dead_cookie_is_a_clean_error_naming_the_fix(setup: Setup) -> None
     assert status["logged_in"] is False
     assert status["accounts"][0]["state"] == "signed_out"
     assert setup.engine.chats == []
-    async with setup.http.get(setup.url + "/v1/health") as response:
+    health_headers = {"X-Management-Key": SECRET}
+    async with setup.http.get(setup.url + "/v1/health", headers=health_headers) as response:
         health = await response.json()
     ctonew = health["providers"]["ctonew"]
     assert ctonew["status"] == "login_required"

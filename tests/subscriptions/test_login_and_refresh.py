@@ -23,7 +23,7 @@ import pytest
 
 from router.credentials import CredentialStore
 from router.logs import LineFormatter
-from tests.conftest import StartRouter
+from tests.conftest import StartRouter, health_headers
 from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.behaviours import Reply
 from tests.fakes.oauth import ClaudeOAuthFake, OpenAIOAuthFake
@@ -260,7 +260,7 @@ async def test_a_401_refreshes_once_and_retries(
     assert sent == [f"Bearer {access}", f"Bearer {claude_oauth.last_grant.access_token}"]
     secrets = [access, refresh, claude_oauth.last_grant.access_token]
     secrets.append(claude_oauth.last_grant.refresh_token)
-    _, health = await get_json(router.url + "/v1/health")
+    _, health = await get_json(router.url + "/v1/health", headers=health_headers(router))
     _, shown = await get_json(router.url + "/v1/auth/llmux/claude/status")
     formatter = LineFormatter()
     log_lines = "\n".join(formatter.format(record) for record in caplog.records)
@@ -289,6 +289,6 @@ async def test_a_refused_refresh_fails_over_with_the_login_command(
     assert "login.sh claude" in failed.value.message
     _, shown = await get_json(router.url + "/v1/auth/llmux/claude/status")
     assert shown["accounts"][0]["state"] == "login_required"
-    _, health = await get_json(router.url + "/v1/health")
+    _, health = await get_json(router.url + "/v1/health", headers=health_headers(router))
     claude = health["providers"]["llmux-claude"]
     assert claude["configured"] is False and "login.sh claude" in claude["reason"]

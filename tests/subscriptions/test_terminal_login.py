@@ -156,7 +156,7 @@ async def test_router_killed_during_a_refresh_leaves_a_readable_credential(
             router.send_signal(signal.SIGKILL)
             await router.wait()
         files = sorted(p.name for p in (tmp_path / "auth").iterdir())
-        assert files == ["claude-ada.json"]
+        assert files == ["claude-ada.json", "relay.key"]
         data = json.loads((tmp_path / "auth" / "claude-ada.json").read_text())
         assert data["refresh_token"] == "sk-ant-ort01-old"
         assert CredentialStore(tmp_path / "auth").get("claude", "claude-ada") is not None

@@ -10,7 +10,7 @@ import aiohttp
 import openai
 import pytest
 
-from tests.conftest import StartRouter, provider
+from tests.conftest import StartRouter, health_headers, provider
 from tests.fakes.behaviours import Status
 from tests.fakes.openai import OpenAIFake
 from tests.webai import g4f_test_providers
@@ -120,15 +120,17 @@ async def test_client_disconnect_cancels_the_generation(router_factory, start_se
 async def test_health_shows_webai_up_down_and_disabled(router_factory, start_service) -> None:
     router, _ = await router_with_webai(router_factory, start_service, "FixedText")
     async with aiohttp.ClientSession() as http:
-        async with http.get(router.url + "/v1/health") as response:
+        async with http.get(router.url + "/v1/health", headers=health_headers(router)) as response:
             health = await response.json()
         assert health["services"]["webai"]["status"] == "up"
         assert KEY not in await response.text()
         down = await router_factory({"webai": webai_section("http://127.0.0.1:9", "FixedText")})
-        async with http.get(down.url + "/v1/health") as response:
+        async with http.get(down.url + "/v1/health", headers=health_headers(down)) as response:
             health = await response.json()
         assert health["services"]["webai"]["status"] == "down"
         assert "not reachable" in health["services"]["webai"]["reason"]
         disabled = await router_factory({})
-        async with http.get(disabled.url + "/v1/health") as response:
+        async with http.get(
+            disabled.url + "/v1/health", headers=health_headers(disabled)
+        ) as response:
             assert (await response.json())["services"]["webai"] == {"status": "disabled"}
