@@ -18,7 +18,7 @@ import yaml
 
 from router.config import ConfigError, read_config
 from router.routing.retry_after import retry_after_seconds
-from tests.conftest import StartRouter, provider
+from tests.conftest import StartRouter, health_headers, provider
 from tests.fakes.behaviours import Status
 from tests.fakes.openai import OpenAIFake
 
@@ -33,8 +33,8 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-async def get_strict(url: str) -> Any:
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
+async def get_strict(url: str, headers: dict[str, str] | None = None) -> Any:
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
         return strict_json(await response.text())
 
 
@@ -81,7 +81,7 @@ async def test_odd_retry_after_values_rest_sanely_and_answers_stay_json(
     status, retry_after, body = await one_429(router.url)
     assert status == 429 and "rate limited" in body["error"]["message"]
     assert retry_after == "" or 1 <= int(retry_after) <= 3600
-    health = await get_strict(router.url + "/v1/health")
+    health = await get_strict(router.url + "/v1/health", health_headers(router))
     cooldowns = health["providers"]["only"]["cooldowns"]
     assert low <= cooldowns[0]["remaining_s"] <= high
     listed = await get_strict(router.url + "/v1/management/cooldowns")
