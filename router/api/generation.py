@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.api.first_event import first_chunk_problem
 from router.api.passthrough import Passthrough, usage_fields
 from router.api.translation import TranslatingStream, usage_log_fields
 from router.context import context
@@ -88,6 +89,10 @@ class CallBuilder:
             return json.dumps(gen.body).encode()
         return json.dumps({**gen.body, "model": model}).encode()
 
+    def first_chunk_problem(self, candidate: Candidate, chunk: bytes) -> str | None:
+        fmt = Format(candidate.upstream.wire_format)
+        return first_chunk_problem(chunk, fmt, self.passthrough(fmt), self.ctx)
+
     def __call__(self, candidate: Candidate) -> UpstreamCall:
         fmt = candidate.upstream.wire_format
         if self.passthrough(fmt):
@@ -123,7 +128,11 @@ async def proxy_generation(
         raise unknown_model(gen.model)
     build = CallBuilder(gen, ctx.request_id)
     opened = await runtime.failover.open(
-        targets, build, stream=gen.stream, request_id=ctx.request_id
+        targets,
+        build,
+        stream=gen.stream,
+        request_id=ctx.request_id,
+        check_first=build.first_chunk_problem,
     )
     _note_upstream(request, opened)
     upstream_format = Format(opened.candidate.upstream.wire_format)
@@ -133,7 +142,7 @@ async def proxy_generation(
     if not gen.stream:
         return _whole_answer(request, gen, opened, build, upstream_format, passthrough)
     transform: StreamTransform = (
-        Passthrough(gen.client_format)
+        Passthrough(gen.client_format, opened.candidate.upstream.name)
         if passthrough
         else TranslatingStream(upstream_format, gen.client_format, build.ctx)
     )
@@ -152,6 +161,8 @@ async def proxy_generation(
     ctx.log.update(chunks=outcome.chunks, stream_error=outcome.error)
     if outcome.client_gone:
         ctx.log["client_gone"] = True
+    elif outcome.error:
+        runtime.failover.stream_died(opened.candidate, outcome.error, ctx.request_id)
     return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.api.errors import stream_error_bytes
 from router.errors import ProxyError
 from router.formats import Format, SSEParser, TranslationContext, get_codec
 from router.formats.ir import Finish, StreamError, Usage
@@ -12,10 +13,16 @@ def usage_log_fields(usage: Usage) -> dict[str, int]:
 
 
 class TranslatingStream:
-    """Upstream SSE bytes -> IR stream events -> client stream bytes, event by event."""
+    """Upstream SSE bytes -> IR stream events -> client stream bytes, event by event.
+
+    An upstream stream the decoder finds cut short ends with its error event and sets
+    ``truncated``.
+    """
 
     def __init__(self, upstream: Format, client: Format, ctx: TranslationContext) -> None:
         self.usage: dict[str, int] = {}
+        self.truncated = False
+        self._client = client
         self._parser = SSEParser()
         self._decoder = get_codec(upstream).stream_decoder(ctx)
         self._encoder = get_codec(client).stream_encoder(ctx)
@@ -35,10 +42,16 @@ class TranslatingStream:
         for ev in self._decoder.close():
             if type(ev) is Finish:
                 self.usage = usage_log_fields(ev.usage)
+            elif type(ev) is StreamError:
+                self.truncated = True
             out.append(self._encoder.encode(ev))
         out.append(self._encoder.finish())
         return b"".join(out)
 
     def fail(self, error: ProxyError) -> bytes:
+        """The closing error event; the codec's plain one if the encoder itself failed."""
         failure = StreamError(error.status, error.message, error.kind)
-        return self._encoder.encode(failure) + self._encoder.finish()
+        try:
+            return self._encoder.encode(failure) + self._encoder.finish()
+        except Exception:
+            return stream_error_bytes(self._client, error)
