@@ -1,9 +1,9 @@
 """Judges a stream's first chunk before anything reaches the client, so that a 200 whose
 body is not the promised format can still fail over.
 
-Only the events complete in the first chunk are looked at, once per stream: a passthrough
-stream's first event must be JSON (or ``[DONE]``); a translated stream's complete events
-must go through a throwaway copy of the decoder the stream will use.
+Only the events complete in the first chunk are looked at, once per stream: the first
+event's data must be JSON (or ``[DONE]``), and for a translated stream every complete
+event must also go through a throwaway copy of the decoder the stream will use.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ def first_chunk_problem(
     events = SSEParser().feed(chunk)
     if not events:
         return None
-    if passthrough:
-        data = events[0].data.strip()
-        if data == "[DONE]":
-            return None
+    data = events[0].data.strip()
+    if data != "[DONE]":
         try:
             json.loads(data)
         except ValueError:
             return "sent a first stream event that is not JSON"
+    if passthrough:
         return None
     decoder = get_codec(upstream).stream_decoder(copy.deepcopy(ctx))
     try:

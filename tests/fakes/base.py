@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import json
 import signal
+import socket
+import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -21,16 +23,20 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 from tests.fakes.behaviours import (
+    BadEvent,
     Behaviour,
     Delay,
     Drop,
     Garbage,
     Hang,
+    Huge,
     MidStreamError,
     Reply,
     Stall,
     Status,
     Stream,
+    Trickle,
+    Truncate,
 )
 
 Handler = Callable[[web.Request, "RecordedRequest"], Awaitable[web.StreamResponse]]
@@ -356,11 +362,18 @@ class FakeServer:
         record.behaviour = behaviour
         return behaviour
 
-    async def drop(self, request: web.Request, record: RecordedRequest) -> NoReturn:
-        """Abort the TCP connection without any further byte; aiohttp then cancels us."""
+    async def drop(
+        self, request: web.Request, record: RecordedRequest, *, reset: bool = False
+    ) -> NoReturn:
+        """Abort the TCP connection without any further byte; aiohttp then cancels us.
+
+        reset=True sends a TCP reset (SO_LINGER 0) instead of a FIN."""
         record.dropped_by_fake = True
         transport = request.transport
         if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if reset and sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
         await wait_forever()
 
@@ -380,10 +393,10 @@ class FakeServer:
     ) -> web.StreamResponse:
         """Write a planned stream, applying Stall/Drop/MidStreamError at the chunk mark."""
         fault_at = None
-        if isinstance(behaviour, Stall | Drop | MidStreamError):
+        if isinstance(behaviour, Stall | Drop | MidStreamError | BadEvent | Truncate):
             fault_at = behaviour.after_chunks
         if isinstance(behaviour, Drop) and behaviour.after_chunks == 0:
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
         response = web.StreamResponse(
             headers={
                 "Content-Type": plan.content_type,
@@ -402,8 +415,12 @@ class FakeServer:
                 and sent_content >= fault_at
                 and (event.content or at_end_of_content)
             ):
-                await self._apply_fault(request, record, response, plan, behaviour, sent_events)
-                return response
+                if isinstance(behaviour, BadEvent):
+                    await response.write(sse(behaviour.data, behaviour.event))
+                    fault_at = None
+                else:
+                    await self._apply_fault(request, record, response, plan, behaviour, sent_events)
+                    return response
             if event.content:
                 if not first_content and interval > 0:
                     await asyncio.sleep(interval)
@@ -429,7 +446,9 @@ class FakeServer:
         if isinstance(behaviour, Stall):
             await wait_forever()
         if isinstance(behaviour, Drop):
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
+        if isinstance(behaviour, Truncate):
+            await response.write_eof()
         if isinstance(behaviour, MidStreamError) and plan.error_event is not None:
             await response.write(plan.error_event(behaviour, sent_events))
             await response.write_eof()
@@ -453,11 +472,16 @@ class FakeServer:
         if isinstance(behaviour, Garbage):
             if not render.stream:
                 return web.Response(status=200, text=behaviour.body, content_type=content_type)
-            response = web.StreamResponse(headers={"Content-Type": content_type})
-            await response.prepare(request)
-            await response.write(render.garbage_stream(behaviour.body))
-            await response.write_eof()
-            return response
+            body = behaviour.body.encode()
+            if behaviour.framed:
+                body = render.garbage_stream(behaviour.body)
+            return await self.send_bytes(request, content_type, body)
+        if isinstance(behaviour, Huge):
+            return await self.send_huge(request, render, behaviour)
+        if isinstance(behaviour, Trickle):
+            return await self.send_trickle(request, render, behaviour)
+        if isinstance(behaviour, BadEvent) and not render.stream:
+            return json_response(behaviour.data)
         reply = unwrap_reply(behaviour)
         if render.stream:
             return await self.send_stream(
@@ -468,7 +492,7 @@ class FakeServer:
         if isinstance(behaviour, Stall):
             await self.hang(request, Hang(after_headers=True), content_type)
         if isinstance(behaviour, Drop) and behaviour.after_chunks == 0:
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
         deltas = reply.chunks if reply.chunks is not None else 1
         if reply.interval > 0 and deltas > 1:
             await asyncio.sleep(reply.interval * (deltas - 1))
@@ -493,6 +517,54 @@ class FakeServer:
         )
         return await self.perform(request, record, self.next_behaviour(record), render)
 
+    async def send_bytes(
+        self, request: web.Request, content_type: str, *pieces: bytes, interval: float = 0.0
+    ) -> web.StreamResponse:
+        """A 200 of `pieces` written one after the other (`interval` seconds apart)."""
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        await response.prepare(request)
+        for index, piece in enumerate(pieces):
+            if index and interval > 0:
+                await asyncio.sleep(interval)
+            await response.write(piece)
+        await response.write_eof()
+        return response
+
+    async def send_huge(
+        self, request: web.Request, render: Renderer, huge: Huge
+    ) -> web.StreamResponse:
+        """A valid answer around `huge.megabytes` MiB of text, written 1 MiB at a time."""
+        mark = "HUGE-TEXT-MARK"
+        if render.stream:
+            event = render.plan(Reply(text=mark, chunks=1)).events
+            template = b"".join(e.data for e in event)
+        else:
+            template = json.dumps(render.body(Reply(text=mark))).encode()
+        head, tail = template.split(mark.encode(), 1)
+        response = web.StreamResponse(
+            headers={"Content-Type": render.content_type if render.stream else "application/json"}
+        )
+        await response.prepare(request)
+        await response.write(head)
+        piece = b"a" * (1024 * 1024)
+        for _ in range(int(huge.megabytes)):
+            await response.write(piece)
+        await response.write(tail)
+        await response.write_eof()
+        return response
+
+    async def send_trickle(
+        self, request: web.Request, render: Renderer, trickle: Trickle
+    ) -> web.StreamResponse:
+        if render.stream:
+            data = b"".join(e.data for e in render.plan(trickle.reply).events)
+            content_type = render.content_type
+        else:
+            data = json.dumps(render.body(trickle.reply)).encode()
+            content_type = "application/json"
+        pieces = [data[i : i + 1] for i in range(len(data))]
+        return await self.send_bytes(request, content_type, *pieces, interval=trickle.interval)
+
     async def send_partial_and_drop(
         self, request: web.Request, record: RecordedRequest, body: bytes, content_type: str
     ) -> web.StreamResponse:
@@ -501,7 +573,8 @@ class FakeServer:
         response.content_length = len(body)
         await response.prepare(request)
         await response.write(body[: len(body) // 2])
-        await self.drop(request, record)
+        behaviour = record.behaviour
+        await self.drop(request, record, reset=isinstance(behaviour, Drop) and behaviour.reset)
 
 
 async def wait_forever() -> NoReturn:
@@ -514,7 +587,7 @@ def unwrap_reply(behaviour: Behaviour) -> Reply:
     """The Reply a content-bearing behaviour streams (Stall/Drop/MidStreamError wrap one)."""
     if isinstance(behaviour, Reply):
         return behaviour
-    if isinstance(behaviour, Stall | Drop | MidStreamError):
+    if isinstance(behaviour, Stall | Drop | MidStreamError | BadEvent | Truncate | Trickle):
         return behaviour.reply
     return Stream()
 
