@@ -62,8 +62,9 @@ class EndWatch:
         if self.seen:
             return
         search = self._pattern.search
-        # From 1 on: position 0 is judged in the overlap, which knows the byte before it.
-        if search(chunk, 1) or search(self._tail + chunk[:_OVERLAP]):
+        # Searches start at 1, where ``^`` knows the byte before: the chunk's first byte is
+        # judged in the overlap, whose own first byte was judged in an earlier one.
+        if search(chunk, 1) or search(self._tail + chunk[:_OVERLAP], 1):
             self.seen = True
             return
         if len(chunk) >= _OVERLAP:
