@@ -180,15 +180,15 @@ def _whole_answer(
         return web.Response(body=opened.body, content_type="application/json")
     try:
         answer = get_codec(upstream_format).decode_response(opened.payload, build.ctx)
-    except FormatError as exc:
+        body = get_codec(gen.client_format).encode_response(answer, build.ctx)
+    except Exception as exc:
+        detail = f": {exc.message}" if isinstance(exc, FormatError) else ""
         raise ProxyError(
             502,
-            f"upstream {opened.candidate.upstream.name} answered in an unexpected shape: "
-            f"{exc.message}",
+            f"upstream {opened.candidate.upstream.name} answered in an unexpected shape{detail}",
             ErrorKind.API_ERROR,
         ) from None
     log.update(usage_log_fields(answer.usage))
-    body = get_codec(gen.client_format).encode_response(answer, build.ctx)
     return web.Response(body=json.dumps(body).encode(), content_type="application/json")
 
 
