@@ -37,6 +37,20 @@ _END_PATTERNS: dict[Format, re.Pattern[bytes]] = {
     Format.GEMINI: re.compile(rb'"(?:finishReason|blockReason)"\s*:|' + _DATA_ERROR, re.M),
 }
 
+# Literals one of which every match contains: the pattern runs only where one is present,
+# so a chunk without any costs a few substring tests.
+_NEEDLES: dict[Format, tuple[bytes, ...]] = {
+    Format.OPENAI_CHAT: (b"[DONE]", b'"error"'),
+    Format.ANTHROPIC: (b"message_stop", b"error"),
+    Format.OPENAI_RESPONSES: (
+        b"response.completed",
+        b"response.failed",
+        b"response.incomplete",
+        b"error",
+    ),
+    Format.GEMINI: (b"Reason", b'"error"'),
+}
+
 # Longer than any marker, so one split between two chunks is still seen whole.
 _OVERLAP = 64
 
@@ -51,23 +65,29 @@ END_DESCRIPTIONS = {
 class EndWatch:
     """Fed every chunk of one stream; ``seen`` turns True once its end marker passed."""
 
-    __slots__ = ("_pattern", "_tail", "seen")
+    __slots__ = ("_needles", "_pattern", "_tail", "seen")
 
     def __init__(self, fmt: Format) -> None:
         self._pattern = _END_PATTERNS[fmt]
+        self._needles = _NEEDLES[fmt]
         self._tail = b"\n"
         self.seen = False
 
     def feed(self, chunk: bytes) -> None:
         if self.seen:
             return
-        search = self._pattern.search
         # Searches start at 1, where ``^`` knows the byte before: the chunk's first byte is
         # judged in the overlap, whose own first byte was judged in an earlier one.
-        if search(chunk, 1) or search(self._tail + chunk[:_OVERLAP], 1):
+        if self._matches(chunk) or self._matches(self._tail + chunk[:_OVERLAP]):
             self.seen = True
             return
         if len(chunk) >= _OVERLAP:
             self._tail = chunk[-_OVERLAP:]
         else:
             self._tail = (self._tail + chunk)[-_OVERLAP:]
+
+    def _matches(self, data: bytes) -> bool:
+        for needle in self._needles:
+            if needle in data:
+                return self._pattern.search(data, 1) is not None
+        return False
