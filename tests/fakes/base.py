@@ -38,6 +38,7 @@ from tests.fakes.behaviours import (
     Trickle,
     Truncate,
 )
+from tests.fakes.faults import send_fault
 
 Handler = Callable[[web.Request, "RecordedRequest"], Awaitable[web.StreamResponse]]
 
@@ -469,19 +470,10 @@ class FakeServer:
             return render.error(behaviour)
         if isinstance(behaviour, Hang):
             await self.hang(request, behaviour, content_type)
-        if isinstance(behaviour, Garbage):
-            if not render.stream:
-                return web.Response(status=200, text=behaviour.body, content_type=content_type)
-            body = behaviour.body.encode()
-            if behaviour.framed:
-                body = render.garbage_stream(behaviour.body)
-            return await self.send_bytes(request, content_type, body)
-        if isinstance(behaviour, Huge):
-            return await self.send_huge(request, render, behaviour)
-        if isinstance(behaviour, Trickle):
-            return await self.send_trickle(request, render, behaviour)
-        if isinstance(behaviour, BadEvent) and not render.stream:
-            return json_response(behaviour.data)
+        if isinstance(behaviour, Garbage | Huge | Trickle) or (
+            isinstance(behaviour, BadEvent) and not render.stream
+        ):
+            return await send_fault(request, render, behaviour)
         reply = unwrap_reply(behaviour)
         if render.stream:
             return await self.send_stream(
@@ -516,54 +508,6 @@ class FakeServer:
             error=error,
         )
         return await self.perform(request, record, self.next_behaviour(record), render)
-
-    async def send_bytes(
-        self, request: web.Request, content_type: str, *pieces: bytes, interval: float = 0.0
-    ) -> web.StreamResponse:
-        """A 200 of `pieces` written one after the other (`interval` seconds apart)."""
-        response = web.StreamResponse(headers={"Content-Type": content_type})
-        await response.prepare(request)
-        for index, piece in enumerate(pieces):
-            if index and interval > 0:
-                await asyncio.sleep(interval)
-            await response.write(piece)
-        await response.write_eof()
-        return response
-
-    async def send_huge(
-        self, request: web.Request, render: Renderer, huge: Huge
-    ) -> web.StreamResponse:
-        """A valid answer around `huge.megabytes` MiB of text, written 1 MiB at a time."""
-        mark = "HUGE-TEXT-MARK"
-        if render.stream:
-            event = render.plan(Reply(text=mark, chunks=1)).events
-            template = b"".join(e.data for e in event)
-        else:
-            template = json.dumps(render.body(Reply(text=mark))).encode()
-        head, tail = template.split(mark.encode(), 1)
-        response = web.StreamResponse(
-            headers={"Content-Type": render.content_type if render.stream else "application/json"}
-        )
-        await response.prepare(request)
-        await response.write(head)
-        piece = b"a" * (1024 * 1024)
-        for _ in range(int(huge.megabytes)):
-            await response.write(piece)
-        await response.write(tail)
-        await response.write_eof()
-        return response
-
-    async def send_trickle(
-        self, request: web.Request, render: Renderer, trickle: Trickle
-    ) -> web.StreamResponse:
-        if render.stream:
-            data = b"".join(e.data for e in render.plan(trickle.reply).events)
-            content_type = render.content_type
-        else:
-            data = json.dumps(render.body(trickle.reply)).encode()
-            content_type = "application/json"
-        pieces = [data[i : i + 1] for i in range(len(data))]
-        return await self.send_bytes(request, content_type, *pieces, interval=trickle.interval)
 
     async def send_partial_and_drop(
         self, request: web.Request, record: RecordedRequest, body: bytes, content_type: str
