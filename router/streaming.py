@@ -21,6 +21,7 @@ from aiohttp import web
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.routing.failover import Opened
+from router.routing.faults import AnswerTooLarge, answer_too_large
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
 
 KEEPALIVE = b": keep-alive\n\n"
@@ -50,7 +51,8 @@ class StreamOutcome:
     """How a forwarded stream ended, for the request log line.
 
     ``error`` names an upstream fault (``upstream_lost``, ``idle_timeout``,
-    ``bad_upstream_event``, ``truncated``); a client going away is ``client_gone`` instead.
+    ``bad_upstream_event``, ``event_too_large``, ``truncated``); a client going away is
+    ``client_gone`` instead.
     """
 
     chunks: int = 0
@@ -88,7 +90,8 @@ async def forward_stream(
             **headers,
         },
     )
-    pump = _Pump(opened, transform, response, outcome, keepalive, keepalive_comments)
+    request_id = headers.get("X-Request-Id", "")
+    pump = _Pump(opened, transform, response, outcome, keepalive, keepalive_comments, request_id)
     try:
         await response.prepare(request)
         try:
@@ -116,6 +119,7 @@ class _Pump:
         outcome: StreamOutcome,
         keepalive: float,
         keepalive_comments: bool,
+        request_id: str,
     ) -> None:
         self.opened = opened
         self.transform = transform
@@ -124,6 +128,7 @@ class _Pump:
         self.keepalive_comments = keepalive_comments
         self.idle = opened.candidate.upstream.timeouts.idle
         self.silence = SilenceTimer(min(keepalive, self.idle))
+        self.request_id = request_id
 
     async def run(self) -> None:
         """Returns at the stream's end; raises _StreamEnded for an upstream fault."""
@@ -166,11 +171,15 @@ class _Pump:
         """One transform step; any exception in it is the upstream's malformed stream."""
         try:
             return step(chunk)
+        except AnswerTooLarge as exc:
+            name = self.opened.candidate.upstream.name
+            raise _StreamEnded("event_too_large", answer_too_large(name, exc.limit)) from None
         except Exception as exc:
             name = self.opened.candidate.upstream.name
             log_fields(
                 log,
                 logging.WARNING,
+                request_id=self.request_id,
                 event="stream_transform_failed",
                 provider=name,
                 exception=type(exc).__name__,

@@ -144,7 +144,9 @@ async def proxy_generation(
     transform: StreamTransform = (
         Passthrough(gen.client_format, opened.candidate.upstream.name)
         if passthrough
-        else TranslatingStream(upstream_format, gen.client_format, build.ctx)
+        else TranslatingStream(
+            upstream_format, gen.client_format, build.ctx, runtime.failover.answer_limit
+        )
     )
     content_type = (
         "text/event-stream; charset=utf-8" if gen.sse else "application/json; charset=utf-8"

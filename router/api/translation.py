@@ -6,6 +6,7 @@ from router.api.errors import stream_error_bytes
 from router.errors import ProxyError
 from router.formats import Format, SSEParser, TranslationContext, get_codec
 from router.formats.ir import Finish, StreamError, Usage
+from router.routing.faults import AnswerTooLarge
 
 
 def usage_log_fields(usage: Usage) -> dict[str, int]:
@@ -16,13 +17,22 @@ class TranslatingStream:
     """Upstream SSE bytes -> IR stream events -> client stream bytes, event by event.
 
     An upstream stream the decoder finds cut short ends with its error event and sets
-    ``truncated``.
+    ``truncated``. The parser holds an event until it ends, so one that grows past
+    ``event_limit`` bytes raises AnswerTooLarge instead of growing without bound.
     """
 
-    def __init__(self, upstream: Format, client: Format, ctx: TranslationContext) -> None:
+    def __init__(
+        self,
+        upstream: Format,
+        client: Format,
+        ctx: TranslationContext,
+        event_limit: int = 32 * 1024 * 1024,
+    ) -> None:
         self.usage: dict[str, int] = {}
         self.truncated = False
         self._client = client
+        self._event_limit = event_limit
+        self._pending = 0
         self._parser = SSEParser()
         self._decoder = get_codec(upstream).stream_decoder(ctx)
         self._encoder = get_codec(client).stream_encoder(ctx)
@@ -30,7 +40,11 @@ class TranslatingStream:
     def feed(self, chunk: bytes) -> bytes:
         out = []
         encode = self._encoder.encode
-        for event in self._parser.feed(chunk):
+        events = self._parser.feed(chunk)
+        self._pending = len(chunk) if events else self._pending + len(chunk)
+        if self._pending > self._event_limit:
+            raise AnswerTooLarge(self._event_limit)
+        for event in events:
             for ev in self._decoder.feed(event):
                 if type(ev) is Finish:
                     self.usage = usage_log_fields(ev.usage)

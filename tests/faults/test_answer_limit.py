@@ -102,3 +102,24 @@ async def test_chatgpt_assembled_stream_is_read_within_the_limit(tmp_path: Path)
             assert upstream.active_requests() == 0
         finally:
             await upstream.close()
+
+
+async def test_one_translated_stream_event_larger_than_the_limit_ends_the_stream(
+    router_factory: StartRouter, fakes: Fakes
+) -> None:
+    """A translated stream's parser holds an event until it ends: one event of 16 MiB
+    must not be buffered past answer-limit-mb. A passthrough stream is never held."""
+    router = await router_factory(fault_config(fakes, **{"answer-limit-mb": 4}))
+    fakes.openai.script.push(Huge(megabytes=16))
+    rss = PeakRss()
+    async with rss.watching():
+        answer = await ask(router, "anthropic", MODEL["openai"], stream=True, timeout=60)
+    assert answer.status == 200
+    assert clean_error("anthropic", answer) is None
+    assert b"more than 4 MiB" in answer.body and b"answer-limit-mb" in answer.body
+    assert rss.growth_mib < 24, f"RSS grew {rss.growth_mib:.0f} MiB"
+    fakes.openai.script.push(Huge(megabytes=16))
+    passthrough = await ask(router, "openai", MODEL["openai"], stream=True, timeout=60)
+    assert passthrough.status == 200 and len(passthrough.body) > 16 * MIB
+    assert clean_error("openai", passthrough) is not None, "a complete stream got an error"
+    assert await settle(router, fakes) is None
