@@ -28,6 +28,9 @@ KEEPALIVE = b": keep-alive\n\n"
 
 log = logging.getLogger("router.streaming")
 
+# Stream endings that count against the upstream credential (routing/stream_deaths.py).
+_DEATHS = frozenset({"upstream_lost", "idle_timeout", "bad_upstream_event", "truncated"})
+
 
 class StreamTransform(Protocol):
     """Turns upstream stream bytes into client stream bytes; notes usage when it sees it.
@@ -59,6 +62,11 @@ class StreamOutcome:
     bytes_out: int = 0
     error: str | None = None
     client_gone: bool = False
+
+    @property
+    def upstream_died(self) -> bool:
+        """The upstream broke the stream (an answer over the size limit is not that)."""
+        return not self.client_gone and self.error in _DEATHS
 
 
 class _StreamEnded(Exception):

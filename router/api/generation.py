@@ -163,8 +163,8 @@ async def proxy_generation(
     ctx.log.update(chunks=outcome.chunks, stream_error=outcome.error)
     if outcome.client_gone:
         ctx.log["client_gone"] = True
-    elif outcome.error:
-        runtime.failover.stream_died(opened.candidate, outcome.error, ctx.request_id)
+    if outcome.upstream_died:
+        runtime.failover.stream_died(opened.candidate, str(outcome.error), ctx.request_id)
     return response
 
 
