@@ -16,6 +16,7 @@ from router.credentials import CredentialStore
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
+from router.routing.faults import MIB
 from router.routing.selector import Selector
 from router.routing.table import ModelTable
 from router.security.origin import OriginPolicy
@@ -67,7 +68,12 @@ class Runtime:
             ],
         )
         self.selector = Selector(config.routing.strategy, cooldowns)
-        self.failover = Failover(config.routing, self.selector, cooldowns)
+        self.failover = Failover(
+            config.routing,
+            self.selector,
+            cooldowns,
+            answer_limit=int(config.answer_limit_mb * MIB),
+        )
         self.client_keys = ClientKeys(config.api_keys)
         self.origin_policy = OriginPolicy.from_config(config)
         self.body_limit = int(config.body_limit_mb * 1024 * 1024)

@@ -10,6 +10,8 @@ request.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,16 +19,28 @@ import aiohttp
 from aiohttp import web
 
 from router.errors import ErrorKind, ProxyError
+from router.logs import log_fields
 from router.routing.failover import Opened
+from router.routing.faults import AnswerTooLarge, answer_too_large
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
 
 KEEPALIVE = b": keep-alive\n\n"
 
+log = logging.getLogger("router.streaming")
+
+# Stream endings that count against the upstream credential (routing/stream_deaths.py).
+_DEATHS = frozenset({"upstream_lost", "idle_timeout", "bad_upstream_event", "truncated"})
+
 
 class StreamTransform(Protocol):
-    """Turns upstream stream bytes into client stream bytes; notes usage when it sees it."""
+    """Turns upstream stream bytes into client stream bytes; notes usage when it sees it.
+
+    ``truncated`` is True once ``finish`` found the upstream stream cut short (the bytes
+    it returned then end with an error event).
+    """
 
     usage: dict[str, int]
+    truncated: bool
 
     def feed(self, chunk: bytes) -> bytes: ...
 
@@ -37,12 +51,31 @@ class StreamTransform(Protocol):
 
 @dataclass
 class StreamOutcome:
-    """How a forwarded stream ended, for the request log line."""
+    """How a forwarded stream ended, for the request log line.
+
+    ``error`` names an upstream fault (``upstream_lost``, ``idle_timeout``,
+    ``bad_upstream_event``, ``event_too_large``, ``truncated``); a client going away is
+    ``client_gone`` instead.
+    """
 
     chunks: int = 0
     bytes_out: int = 0
     error: str | None = None
     client_gone: bool = False
+
+    @property
+    def upstream_died(self) -> bool:
+        """The upstream broke the stream (an answer over the size limit is not that)."""
+        return not self.client_gone and self.error in _DEATHS
+
+
+class _StreamEnded(Exception):
+    """The upstream stream ended in a fault; ``error`` goes to the client as its last event."""
+
+    def __init__(self, reason: str, error: ProxyError) -> None:
+        super().__init__(error.message)
+        self.reason = reason
+        self.error = error
 
 
 async def forward_stream(
@@ -56,8 +89,6 @@ async def forward_stream(
 ) -> tuple[web.StreamResponse, StreamOutcome]:
     """``keepalive_comments`` False (a JSON-array stream) waits silently instead."""
     outcome = StreamOutcome()
-    reply = opened.reply
-    idle = opened.candidate.upstream.timeouts.idle
     response = web.StreamResponse(
         status=200,
         headers={
@@ -67,46 +98,118 @@ async def forward_stream(
             **headers,
         },
     )
-    silence = SilenceTimer(min(keepalive, idle))
+    request_id = headers.get("X-Request-Id", "")
+    pump = _Pump(opened, transform, response, outcome, keepalive, keepalive_comments, request_id)
     try:
         await response.prepare(request)
-        await _write(response, transform.feed(opened.first_chunk), outcome)
-        silence.start()
-        while True:
-            try:
-                chunk = await silence.read(reply)
-            except (aiohttp.ClientError, OSError) as exc:
-                message = (
-                    f"upstream failed mid-stream: {exc}"
-                    if isinstance(exc, UpstreamStreamError)
-                    else "upstream connection lost mid-stream"
-                )
-                error = ProxyError(502, message, ErrorKind.API_ERROR)
-                await _write(response, transform.fail(error), outcome)
-                outcome.error = "upstream_lost"
-                break
-            if chunk is None:
-                if silence.silent_for() >= idle:
-                    error = ProxyError(504, "upstream stream went silent", ErrorKind.TIMEOUT)
-                    await _write(response, transform.fail(error), outcome)
-                    outcome.error = "idle_timeout"
-                    break
-                if keepalive_comments:
-                    await _write(response, KEEPALIVE, outcome)
-                continue
-            if not chunk:
-                await _write(response, transform.finish(), outcome)
-                break
-            silence.data_arrived()
-            outcome.chunks += 1
-            await _write(response, transform.feed(chunk), outcome)
+        try:
+            await pump.run()
+        except _StreamEnded as ended:
+            outcome.error = ended.reason
+            await _write(response, _failure_bytes(transform, ended.error), outcome)
         await response.write_eof()
     except ConnectionResetError:
         outcome.client_gone = True
     finally:
-        silence.stop()
-        reply.close()
+        pump.silence.stop()
+        opened.reply.close()
     return response, outcome
+
+
+class _Pump:
+    """Moves chunks from the upstream reply through the transform to the client."""
+
+    def __init__(
+        self,
+        opened: Opened,
+        transform: StreamTransform,
+        response: web.StreamResponse,
+        outcome: StreamOutcome,
+        keepalive: float,
+        keepalive_comments: bool,
+        request_id: str,
+    ) -> None:
+        self.opened = opened
+        self.transform = transform
+        self.response = response
+        self.outcome = outcome
+        self.keepalive_comments = keepalive_comments
+        self.idle = opened.candidate.upstream.timeouts.idle
+        self.silence = SilenceTimer(min(keepalive, self.idle))
+        self.request_id = request_id
+
+    async def run(self) -> None:
+        """Returns at the stream's end; raises _StreamEnded for an upstream fault."""
+        await self._send(self._transformed(self.transform.feed, self.opened.first_chunk))
+        self.silence.start()
+        while True:
+            chunk = await self._next()
+            if chunk is None:
+                if self.keepalive_comments:
+                    await self._send(KEEPALIVE)
+                continue
+            if not chunk:
+                await self._send(self._transformed(lambda _: self.transform.finish(), b""))
+                if self.transform.truncated:
+                    self.outcome.error = "truncated"
+                return
+            self.silence.data_arrived()
+            self.outcome.chunks += 1
+            await self._send(self._transformed(self.transform.feed, chunk))
+
+    async def _next(self) -> bytes | None:
+        """The next chunk, ``b""`` at the end, None for a keep-alive moment."""
+        try:
+            chunk = await self.silence.read(self.opened.reply)
+        except (aiohttp.ClientError, OSError) as exc:
+            message = (
+                f"upstream failed mid-stream: {exc}"
+                if isinstance(exc, UpstreamStreamError)
+                else "upstream connection lost mid-stream"
+            )
+            raise _StreamEnded(
+                "upstream_lost", ProxyError(502, message, ErrorKind.API_ERROR)
+            ) from None
+        if chunk is None and self.silence.silent_for() >= self.idle:
+            error = ProxyError(504, "upstream stream went silent", ErrorKind.TIMEOUT)
+            raise _StreamEnded("idle_timeout", error)
+        return chunk
+
+    def _transformed(self, step: Callable[[bytes], bytes], chunk: bytes) -> bytes:
+        """One transform step; any exception in it is the upstream's malformed stream."""
+        try:
+            return step(chunk)
+        except AnswerTooLarge as exc:
+            name = self.opened.candidate.upstream.name
+            raise _StreamEnded("event_too_large", answer_too_large(name, exc.limit)) from None
+        except Exception as exc:
+            name = self.opened.candidate.upstream.name
+            log_fields(
+                log,
+                logging.WARNING,
+                request_id=self.request_id,
+                event="stream_transform_failed",
+                provider=name,
+                exception=type(exc).__name__,
+            )
+            message = f"upstream {name} sent a stream event the router could not read"
+            raise _StreamEnded(
+                "bad_upstream_event", ProxyError(502, message, ErrorKind.API_ERROR)
+            ) from None
+
+    async def _send(self, data: bytes) -> None:
+        await _write(self.response, data, self.outcome)
+
+
+def _failure_bytes(transform: StreamTransform, error: ProxyError) -> bytes:
+    """The closing error event; nothing when even that cannot be rendered."""
+    try:
+        return transform.fail(error)
+    except Exception as exc:
+        log_fields(
+            log, logging.ERROR, event="stream_error_event_failed", exception=type(exc).__name__
+        )
+        return b""
 
 
 class SilenceTimer:

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.api.first_event import first_chunk_problem
 from router.api.passthrough import Passthrough, usage_fields
 from router.api.translation import TranslatingStream, usage_log_fields
 from router.context import context
@@ -88,6 +89,10 @@ class CallBuilder:
             return json.dumps(gen.body).encode()
         return json.dumps({**gen.body, "model": model}).encode()
 
+    def first_chunk_problem(self, candidate: Candidate, chunk: bytes) -> str | None:
+        fmt = Format(candidate.upstream.wire_format)
+        return first_chunk_problem(chunk, fmt, self.passthrough(fmt), self.ctx)
+
     def __call__(self, candidate: Candidate) -> UpstreamCall:
         fmt = candidate.upstream.wire_format
         if self.passthrough(fmt):
@@ -123,7 +128,11 @@ async def proxy_generation(
         raise unknown_model(gen.model)
     build = CallBuilder(gen, ctx.request_id)
     opened = await runtime.failover.open(
-        targets, build, stream=gen.stream, request_id=ctx.request_id
+        targets,
+        build,
+        stream=gen.stream,
+        request_id=ctx.request_id,
+        check_first=build.first_chunk_problem,
     )
     _note_upstream(request, opened)
     upstream_format = Format(opened.candidate.upstream.wire_format)
@@ -133,9 +142,11 @@ async def proxy_generation(
     if not gen.stream:
         return _whole_answer(request, gen, opened, build, upstream_format, passthrough)
     transform: StreamTransform = (
-        Passthrough(gen.client_format)
+        Passthrough(gen.client_format, opened.candidate.upstream.name)
         if passthrough
-        else TranslatingStream(upstream_format, gen.client_format, build.ctx)
+        else TranslatingStream(
+            upstream_format, gen.client_format, build.ctx, runtime.failover.answer_limit
+        )
     )
     content_type = (
         "text/event-stream; charset=utf-8" if gen.sse else "application/json; charset=utf-8"
@@ -152,6 +163,8 @@ async def proxy_generation(
     ctx.log.update(chunks=outcome.chunks, stream_error=outcome.error)
     if outcome.client_gone:
         ctx.log["client_gone"] = True
+    if outcome.upstream_died:
+        runtime.failover.stream_died(opened.candidate, str(outcome.error), ctx.request_id)
     return response
 
 
@@ -169,15 +182,15 @@ def _whole_answer(
         return web.Response(body=opened.body, content_type="application/json")
     try:
         answer = get_codec(upstream_format).decode_response(opened.payload, build.ctx)
-    except FormatError as exc:
+        body = get_codec(gen.client_format).encode_response(answer, build.ctx)
+    except Exception as exc:
+        detail = f": {exc.message}" if isinstance(exc, FormatError) else ""
         raise ProxyError(
             502,
-            f"upstream {opened.candidate.upstream.name} answered in an unexpected shape: "
-            f"{exc.message}",
+            f"upstream {opened.candidate.upstream.name} answered in an unexpected shape{detail}",
             ErrorKind.API_ERROR,
         ) from None
     log.update(usage_log_fields(answer.usage))
-    body = get_codec(gen.client_format).encode_response(answer, build.ctx)
     return web.Response(body=json.dumps(body).encode(), content_type="application/json")
 
 

@@ -12,7 +12,8 @@ from collections import deque
 from typing import Any
 
 from router.api.errors import stream_error_bytes
-from router.errors import ProxyError
+from router.api.stream_end import END_DESCRIPTIONS, EndWatch
+from router.errors import ErrorKind, ProxyError
 from router.formats import Format
 
 _USAGE_MARKER = {
@@ -55,27 +56,42 @@ def usage_fields(fmt: Format, payload: Any) -> dict[str, int]:
 class Passthrough:
     """Relays an upstream stream in the client's own format, untouched."""
 
-    def __init__(self, fmt: Format) -> None:
+    def __init__(self, fmt: Format, upstream_name: str = "upstream") -> None:
         self.format = fmt
         self.usage: dict[str, int] = {}
+        self.truncated = False
+        self._upstream_name = upstream_name
         self._marker = _USAGE_MARKER[fmt]
         self._usage_lines: deque[bytes] = deque(maxlen=2)
+        self._end = EndWatch(fmt)
 
     def feed(self, chunk: bytes) -> bytes:
         if self._marker in chunk:
             for line in chunk.split(b"\n"):
                 if line.startswith(b"data:") and self._marker in line:
                     self._usage_lines.append(line[5:])
+        self._end.feed(chunk)
         return chunk
 
     def finish(self) -> bytes:
+        self._note_usage()
+        if self._end.seen:
+            return b""
+        self.truncated = True
+        message = (
+            f"upstream {self._upstream_name} ended the stream without "
+            f"{END_DESCRIPTIONS[self.format]}; the answer may be incomplete"
+        )
+        return stream_error_bytes(self.format, ProxyError(502, message, ErrorKind.API_ERROR))
+
+    def fail(self, error: ProxyError) -> bytes:
+        self._note_usage()
+        return stream_error_bytes(self.format, error)
+
+    def _note_usage(self) -> None:
         for line in self._usage_lines:
             try:
                 self.usage.update(usage_fields(self.format, json.loads(line)))
             except ValueError:
                 continue
-        return b""
-
-    def fail(self, error: ProxyError) -> bytes:
-        self.finish()
-        return stream_error_bytes(self.format, error)
+        self._usage_lines.clear()

@@ -187,6 +187,10 @@ class RoutingConfig:
     retry_backoff: float = 0.1
     retry_backoff_max: float = 2.0
     cooldown: CooldownConfig = field(default_factory=CooldownConfig)
+    # A credential whose streams die mid-way this many times within the window (seconds)
+    # cools down like one that failed before answering.
+    mid_stream_failures: int = 3
+    mid_stream_window: float = 300.0
 
     def check(self, path: str, problems: Problems) -> None:
         if self.strategy not in STRATEGIES:
@@ -195,6 +199,9 @@ class RoutingConfig:
             problems.add(join(path, "max-retries"), "expected an integer >= 0")
         if self.retry_backoff < 0 or self.retry_backoff_max < 0:
             problems.add(join(path, "retry-backoff"), "expected a number >= 0")
+        if self.mid_stream_failures < 1:
+            problems.add(join(path, "mid-stream-failures"), "expected an integer >= 1")
+        check_positive({"mid_stream_window": self.mid_stream_window}, path, problems)
 
 
 @dataclass(frozen=True)
@@ -289,6 +296,8 @@ class Config:
     log_level: str = "info"
     api_keys: tuple[ClientKey, ...] = ()
     body_limit_mb: float = 32.0
+    # Largest non-streamed upstream answer read, in MiB (larger ones are a 502).
+    answer_limit_mb: float = 32.0
     auth_dir: str = "~/.cliproxy/auth"
     timeouts: Timeouts = field(default_factory=Timeouts)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
@@ -311,6 +320,7 @@ class Config:
         if self.log_level not in LOG_LEVELS:
             problems.add("log-level", f"expected one of {', '.join(LOG_LEVELS)}")
         check_positive({"body_limit_mb": self.body_limit_mb}, path, problems)
+        check_positive({"answer_limit_mb": self.answer_limit_mb}, path, problems)
         if not is_loopback(self.host) and not any(k.key for k in self.api_keys):
             problems.add(
                 "host",

@@ -22,8 +22,17 @@ from router.config.schema import RoutingConfig
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields, utc_iso
 from router.routing.cooldown import Cooldowns
+from router.routing.faults import (
+    MIB,
+    AnswerTooLarge,
+    answer_too_large,
+    event_stream_problem,
+    is_fd_exhaustion,
+    out_of_fds,
+)
 from router.routing.retry_after import retry_after_seconds
 from router.routing.selector import Candidate, Selector
+from router.routing.stream_deaths import StreamDeaths
 from router.routing.table import Target
 from router.upstreams.base import UpstreamCall, UpstreamReply
 
@@ -73,8 +82,14 @@ class AttemptFailed(Exception):
         return ProxyError(self.status, self.message, self.kind, retry_after=self.retry_after)
 
 
-async def read_body(reply: UpstreamReply, idle: float, limit: int | None = None) -> bytes:
-    """The rest of a body, allowing ``idle`` seconds between pieces."""
+async def read_body(
+    reply: UpstreamReply, idle: float, limit: int | None = None, *, cut: bool = True
+) -> bytes:
+    """The rest of a body, allowing ``idle`` seconds between pieces.
+
+    Past ``limit`` bytes the body is cut there (``cut``, for error bodies) or reading stops
+    with AnswerTooLarge; no more than ``limit`` bytes are ever kept.
+    """
     parts: list[bytes] = []
     size = 0
     while True:
@@ -82,10 +97,13 @@ async def read_body(reply: UpstreamReply, idle: float, limit: int | None = None)
             chunk = await reply.next_chunk()
         if not chunk:
             return b"".join(parts)
+        if limit is not None and size + len(chunk) > limit:
+            if not cut:
+                raise AnswerTooLarge(limit)
+            parts.append(chunk[: limit - size])
+            return b"".join(parts)
         parts.append(chunk)
         size += len(chunk)
-        if limit is not None and size >= limit:
-            return b"".join(parts)[:limit]
 
 
 def upstream_message(body: bytes, limit: int = 300) -> str:
@@ -103,10 +121,19 @@ def upstream_message(body: bytes, limit: int = 300) -> str:
 class Failover:
     """Opens the first candidate that answers for a resolved model."""
 
-    def __init__(self, routing: RoutingConfig, selector: Selector, cooldowns: Cooldowns) -> None:
+    def __init__(
+        self,
+        routing: RoutingConfig,
+        selector: Selector,
+        cooldowns: Cooldowns,
+        *,
+        answer_limit: int = 32 * MIB,
+    ) -> None:
         self.routing = routing
         self.selector = selector
         self.cooldowns = cooldowns
+        self.answer_limit = answer_limit
+        self.stream_deaths = StreamDeaths(routing.mid_stream_failures, routing.mid_stream_window)
 
     async def open(
         self,
@@ -115,8 +142,13 @@ class Failover:
         *,
         stream: bool,
         request_id: str,
+        check_first: Callable[[Candidate, bytes], str | None] | None = None,
     ) -> Opened:
-        """Raises ProxyError when no candidate could answer."""
+        """Raises ProxyError when no candidate could answer.
+
+        ``check_first`` judges a stream's first chunk (None: it will do); a problem it names
+        fails the candidate over like a bad status would.
+        """
         attempts = 0
         last: AttemptFailed | None = None
         for candidate in self.selector.candidates(targets):
@@ -127,7 +159,8 @@ class Failover:
                 await asyncio.sleep(min(delay, self.routing.retry_backoff_max))
             attempts += 1
             try:
-                opened = await self._attempt(candidate, build_call(candidate), stream, attempts)
+                call = build_call(candidate)
+                opened = await self._attempt(candidate, call, stream, attempts, check_first)
             except AttemptFailed as failure:
                 last = failure
                 self._cool(candidate, failure, request_id)
@@ -140,7 +173,12 @@ class Failover:
         raise self._exhausted(targets, last)
 
     async def _attempt(
-        self, candidate: Candidate, call: UpstreamCall, stream: bool, attempts: int
+        self,
+        candidate: Candidate,
+        call: UpstreamCall,
+        stream: bool,
+        attempts: int,
+        check_first: Callable[[Candidate, bytes], str | None] | None,
     ) -> Opened:
         timeouts = candidate.upstream.timeouts
         name = candidate.upstream.name
@@ -159,9 +197,14 @@ class Failover:
                         raise AttemptFailed(
                             502, ErrorKind.API_ERROR, f"upstream {name} ended the stream at once"
                         )
+                    problem = event_stream_problem(first) or (
+                        check_first(candidate, first) if check_first else None
+                    )
+                    if problem:
+                        raise AttemptFailed(502, ErrorKind.API_ERROR, f"upstream {name} {problem}")
                     return Opened(candidate, reply, attempts, time.monotonic(), first_chunk=first)
             first_byte_at = time.monotonic()
-            body = await read_body(reply, timeouts.idle)
+            body = await read_body(reply, timeouts.idle, self.answer_limit, cut=False)
             reply.close()
             try:
                 payload = json.loads(body)
@@ -177,6 +220,18 @@ class Failover:
                 reply.close()
             if isinstance(exc, TimeoutError):
                 raise AttemptFailed(504, ErrorKind.TIMEOUT, f"upstream {name} timed out") from None
+            if isinstance(exc, AnswerTooLarge):
+                raise answer_too_large(name, exc.limit) from None
+            if is_fd_exhaustion(exc):
+                log_fields(
+                    log,
+                    logging.ERROR,
+                    request_id=call.request_id,
+                    event="fd_exhausted",
+                    provider=name,
+                    error="out of file descriptors",
+                )
+                raise out_of_fds() from None
             if isinstance(exc, (aiohttp.ClientError, OSError)):
                 raise AttemptFailed(
                     502, ErrorKind.API_ERROR, f"upstream {name} unreachable: {_describe(exc)}"
@@ -212,6 +267,16 @@ class Failover:
         raise AttemptFailed(
             502, ErrorKind.API_ERROR, f"upstream {name} failed with status {status}{detail}"
         )
+
+    def stream_died(self, candidate: Candidate, reason: str, request_id: str) -> None:
+        """A stream this candidate started ended in an upstream fault (never a client leaving);
+        enough of them within the window cool the credential for the model."""
+        upstream = candidate.upstream.name
+        if not self.stream_deaths.record(upstream, candidate.credential.name, candidate.model):
+            return
+        failures = self.routing.mid_stream_failures
+        message = f"upstream {upstream} broke {failures} streams mid-way (last: {reason})"
+        self._cool(candidate, AttemptFailed(502, ErrorKind.API_ERROR, message), request_id)
 
     def _cool(self, candidate: Candidate, failure: AttemptFailed, request_id: str) -> None:
         rest = self.cooldowns.fail(

@@ -17,6 +17,7 @@ from router.config.subscriptions import OAuthSubscription
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.oauth.client import refresh_tokens
 from router.oauth.login import OAuthProvider
+from router.routing.faults import MIB
 from router.subscriptions.base import SubscriptionUpstream
 from router.subscriptions.chatgpt.oauth import ChatGPTOAuth
 from router.subscriptions.chatgpt.upstream import CodexUpstream
@@ -65,7 +66,13 @@ class Subscriptions:
             oauth = ChatGPTOAuth(sections.chatgpt)
             keeper = self._keeper(oauth, sections.chatgpt)
             self._add(
-                CodexUpstream(sections.chatgpt, config.timeouts, store, keeper),
+                CodexUpstream(
+                    sections.chatgpt,
+                    config.timeouts,
+                    store,
+                    keeper,
+                    answer_limit=int(config.answer_limit_mb * MIB),
+                ),
                 sections.chatgpt.models,
             )
         if sections.ctonew.enabled:

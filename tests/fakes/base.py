@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import json
 import signal
+import socket
+import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -21,17 +23,22 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 from tests.fakes.behaviours import (
+    BadEvent,
     Behaviour,
     Delay,
     Drop,
     Garbage,
     Hang,
+    Huge,
     MidStreamError,
     Reply,
     Stall,
     Status,
     Stream,
+    Trickle,
+    Truncate,
 )
+from tests.fakes.faults import send_fault
 
 Handler = Callable[[web.Request, "RecordedRequest"], Awaitable[web.StreamResponse]]
 
@@ -356,11 +363,18 @@ class FakeServer:
         record.behaviour = behaviour
         return behaviour
 
-    async def drop(self, request: web.Request, record: RecordedRequest) -> NoReturn:
-        """Abort the TCP connection without any further byte; aiohttp then cancels us."""
+    async def drop(
+        self, request: web.Request, record: RecordedRequest, *, reset: bool = False
+    ) -> NoReturn:
+        """Abort the TCP connection without any further byte; aiohttp then cancels us.
+
+        reset=True sends a TCP reset (SO_LINGER 0) instead of a FIN."""
         record.dropped_by_fake = True
         transport = request.transport
         if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if reset and sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
         await wait_forever()
 
@@ -380,10 +394,10 @@ class FakeServer:
     ) -> web.StreamResponse:
         """Write a planned stream, applying Stall/Drop/MidStreamError at the chunk mark."""
         fault_at = None
-        if isinstance(behaviour, Stall | Drop | MidStreamError):
+        if isinstance(behaviour, Stall | Drop | MidStreamError | BadEvent | Truncate):
             fault_at = behaviour.after_chunks
         if isinstance(behaviour, Drop) and behaviour.after_chunks == 0:
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
         response = web.StreamResponse(
             headers={
                 "Content-Type": plan.content_type,
@@ -402,8 +416,12 @@ class FakeServer:
                 and sent_content >= fault_at
                 and (event.content or at_end_of_content)
             ):
-                await self._apply_fault(request, record, response, plan, behaviour, sent_events)
-                return response
+                if isinstance(behaviour, BadEvent):
+                    await response.write(sse(behaviour.data, behaviour.event))
+                    fault_at = None
+                else:
+                    await self._apply_fault(request, record, response, plan, behaviour, sent_events)
+                    return response
             if event.content:
                 if not first_content and interval > 0:
                     await asyncio.sleep(interval)
@@ -429,7 +447,9 @@ class FakeServer:
         if isinstance(behaviour, Stall):
             await wait_forever()
         if isinstance(behaviour, Drop):
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
+        if isinstance(behaviour, Truncate):
+            await response.write_eof()
         if isinstance(behaviour, MidStreamError) and plan.error_event is not None:
             await response.write(plan.error_event(behaviour, sent_events))
             await response.write_eof()
@@ -450,14 +470,10 @@ class FakeServer:
             return render.error(behaviour)
         if isinstance(behaviour, Hang):
             await self.hang(request, behaviour, content_type)
-        if isinstance(behaviour, Garbage):
-            if not render.stream:
-                return web.Response(status=200, text=behaviour.body, content_type=content_type)
-            response = web.StreamResponse(headers={"Content-Type": content_type})
-            await response.prepare(request)
-            await response.write(render.garbage_stream(behaviour.body))
-            await response.write_eof()
-            return response
+        if isinstance(behaviour, Garbage | Huge | Trickle) or (
+            isinstance(behaviour, BadEvent) and not render.stream
+        ):
+            return await send_fault(request, render, behaviour)
         reply = unwrap_reply(behaviour)
         if render.stream:
             return await self.send_stream(
@@ -468,7 +484,7 @@ class FakeServer:
         if isinstance(behaviour, Stall):
             await self.hang(request, Hang(after_headers=True), content_type)
         if isinstance(behaviour, Drop) and behaviour.after_chunks == 0:
-            await self.drop(request, record)
+            await self.drop(request, record, reset=behaviour.reset)
         deltas = reply.chunks if reply.chunks is not None else 1
         if reply.interval > 0 and deltas > 1:
             await asyncio.sleep(reply.interval * (deltas - 1))
@@ -501,7 +517,8 @@ class FakeServer:
         response.content_length = len(body)
         await response.prepare(request)
         await response.write(body[: len(body) // 2])
-        await self.drop(request, record)
+        behaviour = record.behaviour
+        await self.drop(request, record, reset=isinstance(behaviour, Drop) and behaviour.reset)
 
 
 async def wait_forever() -> NoReturn:
@@ -514,7 +531,7 @@ def unwrap_reply(behaviour: Behaviour) -> Reply:
     """The Reply a content-bearing behaviour streams (Stall/Drop/MidStreamError wrap one)."""
     if isinstance(behaviour, Reply):
         return behaviour
-    if isinstance(behaviour, Stall | Drop | MidStreamError):
+    if isinstance(behaviour, Stall | Drop | MidStreamError | BadEvent | Truncate | Trickle):
         return behaviour.reply
     return Stream()
 

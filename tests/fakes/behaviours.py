@@ -6,6 +6,9 @@ own wire format, so one test vocabulary works against every fake:
     fake.script.push(Stream(chunks=5, interval=0.01))
     fake.script.push(Status(429, retry_after=2), times=3)
     fake.script.always(Hang())
+
+The fault behaviours (BadEvent, Truncate, Trickle, Huge, Drop(reset=True), Garbage with
+framed=False) play the upstream faults of tests/faults/.
 """
 
 from __future__ import annotations
@@ -102,11 +105,13 @@ class Drop:
     """Abruptly close the TCP connection after `after_chunks` content deltas.
 
     after_chunks=0 closes before any byte is sent. For a non-streaming request with
-    after_chunks>0 the headers and part of the body are sent first.
+    after_chunks>0 the headers and part of the body are sent first. reset=True makes the
+    close a TCP reset (RST) instead of a FIN.
     """
 
     after_chunks: int = 0
     reply: Reply = field(default_factory=Stream)
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,64 @@ class MidStreamError:
 
 @dataclass(frozen=True)
 class Garbage:
-    """Answer 200 with a body that is not valid JSON (or an SSE stream of invalid data)."""
+    """Answer 200 with a body that is not valid JSON (or an SSE stream of invalid data).
+
+    framed=False sends `body` as it is even to a stream request (no `data:` framing).
+    """
 
     body: str = '{"this is": not json'
+    framed: bool = True
 
 
-Behaviour = Reply | Status | Hang | Delay | Stall | Drop | MidStreamError | Garbage
+@dataclass(frozen=True)
+class BadEvent:
+    """Stream `after_chunks` content deltas, then one event of an unexpected shape (`data`,
+    JSON-encoded unless a string, under SSE `event` when given), then the rest as usual.
+
+    A non-streaming request gets `data` as its whole 200 body."""
+
+    data: Any
+    event: str | None = None
+    after_chunks: int = 1
+    reply: Reply = field(default_factory=Stream)
+
+
+@dataclass(frozen=True)
+class Truncate:
+    """Stream `after_chunks` content deltas, then end the response cleanly (no final
+    events: no [DONE], message_stop, response.completed or finishReason)."""
+
+    after_chunks: int = 1
+    reply: Reply = field(default_factory=Stream)
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Send the whole answer (stream or body) one byte every `interval` seconds."""
+
+    interval: float = 1.0
+    reply: Reply = field(default_factory=Reply)
+
+
+@dataclass(frozen=True)
+class Huge:
+    """A well-formed 200 answer whose text is `megabytes` MiB of "a", generated lazily
+    (never held whole by the fake) and written in 1 MiB pieces."""
+
+    megabytes: float = 64
+
+
+Behaviour = (
+    Reply
+    | Status
+    | Hang
+    | Delay
+    | Stall
+    | Drop
+    | MidStreamError
+    | Garbage
+    | BadEvent
+    | Truncate
+    | Trickle
+    | Huge
+)

@@ -20,6 +20,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from router.formats import ErrorKind, Format, SSEEvent, SSEParser, encode_sse, get_codec
+from router.routing.faults import answer_too_large
 from router.subscriptions.chatgpt.assemble import (
     FAILURE_EVENTS,
     TERMINAL_EVENTS,
@@ -141,16 +142,25 @@ def _failure_of(data: str) -> str:
     return failure_message(payload) if isinstance(payload, dict) else "upstream response failed"
 
 
-async def assembled_reply(reply: UpstreamReply, names: ToolNames, idle: float) -> UpstreamReply:
+async def assembled_reply(
+    reply: UpstreamReply, names: ToolNames, idle: float, limit: int, upstream: str
+) -> UpstreamReply:
     """Read the whole event stream (at most ``idle`` seconds between pieces) and answer
     with the response it built: 200 JSON, else a 502 (504 when the stream went silent)
-    in the OpenAI error shape. Never reports an unfinished stream as a success."""
+    in the OpenAI error shape. Never reports an unfinished stream as a success.
+
+    A stream longer than ``limit`` bytes is answer-limit-mb's 502 (raised as ProxyError),
+    read no further."""
     parser = SSEParser()
     assembler = ResponseAssembler()
+    size = 0
     try:
         while True:
             async with asyncio.timeout(idle):
                 chunk = await reply.next_chunk()
+            size += len(chunk)
+            if size > limit:
+                raise answer_too_large(upstream, limit)
             for event in parser.feed(chunk) if chunk else parser.close():
                 _feed(assembler, event, names)
             if not chunk:

@@ -15,6 +15,7 @@ from router.errors import ErrorKind
 from router.formats import Format
 from router.formats.codec import dumps
 from router.routing.failover import AttemptFailed
+from router.routing.faults import MIB
 from router.subscriptions.base import Prepared, SubscriptionUpstream
 from router.subscriptions.chatgpt.constants import PROVIDER, UPSTREAM_NAME
 from router.subscriptions.chatgpt.replies import (
@@ -41,9 +42,12 @@ class CodexUpstream(SubscriptionUpstream):
         store: CredentialStore,
         keeper: TokenKeeper,
         name: str = UPSTREAM_NAME,
+        *,
+        answer_limit: int = 32 * MIB,
     ) -> None:
         super().__init__(name, timeouts, store, keeper)
         self.config = config
+        self.answer_limit = answer_limit
 
     def prepare(self, call: UpstreamCall, credential: StoredCredential) -> Prepared:
         account_id = credential.data.get("account_id")
@@ -77,4 +81,4 @@ class CodexUpstream(SubscriptionUpstream):
             return reply
         if call.stream:
             return CodexEventStream(reply, names)
-        return await assembled_reply(reply, names, self.timeouts.idle)
+        return await assembled_reply(reply, names, self.timeouts.idle, self.answer_limit, self.name)
