@@ -64,17 +64,36 @@ class ClientConnection(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        between_requests = self._receiving is None or self._receiving.is_eof()
-        if between_requests:
+        receiving = self._receiving
+        if receiving is None or receiving.is_eof():
+            receiving = None
             if not self._request_in_progress:
                 self._await_headers()
             self._head += data[: _HEAD_KEPT - len(self._head)]
         parsed = self._request_count
         super().data_received(data)
-        if self._request_count != parsed and self._messages:
-            message, payload = self._messages[-1]
-            if isinstance(message, RawRequestMessage):
-                self._headers_arrived(payload)
+        if self._request_count == parsed or not self._messages:
+            return
+        message, payload = self._messages[-1]
+        if isinstance(message, RawRequestMessage):
+            self._headers_arrived(payload)
+        elif receiving is not None:
+            self._body_unparsable(receiving)
+
+    def _body_unparsable(self, payload: StreamReader) -> None:
+        """The framing broke mid-body (a bad chunk size): aiohttp queues a bare 400 as a
+        new request and leaves the handler waiting for the rest of the body. The handler's
+        read fails instead, so it answers in its client's format, and the connection ends."""
+        error_info = self._messages.pop()[0]
+        reason = str(getattr(error_info, "message", "")).strip().splitlines() or ["bad framing"]
+        self.close()
+        payload.set_exception(
+            ProxyError(
+                400,
+                f"request body could not be read: malformed HTTP framing: {reason[0].rstrip(':')}",
+                ErrorKind.INVALID_REQUEST,
+            )
+        )
 
     def _await_headers(self) -> None:
         if self._header_deadline is None:
