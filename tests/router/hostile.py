@@ -18,7 +18,7 @@ def expected_format(path: str) -> str:
     path = strip_amp_prefix(path.split("?", 1)[0])
     if path.startswith("/v1/messages"):
         return "anthropic"
-    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+    if path.startswith("/v1beta") or (path.startswith("/v1/models/") and ":" in path):
         return "gemini"
     return "openai"
 
