@@ -3,12 +3,14 @@ text or as JSON no deeper than ``server.max-json-depth``.
 
 Every way a body can be wrong is a ProxyError the middleware answers in the caller's
 format: too large (413), cut short or badly framed (400), too slow (408, set by
-router/connections.py), not UTF-8, not JSON or nested too deeply (400).
+router/connections.py), not UTF-8, not JSON, nested too deeply or holding a string that
+is not valid Unicode (an unpaired surrogate escape) (400).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -74,7 +76,37 @@ def loads_bounded(data: bytes | str, max_depth: int) -> Any:
         raise too_deep from None
     if nesting_exceeds(value, max_depth):
         raise too_deep
+    if _MAYBE_SURROGATE[type(data)].search(data) and _has_lone_surrogate(value):
+        raise bad_request(
+            "request body has a string with an unpaired UTF-16 surrogate (such as \\ud800 "
+            "without its pair); JSON strings must be valid Unicode"
+        )
     return value
+
+
+# A surrogate escape (\ud800-\udfff) or its raw bytes, which json.loads lets through: only
+# then are the strings searched for one left unpaired.
+_MAYBE_SURROGATE = {
+    bytes: re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]"),
+    str: re.compile(r"\\u[dD][89a-fA-F]"),
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Decoded strings keep a surrogate only when it had no pair (pairs become one char)."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
 
 
 def nesting_exceeds(value: Any, max_depth: int) -> bool:

@@ -292,3 +292,36 @@ async def test_404_and_405_come_out_in_the_callers_format(router, method, path, 
         async with http.request(method, router.url + path) as response:
             assert response.status == status
             parse_error(expected_format(path), await response.read())
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (GENERATION_PATHS[6], b'"\\ud800 half an emoji"'),
+        ("/v1/chat/completions", b'"tail \\udfff"'),
+        ("/v1/messages", b'"\xed\xa0\x80 as raw bytes"'),
+        ("/v1/auth/ctonew", b'"\\udbff"'),
+    ],
+)
+async def test_unpaired_surrogates_are_a_400(router, path: str, text: bytes) -> None:
+    """They used to reach the answer (the fake echoes the prompt) and break the stream
+    encoder with a UnicodeEncodeError mid-stream."""
+    if path.startswith("/v1beta") or "/v1beta/" in path:
+        raw = b'{"contents": [{"role": "user", "parts": [{"text": ' + text + b"}]}]}"
+    elif path == "/v1/auth/ctonew":
+        raw = b'{"cookie": ' + text + b"}"
+    else:
+        raw = b'{"model": "via-openai", "max_tokens": 9, "stream": true, "messages": '
+        raw += b'[{"role": "user", "content": ' + text + b"}]}"
+    with watch_log() as records:
+        status, answer = await _post(router.url + path, raw)
+    assert status == 400
+    assert "unpaired UTF-16 surrogate" in parse_error(expected_format(path), answer)
+    assert tracebacks(records) == []
+
+
+async def test_paired_surrogate_escapes_are_fine(router, openai_fake) -> None:
+    raw = b'{"model": "via-openai", "messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}'
+    status, _ = await _post(router.url + "/v1/chat/completions", raw)
+    assert status == 200
+    assert openai_fake.last_request.json["messages"][0]["content"] == "\U0001f600"
