@@ -247,6 +247,8 @@ class RouterRunner(web.AppRunner):
         self._connection_settings = settings
 
     async def _make_server(self) -> web.Server:
+        # aiohttp has no setting for the protocol class: take the server it built (after
+        # the app's startup) and make the same one with our factory.
         base = await super()._make_server()
         return _ClientServer(
             base.request_handler,

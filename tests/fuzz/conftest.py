@@ -9,11 +9,15 @@ derandomized (the same inputs every run, so CI failures reproduce); set
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from router.server import RunningRouter
 from tests.conftest import StartRouter
+from tests.fakes.anthropic import AnthropicFake
+from tests.fakes.gemini import GeminiFake
+from tests.fakes.openai import OpenAIFake
 from tests.fuzz.harness import TALLY, LogWatch, fuzz_config
 
 
@@ -37,5 +41,12 @@ def log_watch() -> Iterator[LogWatch]:
 
 
 @pytest.fixture
-async def fuzz_router(router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake):
-    return await router_factory(fuzz_config(openai_fake, anthropic_fake, gemini_fake))
+async def fuzz_router(router_factory: StartRouter) -> AsyncIterator[RunningRouter]:
+    """The router in front of fakes that keep no record of requests (thousands of bodies
+    of up to 2 MiB would otherwise pile up in memory)."""
+    async with (
+        OpenAIFake(record=False) as openai_fake,
+        AnthropicFake(record=False) as anthropic_fake,
+        GeminiFake(record=False) as gemini_fake,
+    ):
+        yield await router_factory(fuzz_config(openai_fake, anthropic_fake, gemini_fake))

@@ -9,10 +9,11 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 from hypothesis import given
 from yarl import URL
 
-from tests.fuzz.harness import TALLY, LogWatch, fuzz_settings
+from tests.fuzz.harness import EXAMPLES_SCALE, TALLY, LogWatch, fuzz_settings
 from tests.fuzz.strategies import (
     Attempt,
     management_requests,
@@ -24,6 +25,7 @@ from tests.fuzz.strategies import (
 from tests.router.hostile import error_message, expected_format, port_of
 
 REQUEST_TIMEOUT = 15.0
+pytestmark = pytest.mark.timeout(int(120 * max(1.0, EXAMPLES_SCALE)))
 # The AI Studio service is not running in this test: its management routes say so (503).
 SERVICE_ABSENT = ("/v1/auth/aistudio",)
 
