@@ -5,6 +5,7 @@ oversized request lines and headers, and aiohttp's own 404/405."""
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 
 import aiohttp
@@ -325,3 +326,45 @@ async def test_paired_surrogate_escapes_are_fine(router, openai_fake) -> None:
     status, _ = await _post(router.url + "/v1/chat/completions", raw)
     assert status == 200
     assert openai_fake.last_request.json["messages"][0]["content"] == "\U0001f600"
+
+
+SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}}
+CODEC_TRIPS = [
+    # Each made a codec raise TypeError: a 500 with a traceback before the boundary guard.
+    ("/v1/messages", {"model": "via-openai", "max_tokens": 9, "messages": [
+        {"role": "user", "content": [{"type": {}}]}]}),
+    ("/v1/messages", {"model": "via-openai", "max_tokens": 9, "messages": [
+        {"role": "user", "content": [{"type": ["text"]}]}]}),
+    ("/v1/chat/completions", {"model": "via-gemini", "messages": MESSAGES, "tools": [
+        {"type": "function", "function": {
+            "name": "w", "parameters": {**SCHEMA, "required": [{}]}}}]}),
+    ("/v1/chat/completions", {"model": "via-gemini", "messages": MESSAGES, "tools": [
+        {"type": "function", "function": {"name": "w", "parameters": {
+            "type": "object", "properties": None, "required": ["a"]}}}]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "body"), CODEC_TRIPS)
+async def test_shapes_a_codec_trips_over_are_a_400(router, path: str, body: dict) -> None:
+    with watch_log() as records:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(router.url + path, json=body) as response:
+                status, answer = response.status, await response.read()
+    assert status == 400
+    parse_error(expected_format(path), answer)
+    assert tracebacks(records) == []
+
+
+def test_codec_guard_names_where_the_codec_gave_way() -> None:
+    from router.api.codec_guard import translating_client_request
+    from router.errors import ProxyError
+
+    with watch_log() as records, pytest.raises(ProxyError) as caught:
+        with translating_client_request("encode for gemini", "rid1"):
+            {}["missing"]
+    assert caught.value.status == 400
+    assert "encode for gemini" in caught.value.message
+    (line,) = [r for r in records if r.name == "router.codec"]
+    assert line.levelno == logging.WARNING and not line.exc_info
+    assert line.fields["error"] == "KeyError" and line.fields["request_id"] == "rid1"
+    assert line.fields["at"].split(":")[0].endswith("test_hostile_input.py")
