@@ -12,12 +12,9 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
+from tests.fuzz.templates import templates
+
 MODELS = ("via-openai", "via-openai-responses", "via-anthropic", "via-gemini")
-TOOLS_SCHEMA = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-    "required": ["city"],
-}
 
 
 @dataclass
@@ -34,98 +31,7 @@ class Attempt:
         return f"{self.method} {self.path[:300]} headers={self.headers} body={body!r}"
 
 
-def _templates(model: str) -> dict[str, tuple[str, dict[str, Any]]]:
-    """A rich valid body per endpoint: every known field, so mutations reach them all."""
-    chat = {
-        "model": model,
-        "messages": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": [{"type": "text", "text": "hi"}]},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "call_1",
-                        "type": "function",
-                        "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
-                    }
-                ],
-            },
-            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-        ],
-        "tools": [
-            {"type": "function", "function": {"name": "weather", "parameters": TOOLS_SCHEMA}}
-        ],
-        "tool_choice": "auto",
-        "temperature": 0.5,
-        "max_tokens": 32,
-        "stop": ["END"],
-        "stream": False,
-        "response_format": {"type": "text"},
-    }
-    responses = {
-        "model": model,
-        "instructions": "be brief",
-        "input": [
-            {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
-            {"type": "function_call", "call_id": "c1", "name": "weather", "arguments": "{}"},
-            {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
-        ],
-        "tools": [{"type": "function", "name": "weather", "parameters": TOOLS_SCHEMA}],
-        "max_output_tokens": 32,
-        "reasoning": {"effort": "low"},
-        "text": {"format": {"type": "text"}},
-        "stream": False,
-    }
-    messages = {
-        "model": model,
-        "max_tokens": 32,
-        "system": [{"type": "text", "text": "be brief"}],
-        "messages": [
-            {"role": "user", "content": "hi"},
-            {
-                "role": "assistant",
-                "content": [{"type": "tool_use", "id": "tu_1", "name": "weather", "input": {}}],
-            },
-            {
-                "role": "user",
-                "content": [{"type": "tool_result", "tool_use_id": "tu_1", "content": "sunny"}],
-            },
-        ],
-        "tools": [{"name": "weather", "input_schema": TOOLS_SCHEMA}],
-        "tool_choice": {"type": "auto"},
-        "temperature": 0.5,
-        "stop_sequences": ["END"],
-        "stream": False,
-    }
-    gemini = {
-        "contents": [
-            {"role": "user", "parts": [{"text": "hi"}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {}}}]},
-            {
-                "role": "user",
-                "parts": [{"functionResponse": {"name": "weather", "response": {"r": 1}}}],
-            },
-        ],
-        "systemInstruction": {"parts": [{"text": "be brief"}]},
-        "tools": [{"functionDeclarations": [{"name": "weather", "parameters": TOOLS_SCHEMA}]}],
-        "generationConfig": {"temperature": 0.5, "maxOutputTokens": 32, "stopSequences": ["E"]},
-    }
-    count = {k: messages[k] for k in ("model", "messages", "system", "tools")}
-    return {
-        "chat": ("/v1/chat/completions", chat),
-        "responses": ("/v1/responses", responses),
-        "messages": ("/v1/messages", messages),
-        "count": ("/v1/messages/count_tokens", count),
-        "gemini": (f"/v1beta/models/{model}:generateContent", gemini),
-        "gemini-stream": (f"/v1beta/models/{model}:streamGenerateContent", gemini),
-        "gemini-count": (f"/v1beta/models/{model}:countTokens", gemini),
-        "gemini-v1": (f"/v1/models/{model}:generateContent", gemini),
-    }
-
-
-ENDPOINTS = tuple(_templates("m"))
+ENDPOINTS = tuple(templates("m"))
 
 
 def json_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
@@ -200,7 +106,7 @@ hostile_values = st.one_of(
 def mutated_generation(draw: st.DrawFn) -> Attempt:
     """A valid generation request with one field replaced, removed, or a key added."""
     model = draw(st.sampled_from(MODELS))
-    path, body = _templates(model)[draw(st.sampled_from(ENDPOINTS))]
+    path, body = templates(model)[draw(st.sampled_from(ENDPOINTS))]
     if draw(st.booleans()) and "stream" in body:
         body = {**body, "stream": True}
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
@@ -239,7 +145,7 @@ def _encoded(raw: bytes, headers: dict[str, str]) -> bytes:
 def raw_generation(draw: st.DrawFn) -> Attempt:
     """A body that is not a valid request at all: random JSON, bytes, truncations, sizes."""
     model = draw(st.sampled_from(MODELS))
-    path, template = _templates(model)[draw(st.sampled_from(ENDPOINTS))]
+    path, template = templates(model)[draw(st.sampled_from(ENDPOINTS))]
     valid = json.dumps(template).encode()
     body = draw(
         st.one_of(
