@@ -12,6 +12,8 @@ from aiohttp import web
 
 from router.app import create_app
 from router.config import LoadedConfig
+from router.connections import RouterRunner
+from router.fdlimit import raise_fd_limit
 from router.logs import log_fields
 from router.state import RouterState
 
@@ -39,11 +41,14 @@ async def start_router(
     """Start serving on the configured host (and ``port``, which overrides the config)."""
     config = loaded.config
     state = RouterState(loaded, config_path)
-    runner = web.AppRunner(
+    runner = RouterRunner(
         create_app(state),
+        settings=lambda: state.runtime.config.server,
         handler_cancellation=True,
         access_log=None,
         shutdown_timeout=SHUTDOWN_GRACE,
+        # Request bodies are decompressed by router/api/content_encoding.py, within limits.
+        auto_decompress=False,
     )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port if port is None else port)
@@ -56,6 +61,8 @@ async def start_router(
 
 async def serve(loaded: LoadedConfig, config_path: str | Path | None) -> None:
     """Serve until SIGTERM or SIGINT."""
+    soft, hard = raise_fd_limit()
+    log_fields(log, logging.INFO, event="fd_limit", soft=soft, hard=hard)
     router = await start_router(loaded, config_path)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -19,10 +19,10 @@ already checked the client's address and the management secret.
 from __future__ import annotations
 
 import hmac
-import json
 
 from aiohttp import web
 
+from router.api.body import loads_bounded, max_json_depth, read_limited
 from router.clientauth import presented_key
 from router.config.schema import AISTUDIO_PROVIDER
 from router.errors import ErrorKind, ProxyError
@@ -53,10 +53,10 @@ async def _forward(
 
 async def login(request: web.Request) -> web.Response:
     control = _control(request)
-    body = await request.read()
+    body = await read_limited(request, request.app[STATE].runtime.body_limit)
     if body.strip():
         try:
-            json.loads(body)
+            loads_bounded(body, max_json_depth(request))
         except ValueError:
             raise ProxyError(
                 400,

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 
 from aiohttp import web
 
+from router.api.body import loads_bounded, max_json_depth, read_text
 from router.credentials.store import credential_id
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.state import STATE
@@ -50,7 +50,8 @@ def _optional_id(body: dict[str, Any], key: str, prefix: str) -> str | None:
 
 async def store_login(request: web.Request) -> web.Response:
     try:
-        body = json.loads(await request.text())
+        text = await read_text(request, request.app[STATE].runtime.body_limit)
+        body = loads_bounded(text, max_json_depth(request))
     except ValueError:
         body = None
     if not isinstance(body, dict):

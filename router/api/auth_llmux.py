@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 from aiohttp import web
 
+from router.api.body import loads_bounded, max_json_depth, read_text
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.oauth.callback_server import CallbackListener
 from router.oauth.login import LOGIN_TTL, LoginError, OAuthProvider, split_pasted_code
@@ -125,17 +125,18 @@ async def callback(request: web.Request) -> web.Response:
 
 async def pasted_callback(request: web.Request) -> web.Response:
     state, oauth = _oauth(request)
-    code, login_state = _pasted(await request.text())
+    text = await read_text(request, state.runtime.body_limit)
+    code, login_state = _pasted(text, max_json_depth(request))
     credential = await _complete(state, oauth, code, login_state)
     return _logged_in(oauth, credential.id, credential.label)
 
 
-def _pasted(text: str) -> tuple[str, str]:
+def _pasted(text: str, max_depth: int) -> tuple[str, str]:
     """``{"code": "c#s"}``, ``{"code": "c", "state": "s"}`` or a bare ``c#s``."""
     text = text.strip()
     if text.startswith("{"):
         try:
-            body = json.loads(text)
+            body = loads_bounded(text, max_depth)
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("code"), str):

@@ -1,13 +1,25 @@
-"""Reading a client's JSON body within the configured size limit."""
+"""Reading a client's body: within the size limit, its Content-Encoding undone, as UTF-8
+text or as JSON no deeper than ``server.max-json-depth``.
+
+Every way a body can be wrong is a ProxyError the middleware answers in the caller's
+format: too large (413), cut short or badly framed (400), too slow (408, set by
+router/connections.py), not UTF-8, not JSON, nested too deeply or holding a string that
+is not valid Unicode (an unpaired surrogate escape) (400).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
 
+from router.api.content_encoding import decode_content
+from router.context import context
 from router.errors import ErrorKind, ProxyError, bad_request
+
+_DEPTH_KEY = "server.max-json-depth"
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
@@ -20,12 +32,99 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
         raise too_large
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        parts.append(chunk)
-    return b"".join(parts)
+    try:
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            parts.append(chunk)
+    except web.RequestPayloadError as exc:
+        raise bad_request(f"request body could not be read: {_payload_reason(exc)}") from None
+    return decode_content(b"".join(parts), request.headers.get("Content-Encoding"), limit)
+
+
+def _payload_reason(exc: web.RequestPayloadError) -> str:
+    cause = exc.__cause__
+    text = str(getattr(cause, "message", "") or cause or exc).strip()
+    return text or "the body is cut short or badly framed"
+
+
+async def read_text(request: web.Request, limit: int) -> str:
+    """The body as text; it must be UTF-8 (whatever charset the header names)."""
+    raw = await read_limited(request, limit)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(
+            f"request body is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+
+
+def loads_bounded(data: bytes | str, max_depth: int) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a 400.
+
+    Invalid JSON raises ValueError as ``json.loads`` does, so callers keep their own
+    message for it.
+    """
+    too_deep = bad_request(
+        f"request body nests arrays or objects deeper than {max_depth} levels "
+        f"(the limit is {_DEPTH_KEY})"
+    )
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise too_deep from None
+    if nesting_exceeds(value, max_depth):
+        raise too_deep
+    if _MAYBE_SURROGATE[type(data)].search(data) and _has_lone_surrogate(value):
+        raise bad_request(
+            "request body has a string with an unpaired UTF-16 surrogate (such as \\ud800 "
+            "without its pair); JSON strings must be valid Unicode"
+        )
+    return value
+
+
+# A surrogate escape (\ud800-\udfff) or its raw bytes, which json.loads lets through: only
+# then are the strings searched for one left unpaired.
+_MAYBE_SURROGATE = {
+    bytes: re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]"),
+    str: re.compile(r"\\u[dD][89a-fA-F]"),
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Decoded strings keep a surrogate only when it had no pair (pairs become one char)."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
+def nesting_exceeds(value: Any, max_depth: int) -> bool:
+    """Whether arrays and objects in ``value`` nest deeper than ``max_depth`` (iterative)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > max_depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def max_json_depth(request: web.Request) -> int:
+    return context(request).runtime.config.server.max_json_depth
 
 
 async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
@@ -39,7 +138,7 @@ async def read_json(request: web.Request, limit: int) -> tuple[dict[str, Any], b
     if not raw.strip():
         raise bad_request("request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw)
+        body = loads_bounded(raw, max_json_depth(request))
     except ValueError as exc:
         raise bad_request(f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

@@ -9,12 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
+from router.api.codec_guard import translating_client_request
 from router.api.generation import unknown_model
 from router.context import context
-from router.errors import ErrorKind, ProxyError
+from router.errors import ProxyError
 from router.formats import (
     Format,
-    FormatError,
     Request,
     TranslationContext,
     estimate_tokens,
@@ -28,11 +28,9 @@ from router.upstreams.base import COUNT_TOKENS, UpstreamCall
 _ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
 
 
-def _decode(client_format: Format, body: dict[str, Any], model: str) -> Request:
-    try:
+def _decode(client_format: Format, body: dict[str, Any], model: str, request_id: str) -> Request:
+    with translating_client_request("decode", request_id):
         request = get_codec(client_format).decode_request(body)
-    except FormatError as exc:
-        raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
     return dataclasses.replace(request, model=model)
 
 
@@ -58,16 +56,17 @@ async def count_tokens(
     targets = runtime.table.resolve(model)
     if not targets:
         raise unknown_model(model)
-    decoded = _decode(client_format, body, model)
+    decoded = _decode(client_format, body, model, ctx.request_id)
     counting = [t for t in targets if t.upstream.counts_tokens]
     if counting:
         translation = TranslationContext(client_model=model, request_id=ctx.request_id)
 
         def build(candidate: Candidate) -> UpstreamCall:
             fmt = candidate.upstream.wire_format
-            outgoing = _count_body(
-                fmt, dataclasses.replace(decoded, model=candidate.model), translation
-            )
+            with translating_client_request(f"encode for {fmt}", ctx.request_id):
+                outgoing = _count_body(
+                    fmt, dataclasses.replace(decoded, model=candidate.model), translation
+                )
             return UpstreamCall(
                 credential=candidate.credential,
                 model=candidate.model,
@@ -88,6 +87,7 @@ async def count_tokens(
             if tokens is not None:
                 ctx.log.update(provider=opened.candidate.upstream.name, tokens_in=tokens)
                 return tokens
-    tokens = estimate_tokens(decoded)
+    with translating_client_request("estimate tokens", ctx.request_id):
+        tokens = estimate_tokens(decoded)
     ctx.log.update(tokens_in=tokens, tokens_estimated=True)
     return tokens

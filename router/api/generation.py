@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.api.codec_guard import translating_client_request
 from router.api.first_event import first_chunk_problem
 from router.api.passthrough import Passthrough, usage_fields
 from router.api.translation import TranslatingStream, usage_log_fields
@@ -74,10 +75,8 @@ class CallBuilder:
 
     def ir(self) -> Request:
         if self._ir is None:
-            try:
+            with translating_client_request("decode", self.request_id):
                 self._ir = get_codec(self.gen.client_format).decode_request(self.gen.body)
-            except FormatError as exc:
-                raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
         return self._ir
 
     def _passthrough_body(self, fmt: str, model: str) -> bytes:
@@ -99,10 +98,8 @@ class CallBuilder:
             payload = self._passthrough_body(fmt, candidate.model)
         else:
             request = dataclasses.replace(self.ir(), model=candidate.model, stream=self.gen.stream)
-            try:
+            with translating_client_request(f"encode for {fmt}", self.request_id):
                 payload = json.dumps(get_codec(fmt).encode_request(request, self.ctx)).encode()
-            except FormatError as exc:
-                raise ProxyError(400, exc.message, ErrorKind.INVALID_REQUEST) from None
         headers = {
             name: self.gen.client_headers[name]
             for name in _FORWARDED_HEADERS.get(fmt, ())

@@ -288,6 +288,25 @@ class AIStudioConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """How the router treats client connections and what it accepts in a request body.
+
+    Timeouts are seconds: the whole header block of a request must arrive within
+    ``header_timeout``, its whole body within ``body_timeout``, and an idle keep-alive
+    connection is closed after ``keepalive_timeout``. ``max_json_depth`` bounds how deeply
+    arrays and objects may nest in a JSON body.
+    """
+
+    header_timeout: float = 20.0
+    body_timeout: float = 120.0
+    keepalive_timeout: float = 75.0
+    max_json_depth: int = 128
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_positive(vars(self), path, problems)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of config.yaml."""
 
@@ -312,6 +331,7 @@ class Config:
     # `host`, and the web origins whose pages may call the router.
     public_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    server: ServerConfig = field(default_factory=ServerConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)

@@ -136,6 +136,9 @@ def input_text(body: dict[str, Any]) -> str:
 class AnthropicFake(FakeServer):
     """Anthropic upstream accepting API keys (`keys`) and OAuth tokens (`oauth_tokens`)."""
 
+    def malformed(self, exc: Exception) -> web.Response:
+        return invalid(f"Invalid request: {exc}").response
+
     default_keys = ("sk-ant-api03-test",)
     default_oauth_tokens = ("sk-ant-oat01-test",)
 

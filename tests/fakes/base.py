@@ -329,6 +329,8 @@ class FakeServer:
                     response = await handler(request, record)
                 except ApiError as error:
                     response = error.response
+                except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+                    response = self.malformed(exc)
                 except ConnectionError:
                     # A write hit a closed socket; aiohttp cancels this task right after.
                     self._mark_disconnected(record)
@@ -355,6 +357,11 @@ class FakeServer:
     def _schedule_notify(self) -> None:
         if not self._closing:
             asyncio.get_running_loop().create_task(self._notify())
+
+    def malformed(self, exc: Exception) -> web.Response:
+        """A request so oddly shaped that the fake's own checks trip over it (fuzzing finds
+        these): the real API's schema validation answers 400, so the fake does too."""
+        return web.json_response({"error": {"message": f"malformed request: {exc}"}}, status=400)
 
     # Helpers for API modules -------------------------------------------------------------
 

@@ -211,6 +211,9 @@ def check_inline_data(blob: Any, where: str) -> None:
 class GeminiFake(FakeServer):
     """Gemini API upstream under /v1beta and /v1 (google-genai 3.x defaults to /v1)."""
 
+    def malformed(self, exc: Exception) -> web.Response:
+        return invalid(f"Invalid request: {exc}").response
+
     default_keys = ("AIza-test-gemini",)
 
     def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:

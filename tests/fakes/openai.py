@@ -437,6 +437,9 @@ def tool_call_id(call: ToolCall, index: int) -> str:
 class OpenAIFake(FakeServer):
     """OpenAI-compatible upstream: /v1/chat/completions, /v1/responses, /v1/models."""
 
+    def malformed(self, exc: Exception) -> web.Response:
+        return invalid(f"Invalid request: {exc}").response
+
     default_keys = ("sk-test-openai",)
 
     def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
