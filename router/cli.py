@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check-config":
-        where = loaded.path or "built-in defaults (no config file)"
-        print(f"config ok: {where}")
-        return 0
+        return _check_config(loaded)
     if args.command == "describe":
         print(json.dumps(describe(loaded)))
         return 0
@@ -62,6 +60,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BIND
+    return 0
+
+
+def _check_config(loaded: LoadedConfig) -> int:
+    from router.ops.checks import deployment_problems, unset_variable_warnings
+
+    for warning in unset_variable_warnings(loaded):
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = deployment_problems(loaded)
+    for problem in problems:
+        print(f"config error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_CONFIG
+    print(f"config ok: {loaded.path or 'built-in defaults (no config file)'}")
     return 0
 
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Start cliproxy: install if needed, start supervisord (once), start the optional programs
 # the config enables, wait until the router answers its health URL, print its URL.
-# Running it again while everything runs changes nothing.
+# Running it again while everything runs changes nothing. The config, .env and environment
+# are checked first: when they are wrong nothing is started or changed (exit 2).
+# With a systemd unit installed (install.sh --service) supervisord is started through it.
 #
 # Usage: scripts/start.sh
-# Env: CLIPROXY_CONFIG, CLIPROXY_HOST, CLIPROXY_PORT, CLIPROXY_LOG_LEVEL (read by the router)
+# Env: CLIPROXY_CONFIG, CLIPROXY_HOST, CLIPROXY_PORT, CLIPROXY_LOG_LEVEL (read by the router;
+#      they and any ${VAR} of config.yaml may also be set in the .env beside config.yaml)
 #      CLIPROXY_START_TIMEOUT  seconds to wait for the router's health (default 60)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -12,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "${1:-}" in
     "") ;;
-    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" 2 ;;
 esac
 
@@ -26,10 +29,7 @@ mkdir -p "${RUN_DIR}" "${LOG_DIR}"
 exec 9>"${RUN_DIR}/start.lock"
 flock -w 120 9 || die "another scripts/start.sh has held ${RUN_DIR}/start.lock for 120s"
 
-if ! config_problems="$("${VENV_PYTHON}" -m router check-config 2>&1)"; then
-    printf '%s\n' "${config_problems}" >&2
-    die "the config is invalid; fix the problems above and run scripts/start.sh again" 2
-fi
+validate_config scripts/start.sh
 load_describe || die "could not read the config with: .venv/bin/python -m router describe"
 
 start_supervisord() {
@@ -77,6 +77,13 @@ refuse_url_change() {
 if pid="$(supervisord_pid)"; then
     info "supervisord already running (pid ${pid})"
     refuse_url_change
+elif systemctl_cmd="$(service_systemctl)"; then
+    # The unit's ExecStartPost runs this script again inside the unit, which starts the
+    # optional programs and waits for health; its failure fails systemctl start.
+    info "starting the ${SERVICE_UNIT} unit (${systemctl_cmd} start cliproxy)"
+    flock -u 9
+    ${systemctl_cmd} start cliproxy || die "systemd could not start cliproxy; see: ${systemctl_cmd} status cliproxy"
+    exit 0
 else
     start_supervisord
 fi
