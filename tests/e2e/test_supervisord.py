@@ -156,17 +156,24 @@ class ProjectCopy:
 
 
 @pytest.fixture(scope="session")
-def repo_installed() -> None:
-    """The copies borrow this checkout's .venv, so it must be installed and stamped."""
+def repo_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The copies borrow this checkout's .venv, so it must be installed and stamped.
+
+    The cliproxy command is linked into a throwaway bin directory, not the user's ~/.local/bin.
+    """
+    bin_dir = tmp_path_factory.mktemp("bin")
     result = subprocess.run(
         [str(REPO_ROOT / "scripts" / "install.sh")],
         stdin=subprocess.DEVNULL,
+        env={**os.environ, "CLIPROXY_BIN_DIR": str(bin_dir)},
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert result.returncode == 0, explain(result)
+    linked = bin_dir / "cliproxy"
+    assert linked.resolve() == (REPO_ROOT / ".venv" / "bin" / "cliproxy").resolve(), explain(result)
 
 
 @pytest.fixture
