@@ -87,7 +87,8 @@ def _hash_secret() -> int:
 
 
 def describe(loaded: LoadedConfig) -> dict[str, object]:
-    """What scripts need to know: where the router answers and which programs to run."""
+    """What scripts need to know: where the router answers, which programs to run, and
+    which variables the enabled sections miss (names only: start.sh compares them)."""
     config = loaded.config
     host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
     host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
@@ -97,4 +98,11 @@ def describe(loaded: LoadedConfig) -> dict[str, object]:
         programs.append("aistudio")
     if config.webai.enabled:
         programs.append("webai")
-    return {"url": url, "health_url": f"{url}/v1/health", "programs": programs}
+    from router.ops.checks import unset_variables
+
+    return {
+        "url": url,
+        "health_url": f"{url}/v1/health",
+        "programs": programs,
+        "unset_variables": unset_variables(loaded),
+    }

@@ -74,9 +74,25 @@ refuse_url_change() {
         die "cliproxy is already running at ${running_url} but the config and environment now say ${CLIPROXY_URL}; run scripts/restart.sh to apply that"
 }
 
+# Variables set now that the running programs started without: only a restart gives them
+# to the programs (supervisord passes its own environment on).
+refuse_newly_set_variables() {
+    local newly_set
+    [[ -f "${RUNNING_DESCRIBE_FILE}" ]] || return 0
+    newly_set="$("${VENV_PYTHON}" -c '
+import json, sys
+running = set(json.load(open(sys.argv[1])).get("unset_variables", []))
+now = set(json.loads(sys.argv[2]).get("unset_variables", []))
+print(" ".join(sorted(running - now)))
+' "${RUNNING_DESCRIBE_FILE}" "${CLIPROXY_DESCRIBE_JSON}")"
+    [[ -z "${newly_set}" ]] ||
+        die "${newly_set} set now but not when cliproxy started; run scripts/restart.sh to give the programs the new environment"
+}
+
 if pid="$(supervisord_pid)"; then
     info "supervisord already running (pid ${pid})"
     refuse_url_change
+    refuse_newly_set_variables
 elif systemctl_cmd="$(service_systemctl)"; then
     # The unit's ExecStartPost runs this script again inside the unit, which starts the
     # optional programs and waits for health; its failure fails systemctl start.

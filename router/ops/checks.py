@@ -74,6 +74,13 @@ def unset_variable_warnings(loaded: LoadedConfig) -> list[str]:
     ]
 
 
+def unset_variables(loaded: LoadedConfig) -> list[str]:
+    """Names of the unset variables that enabled sections use."""
+    return sorted(
+        {name for path, name in loaded.unset_env.items() if not in_disabled_section(path, loaded)}
+    )
+
+
 def in_disabled_section(path: str, loaded: LoadedConfig) -> bool:
     """Whether a key path lies in a section that is off (its variables are not needed)."""
     config = loaded.config

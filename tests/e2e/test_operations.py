@@ -78,6 +78,13 @@ def test_restart_validates_first_env_file_reaches_router_status_tells_truth(
     assert "E2E_SECRET" in provider_view(project)["reason"]
     supervisord_pid = project.supervisord_pid()
 
+    # start.sh on the running instance does not pretend a newly exported secret took effect.
+    exported = project.with_env(E2E_SECRET=SECRET).script("start.sh")
+    assert exported.returncode == 1, explain(exported)
+    assert "E2E_SECRET set now but not when cliproxy started" in exported.stderr
+    assert "scripts/restart.sh" in exported.stderr
+    assert project.supervisord_pid() == supervisord_pid
+
     # A typo: restart.sh refuses before stopping anything.
     write_config(project, {**config, "prot": 1})
     broken = project.script("restart.sh")
