@@ -5,6 +5,9 @@ cliproxy check-config | login PROVIDER | doctor  config, accounts, what is wrong
 cliproxy env [CLIENT...] [--shell SHELL]         exports a client needs
 cliproxy shell-integration SHELL                 activate/deactivate functions
 cliproxy run CLIENT -- ARGS                      run a client pointed at cliproxy
+
+Env: CLIPROXY_CONFIG (default: the checkout's config.yaml), CLIPROXY_CLIENT_KEY (the key
+clients present; default: the first of api-keys), CLIPROXY_HOME (the checkout).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from router.ops.clients import (
     shell_integration,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The checkout whose scripts and config.yaml the command drives; CLIPROXY_HOME overrides it
+# (a copy of the project that shares this installation, as the docs test makes).
+PROJECT_ROOT = Path(os.environ.get("CLIPROXY_HOME") or Path(__file__).resolve().parents[2])
 SCRIPTS = {
     "start": "start.sh",
     "stop": "stop.sh",
