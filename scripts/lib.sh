@@ -150,8 +150,11 @@ PYTHON
 SERVICE_UNIT="cliproxy.service"
 SERVICE_MARKER_FILE="${RUN_DIR}/service"
 
+# systemd marks itself running with this directory (a test points it elsewhere).
+SYSTEMD_RUNTIME_DIR="${CLIPROXY_SYSTEMD_RUNTIME_DIR:-/run/systemd/system}"
+
 systemd_is_running() {
-    [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1
+    [[ -d "${SYSTEMD_RUNTIME_DIR}" ]] && command -v systemctl >/dev/null 2>&1
 }
 
 # Print the systemctl command that manages cliproxy, and succeed, when a unit was installed

@@ -179,3 +179,40 @@ def test_service_unit_is_generated_and_verified(project: ProjectCopy, tmp_path: 
         assert verify.returncode == 0 and not verify.stderr.strip(), explain(verify)
     # Without a running systemd the scripts keep driving supervisord themselves.
     assert not (project.root / "run" / "service").exists()
+
+
+def test_scripts_go_through_systemctl_once_the_unit_is_installed(
+    project: ProjectCopy, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "systemctl.log"
+    fake = bin_dir / "systemctl"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>{calls}\n')
+    fake.chmod(0o755)
+    runtime = tmp_path / "systemd-running"
+    runtime.mkdir()
+    (project.root / "run").mkdir(exist_ok=True)
+    (project.root / "run" / "service").write_text("user\n")
+    managed = project.with_env(
+        PATH=f"{bin_dir}:{project.env['PATH']}", CLIPROXY_SYSTEMD_RUNTIME_DIR=str(runtime)
+    )
+    write_config(project, base_config(project))
+
+    def logged() -> list[str]:
+        return calls.read_text().splitlines() if calls.exists() else []
+
+    started = managed.script("start.sh")
+    assert started.returncode == 0, explain(started)
+    assert logged() == ["--user start cliproxy"]
+    assert not (project.root / "run" / "supervisord.pid").exists()
+    restarted = managed.script("restart.sh")
+    assert restarted.returncode == 0, explain(restarted)
+    assert logged()[-1] == "--user restart cliproxy"
+    write_config(project, {**base_config(project), "prot": 1})
+    refused = managed.script("restart.sh")
+    assert refused.returncode == 2, explain(refused)
+    assert logged()[-1] == "--user restart cliproxy" and len(logged()) == 2
+    stopped = managed.script("stop.sh")
+    assert stopped.returncode == 0, explain(stopped)
+    assert logged()[-1] == "--user stop cliproxy"
