@@ -24,6 +24,7 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.credentials.atomic import write_private_json
 
 SIGN_IN_WAIT_S = 600.0
+SIGN_IN_POLL_S = 1.0
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cliproxy login aistudio", description=__doc__)
     parser.add_argument("--file", help="storage-state or cookie-export JSON ('-': stdin)")
     parser.add_argument("--account", help="label shown in health (e.g. your Google address)")
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="sign in in a browser window the service opens (default with a display)",
+    )
     args = parser.parse_args(argv)
     try:
         loaded = read_config()
@@ -38,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
-    if args.file is None and sys.stdin.isatty() and os.environ.get("DISPLAY"):
+    if args.browser or (args.file is None and sys.stdin.isatty() and os.environ.get("DISPLAY")):
         return interactive(loaded)
     if args.file is None and sys.stdin.isatty():
         print(
@@ -96,7 +102,7 @@ def interactive(loaded: LoadedConfig) -> int:
     print("A browser window opened: sign in to Google there. Waiting...")
     deadline = time.monotonic() + SIGN_IN_WAIT_S
     while time.monotonic() < deadline:
-        time.sleep(2)
+        time.sleep(SIGN_IN_POLL_S)
         answer = control_call(loaded, "/status", None)
         if answer is not None and answer[1].get("session") == "logged_in":
             print("Logged in to AI Studio.")

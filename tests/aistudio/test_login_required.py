@@ -192,3 +192,40 @@ async def test_headless_login_hands_the_session_to_a_running_service(tmp_path: P
     assert "verified" in result.stdout
     assert holder["received"][0]["cookies"][0]["name"] == "SID"
     assert holder["received"][0]["account"] == "me"
+
+
+async def test_login_with_a_display_waits_for_the_browser_sign_in(tmp_path: Path) -> None:
+    polls: list[str] = []
+
+    async def start_sign_in(request: web.Request) -> web.Response:
+        assert await request.read() == b""
+        return web.json_response({"state": "waiting_for_sign_in"}, status=202)
+
+    async def status(request: web.Request) -> web.Response:
+        polls.append(request.headers.get("Authorization", ""))
+        return web.json_response({"session": "logged_in" if len(polls) >= 2 else "absent"})
+
+    app = web.Application()
+    app.router.add_post("/login", start_sign_in)
+    app.router.add_get("/status", status)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        config = write_config(tmp_path, runner.addresses[0][1])
+        env = {**os.environ, "CLIPROXY_CONFIG": str(config), "DISPLAY": ":99"}
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [str(Path(sys.executable).parent / "cliproxy"), "login", "aistudio", "--browser"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        await runner.cleanup()
+    assert result.returncode == 0, result.stderr
+    assert "sign in to Google there" in result.stdout and "Logged in" in result.stdout
+    assert polls == ["Bearer relay-secret"] * 2
