@@ -26,8 +26,16 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.ops.assess import service_findings
 from router.ops.checks import deployment_problems, unset_variable_warnings
 from router.ops.probe import HealthUnavailable, fetch_health, operator_key
+from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
+from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
+from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
 
 MAX_CLOCK_SKEW_S = 60.0
+LOGIN_COMMANDS = {
+    CLAUDE_PROVIDER: "cliproxy login claude",
+    CHATGPT_PROVIDER: "cliproxy login chatgpt",
+    CTONEW_PROVIDER: "store a cookie: POST /v1/auth/ctonew (docs/PROVIDERS.md)",
+}
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -67,6 +75,8 @@ def run_checks() -> list[Check]:
     if document is not None:
         checks.extend(service_checks(loaded, document))
     checks.extend(credential_checks(loaded))
+    if document is not None:
+        checks.extend(login_checks(loaded, document))
     checks.append(clock_check(loaded))
     return checks
 
@@ -190,6 +200,28 @@ def credential_checks(loaded: LoadedConfig) -> list[Check]:
         )
     if not checks:
         checks.append(Check("credentials", True, "every provider with models has a key"))
+    return checks
+
+
+def login_checks(loaded: LoadedConfig, document: dict[str, object]) -> list[Check]:
+    """Routes that name a subscription nobody has logged in to."""
+    providers = document.get("providers")
+    if not isinstance(providers, dict):
+        return []
+    routed = {t.partition("/")[0] for r in loaded.config.routes for t in r.providers}
+    checks = []
+    for name in sorted(routed):
+        view = providers.get(name)
+        if isinstance(view, dict) and view.get("status") == "not_logged_in":
+            command = LOGIN_COMMANDS.get(name, "see docs/PROVIDERS.md")
+            checks.append(
+                Check(
+                    "credentials",
+                    False,
+                    f"a route sends models to {name}, with no account",
+                    command,
+                )
+            )
     return checks
 
 

@@ -216,3 +216,4 @@ def test_scripts_go_through_systemctl_once_the_unit_is_installed(
     stopped = managed.script("stop.sh")
     assert stopped.returncode == 0, explain(stopped)
     assert logged()[-1] == "--user stop cliproxy"
+    assert project.script("status.sh", "--bogus").returncode == 2

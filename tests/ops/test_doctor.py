@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -133,7 +134,10 @@ async def test_doctor_finds_each_seeded_fault(
     credentials = failed(checks, "credentials")
     assert "skewed" in credentials["detail"] and "DOCTOR_UNSET_KEY" in credentials["fix"]
     clock = failed(checks, "clock")
-    assert "+3600 s off" in clock["detail"] and "timedatectl" in clock["fix"]
+    # The Date header has one-second resolution: an hour behind, give or take a second.
+    offset = re.search(r"clock is \+(\d+) s off", clock["detail"])
+    assert offset and 3595 <= int(offset.group(1)) <= 3605, clock
+    assert "timedatectl" in clock["fix"]
     assert checks["router"][0]["ok"]
 
 
@@ -146,6 +150,19 @@ async def test_doctor_says_log_in_for_an_aistudio_service_without_session(
     checks = await run_doctor(config, port_of(router.url), tmp_path)
     problem = failed(checks, "aistudio")
     assert "log in" in problem["detail"] and "cliproxy login aistudio" in problem["fix"]
+
+
+async def test_doctor_finds_a_route_to_a_subscription_without_account(
+    router_factory: StartRouter, tmp_path: Path
+) -> None:
+    config = {
+        "auth-dir": str(tmp_path / "empty-auth"),
+        "routes": [{"model": "claude-*", "providers": ["llmux-claude"]}],
+    }
+    router = await router_factory(config)
+    checks = await run_doctor(config, port_of(router.url), tmp_path)
+    problem = failed(checks, "credentials")
+    assert "llmux-claude" in problem["detail"] and problem["fix"] == "cliproxy login claude"
 
 
 async def test_doctor_passes_a_healthy_setup(
