@@ -11,6 +11,7 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
 from router.management.secret import hash_secret
+from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 
 EXIT_CONFIG = 2
 EXIT_BIND = 1
@@ -64,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_config(loaded: LoadedConfig) -> int:
-    from router.ops.checks import deployment_problems, unset_variable_warnings
-
     for warning in unset_variable_warnings(loaded):
         print(f"warning: {warning}", file=sys.stderr)
     problems = deployment_problems(loaded)
@@ -98,8 +97,6 @@ def describe(loaded: LoadedConfig) -> dict[str, object]:
         programs.append("aistudio")
     if config.webai.enabled:
         programs.append("webai")
-    from router.ops.checks import unset_variables
-
     return {
         "url": url,
         "health_url": f"{url}/v1/health",
