@@ -159,8 +159,8 @@ def own_executable() -> str:
 
 
 def run(args: list[str]) -> int:
-    if not args or args[0] not in CLIENTS:
-        print(f"usage: cliproxy run {{{','.join(CLIENTS)}}} -- ARGS", file=sys.stderr)
+    if not args or args[0] not in CLIENT_PACKAGES:
+        print(f"usage: cliproxy run {{{','.join(CLIENT_PACKAGES)}}} -- ARGS", file=sys.stderr)
         return EXIT_USAGE
     client, rest = args[0], args[1:]
     if rest[:1] == ["--"]:

@@ -1,10 +1,12 @@
 """What each coding client needs to talk to cliproxy, rendered for bash, zsh or fish.
 
-Variable names come from the clients themselves: Claude Code reads ANTHROPIC_BASE_URL and
-ANTHROPIC_AUTH_TOKEN (sent as a Bearer key), Gemini CLI reads GOOGLE_GEMINI_BASE_URL with
-GEMINI_API_KEY (GEMINI_DEFAULT_AUTH_TYPE picks API-key auth), Codex reads OPENAI_BASE_URL
-and OPENAI_API_KEY for its built-in provider (a ``[model_providers]`` block is also given
-for config.toml), opencode reads a whole config from OPENCODE_CONFIG_CONTENT.
+Variable names come from the clients themselves (checked in their npm packages): Claude
+Code reads ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN (sent as a Bearer key); Gemini CLI
+reads GOOGLE_GEMINI_BASE_URL with GEMINI_API_KEY (GEMINI_DEFAULT_AUTH_TYPE picks API-key
+auth); opencode reads a whole config from OPENCODE_CONFIG_CONTENT. Codex takes its
+endpoint only from a ``[model_providers]`` entry (config.toml or ``-c`` overrides), whose
+``env_key`` names the variable holding the key: CLIPROXY_API_KEY. The OpenAI SDKs and most
+tools built on them read OPENAI_BASE_URL and OPENAI_API_KEY.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-CLIENTS = ("claude", "codex", "gemini", "opencode")
+CLIENTS = ("claude", "codex", "gemini", "opencode", "openai")
+CODEX_KEY_VARIABLE = "CLIPROXY_API_KEY"
 SHELLS = ("bash", "zsh", "fish")
 # Clients require some key even when the router has no api-keys (it then accepts any).
 PLACEHOLDER_KEY = "cliproxy"
@@ -32,6 +35,8 @@ def client_variables(client: str, endpoint: Endpoint) -> dict[str, str]:
     if client == "claude":
         return {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_AUTH_TOKEN": key}
     if client == "codex":
+        return {CODEX_KEY_VARIABLE: key}
+    if client == "openai":
         return {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": key}
     if client == "gemini":
         return {
@@ -66,7 +71,7 @@ def codex_config_toml(endpoint: Endpoint) -> str:
             "[model_providers.cliproxy]",
             'name = "cliproxy"',
             f'base_url = "{endpoint.url}/v1"',
-            'env_key = "OPENAI_API_KEY"',
+            f'env_key = "{CODEX_KEY_VARIABLE}"',
             'wire_api = "responses"',
         ]
     )
@@ -83,7 +88,7 @@ def codex_overrides(endpoint: Endpoint) -> list[str]:
         "-c",
         f'{provider}.base_url="{endpoint.url}/v1"',
         "-c",
-        f'{provider}.env_key="OPENAI_API_KEY"',
+        f'{provider}.env_key="{CODEX_KEY_VARIABLE}"',
         "-c",
         f'{provider}.wire_api="responses"',
     ]
@@ -125,7 +130,8 @@ def render_env(clients: list[str], endpoint: Endpoint, shell: str) -> str:
         parts.append(f"# {client}")
         parts.append(render_exports(client_variables(client, endpoint), shell))
         if client == "codex":
-            parts.append("# or, in ~/.codex/config.toml:")
+            parts.append("# Codex also needs this in ~/.codex/config.toml (cliproxy run codex")
+            parts.append("# passes it on the command line instead):")
             parts.extend(
                 f"#   {line}" if line else "#" for line in codex_config_toml(endpoint).split("\n")
             )

@@ -22,6 +22,7 @@ PORT = 18765
 EXPECTED = {
     "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{PORT}",
     "ANTHROPIC_AUTH_TOKEN": KEY,
+    "CLIPROXY_API_KEY": KEY,
     "OPENAI_BASE_URL": f"http://127.0.0.1:{PORT}/v1",
     "OPENAI_API_KEY": KEY,
     "GOOGLE_GEMINI_BASE_URL": f"http://127.0.0.1:{PORT}",
@@ -123,8 +124,8 @@ def test_run_starts_the_client_pointed_at_cliproxy(tmp_path: Path, environment) 
         stand_in = bin_dir / client
         stand_in.write_text(
             "#!/bin/sh\nprintf 'ARGS=%s\\n' \"$*\"\n"
-            "printf 'ANTHROPIC_BASE_URL=%s\\nOPENAI_BASE_URL=%s\\n' "
-            '"$ANTHROPIC_BASE_URL" "$OPENAI_BASE_URL"\n'
+            "printf 'ANTHROPIC_BASE_URL=%s\\nCLIPROXY_API_KEY=%s\\n' "
+            '"$ANTHROPIC_BASE_URL" "$CLIPROXY_API_KEY"\n'
         )
         stand_in.chmod(0o755)
     environment["PATH"] = f"{bin_dir}:{environment['PATH']}"
@@ -148,7 +149,8 @@ def test_run_starts_the_client_pointed_at_cliproxy(tmp_path: Path, environment) 
         check=True,
     )
     values = parse(codex.stdout)
-    assert values["OPENAI_BASE_URL"] == EXPECTED["OPENAI_BASE_URL"]
+    assert values["CLIPROXY_API_KEY"] == KEY
+    assert 'model_providers.cliproxy.env_key="CLIPROXY_API_KEY"' in values["ARGS"]
     assert f'model_providers.cliproxy.base_url="http://127.0.0.1:{PORT}/v1"' in values["ARGS"]
     assert values["ARGS"].endswith("exec hi")
     environment["PATH"] = str(bin_dir)
