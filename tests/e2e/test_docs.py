@@ -148,19 +148,23 @@ def docs_copy(
     )
     env_file.chmod(0o600)
     home = root.parent / "home"
-    home.mkdir()
+    # Where install.sh links the command (tests/ops/test_install.py checks that it does);
+    # Debian's ~/.profile puts this directory on PATH.
+    user_bin = home / ".local" / "bin"
+    user_bin.mkdir(parents=True)
+    (user_bin / "cliproxy").symlink_to(root / ".venv" / "bin" / "cliproxy")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPROXY_")}
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
         env.pop(name, None)
     env.update(
         HOME=str(home),
-        PATH=f"{root / '.venv' / 'bin'}:{env['PATH']}",
+        PATH=f"{user_bin}:{env['PATH']}",
         CLIPROXY_HOME=str(root),
         CLIPROXY_PORT=str(port),
         CLIPROXY_URL=f"http://127.0.0.1:{port}",
         CLIPROXY_START_TIMEOUT="60",
-        CLIPROXY_BIN_DIR=str(home / ".local" / "bin"),
+        CLIPROXY_BIN_DIR=str(user_bin),
     )
     try:
         yield root, env, port
