@@ -33,13 +33,17 @@ validate_config scripts/start.sh
 load_describe || die "could not read the config with: .venv/bin/python -m router describe"
 
 start_supervisord() {
-    local waited=0
     info "starting supervisord (${SUPERVISOR_CONF})"
     # 9>&-: the daemon must not inherit the start lock, or later start.sh runs would block.
     if ! "${VENV_DIR}/bin/supervisord" -c "${SUPERVISOR_CONF}" 9>&-; then
         show_log_tail "${LOG_DIR}/supervisord.log"
         die "supervisord failed to start"
     fi
+    wait_for_supervisord
+}
+
+wait_for_supervisord() {
+    local waited=0
     until supervisord_pid >/dev/null; do
         if ((waited >= SUPERVISORD_READY_TIMEOUT_S * 5)); then
             show_log_tail "${LOG_DIR}/supervisord.log"
@@ -89,7 +93,11 @@ print(" ".join(sorted(running - now)))
         die "${newly_set} set now but not when cliproxy started; run scripts/restart.sh to give the programs the new environment"
 }
 
-if pid="$(supervisord_pid)"; then
+if [[ -n "${CLIPROXY_SERVICE_MANAGED:-}" ]]; then
+    # ExecStartPost of the systemd unit: systemd has just started supervisord with this
+    # very environment; wait for its socket, never start a second one.
+    wait_for_supervisord
+elif pid="$(supervisord_pid)"; then
     info "supervisord already running (pid ${pid})"
     refuse_url_change
     refuse_newly_set_variables

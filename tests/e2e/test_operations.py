@@ -217,3 +217,39 @@ def test_scripts_go_through_systemctl_once_the_unit_is_installed(
     assert stopped.returncode == 0, explain(stopped)
     assert logged()[-1] == "--user stop cliproxy"
     assert project.script("status.sh", "--bogus").returncode == 2
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_the_units_commands_run_supervisord_in_the_foreground(project: ProjectCopy) -> None:
+    """What the unit does, without systemd: ExecStart, then at once ExecStartPost, then stop."""
+    write_config(project, base_config(project))
+    (project.root / "run").mkdir(exist_ok=True)
+    (project.root / "logs").mkdir(exist_ok=True)
+    managed = project.with_env(CLIPROXY_SERVICE_MANAGED="1")
+    supervisord = subprocess.Popen(
+        [
+            str(project.root / ".venv" / "bin" / "supervisord"),
+            "--nodaemon",
+            "-c",
+            str(project.root / "supervisord.conf"),
+        ],
+        cwd=project.root,
+        env=managed.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        post = managed.script("start.sh")
+        assert post.returncode == 0, explain(post)
+        assert health_answers(project.port)
+        running = [p for p in project.own_processes() if "supervisord" in " ".join(p.cmdline())]
+        assert [p.pid for p in running] == [supervisord.pid], "start.sh must not start another"
+        # systemd stops the unit with SIGTERM to supervisord, which stops its programs.
+        supervisord.terminate()
+        assert supervisord.wait(timeout=60) == 0
+        wait_until(lambda: not project.own_processes(), 30, "the programs to stop")
+    finally:
+        if supervisord.poll() is None:
+            supervisord.kill()
