@@ -10,14 +10,18 @@ PROGRAM ?= router
 INSTALL_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install start stop restart status logs test bench lint format
+.PHONY: help install dev-install start stop restart status logs reload test bench lint format
 
 help:
-	@echo "targets: install start stop restart status logs test bench lint format"
+	@echo "targets: install dev-install start stop restart status logs reload test bench lint format"
 	@echo "  make test ARGS='-k health -x'   make logs PROGRAM=webai   make install INSTALL_ARGS='--with webai'"
 
 install:
 	"$(ROOT)/scripts/install.sh" $(INSTALL_ARGS)
+
+# The test toolchain (pytest, ruff, the SDKs) on top of the runtime dependencies.
+dev-install:
+	"$(ROOT)/scripts/install.sh" --with test $(INSTALL_ARGS)
 
 start:
 	"$(ROOT)/scripts/start.sh"
@@ -34,14 +38,17 @@ status:
 logs:
 	"$(ROOT)/scripts/logs.sh" $(PROGRAM)
 
+reload:
+	"$(ROOT)/scripts/reload.sh"
+
 test:
 	"$(ROOT)/scripts/test.sh" $(ARGS)
 
-bench: install
+bench: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench $(ARGS)
 
-lint: install
+lint: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check .
 
-format: install
+format: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .

@@ -11,6 +11,7 @@ from router.config import ConfigError, LoadedConfig, read_config
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
 from router.management.secret import hash_secret
+from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 from router.relay.key import ensure_relay_key, relay_key_path
 
 EXIT_CONFIG = 2
@@ -43,9 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check-config":
-        where = loaded.path or "built-in defaults (no config file)"
-        print(f"config ok: {where}")
-        return 0
+        return _check_config(loaded)
     if args.command == "describe":
         print(json.dumps(describe(loaded)))
         return 0
@@ -69,6 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _check_config(loaded: LoadedConfig) -> int:
+    for warning in unset_variable_warnings(loaded):
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = deployment_problems(loaded)
+    for problem in problems:
+        print(f"config error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_CONFIG
+    print(f"config ok: {loaded.path or 'built-in defaults (no config file)'}")
+    return 0
+
+
 def _hash_secret() -> int:
     secret = sys.stdin.readline().strip()
     if not secret:
@@ -88,7 +99,8 @@ def _print_relay_key(loaded: LoadedConfig) -> int:
 
 
 def describe(loaded: LoadedConfig) -> dict[str, object]:
-    """What scripts need to know: where the router answers and which programs to run."""
+    """What scripts need to know: where the router answers, which programs to run, and
+    which variables the enabled sections miss (names only: start.sh compares them)."""
     config = loaded.config
     host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
     host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
@@ -98,4 +110,9 @@ def describe(loaded: LoadedConfig) -> dict[str, object]:
         programs.append("aistudio")
     if config.webai.enabled:
         programs.append("webai")
-    return {"url": url, "health_url": f"{url}/v1/health", "programs": programs}
+    return {
+        "url": url,
+        "health_url": f"{url}/v1/health",
+        "programs": programs,
+        "unset_variables": unset_variables(loaded),
+    }

@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # Create or refresh the project-local .venv and config.yaml. Idempotent and cheap when
 # nothing changed: the dependency install is skipped while the stamp under .venv/ matches
-# the hash of pyproject.toml and the installed extras.
+# the hash of pyproject.toml and already covers the requested extras.
 #
-# Usage: scripts/install.sh [--with webai|aistudio]... [--force]
-#   --with NAME  also install an optional program's extra from pyproject.toml (webai: g4f,
-#                aistudio: playwright), whether or not the config enables it
+# Usage: scripts/install.sh [--with webai|aistudio|test]... [--force] [--service [--user]]
+#   --with NAME  also install an extra from pyproject.toml: webai (g4f), aistudio
+#                (playwright, plus Debian's chromium when run as root), test (the test
+#                toolchain; scripts/test.sh asks for it). Enabled programs are added anyway.
 #   --force      reinstall the project even if the stamp matches
+#   --service    install a systemd unit that starts cliproxy at boot (system unit as root,
+#                else a user unit); --user forces a user unit (systemctl --user)
 # Env: CLIPROXY_PYTHON  interpreter used to create .venv (default: python3 on PATH)
+#      CLIPROXY_BIN_DIR where the cliproxy command is linked (default: ~/.local/bin)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly MIN_PYTHON="3.11"
-readonly PROJECT_EXTRAS="test"
 readonly STAMP_FILE="${VENV_DIR}/.cliproxy-install.stamp"
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 force=false
+install_service=false
+service_scope=""
 requested_optional=()
 while (($#)); do
     case "$1" in
@@ -36,13 +41,20 @@ while (($#)); do
             shift
             ;;
         --force) force=true; shift ;;
+        --service) install_service=true; shift ;;
+        --user) service_scope=user; shift ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" 2 ;;
     esac
 done
+want_test=false
+programs_requested=()
 for name in "${requested_optional[@]}"; do
-    [[ "${name}" == webai || "${name}" == aistudio ]] ||
-        die "unknown optional program: ${name} (expected webai or aistudio)" 2
+    case "${name}" in
+        webai | aistudio) programs_requested+=("${name}") ;;
+        test) want_test=true ;;
+        *) die "unknown optional program: ${name} (expected webai, aistudio or test)" 2 ;;
+    esac
 done
 
 # Succeeds when the given interpreter is at least MIN_PYTHON.
@@ -66,16 +78,14 @@ ensure_venv() {
         die "could not create ${VENV_DIR}; on Debian/Ubuntu install the python3-venv package."
 }
 
-expected_stamp() {
-    "${VENV_PYTHON}" - "${CLIPROXY_ROOT}/pyproject.toml" "${PROJECT_EXTRAS}" <<'EOF'
-import hashlib
-import sys
+pyproject_hash() {
+    sha256sum "${CLIPROXY_ROOT}/pyproject.toml" | cut -d' ' -f1
+}
 
-pyproject, extras = sys.argv[1], sys.argv[2]
-with open(pyproject, "rb") as handle:
-    digest = hashlib.sha256(handle.read()).hexdigest()
-print(f"pyproject-sha256={digest} extras={extras}")
-EOF
+# The stamp reads "pyproject-sha256=HASH extras=a,b": what the last install covered.
+stamped_field() {
+    [[ -f "${STAMP_FILE}" ]] || return 0
+    tr ' ' '\n' <"${STAMP_FILE}" | sed -n "s/^$1=//p"
 }
 
 # A .venv that is a symlink belongs to another checkout (the e2e test borrows the repo's):
@@ -89,19 +99,26 @@ pip_install() {
     "${VENV_PYTHON}" -m pip install --quiet --disable-pip-version-check --no-input "$@"
 }
 
+# Runtime dependencies only, unless the test extra is asked for or was installed before
+# (a developer's venv stays a test venv across pyproject changes).
 ensure_project_installed() {
-    local wanted
-    wanted="$(expected_stamp)"
-    if ! ${force} && [[ -f "${STAMP_FILE}" && "$(<"${STAMP_FILE}")" == "${wanted}" ]]; then
+    local hash installed_extras extras=""
+    hash="$(pyproject_hash)"
+    installed_extras="$(stamped_field extras)"
+    if ! ${force} && [[ "$(stamped_field pyproject-sha256)" == "${hash}" ]] &&
+        { ! ${want_test} || [[ ",${installed_extras}," == *,test,* ]]; }; then
         info "dependencies up to date (${VENV_DIR})"
         return
     fi
+    if ${want_test} || [[ ",${installed_extras}," == *,test,* ]]; then
+        extras="test"
+    fi
     refuse_if_borrowed "pyproject.toml changed or project not installed"
-    info "installing cliproxy and its [${PROJECT_EXTRAS}] extras into ${VENV_DIR}"
+    info "installing cliproxy${extras:+ and its [${extras}] extras} into ${VENV_DIR}"
     # Editable: `import router` from any directory (tests, supervisord) resolves to this
     # checkout, so edits take effect without a reinstall and no stale copy can shadow it.
-    pip_install -e "${CLIPROXY_ROOT}[${PROJECT_EXTRAS}]"
-    printf '%s\n' "${wanted}" >"${STAMP_FILE}.tmp"
+    pip_install -e "${CLIPROXY_ROOT}${extras:+[${extras}]}"
+    printf 'pyproject-sha256=%s extras=%s\n' "${hash}" "${extras}" >"${STAMP_FILE}.tmp"
     mv "${STAMP_FILE}.tmp" "${STAMP_FILE}"
 }
 
@@ -131,7 +148,7 @@ ensure_relay_key() {
 optional_programs() {
     local -A seen=()
     local name
-    for name in "${requested_optional[@]}"; do
+    for name in "${programs_requested[@]}"; do
         seen["${name}"]=1
     done
     if load_describe 2>/dev/null; then
@@ -161,6 +178,34 @@ ensure_optional_package() {
     pip_install -e "${CLIPROXY_ROOT}[${program}]"
 }
 
+# Chromium for AI Studio comes from Debian's packages: installed when root, else the command.
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && return
+    if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+        info "installing Debian's chromium for AI Studio"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+            die "apt-get install chromium failed; run it yourself: apt-get install -y chromium"
+        return
+    fi
+    warn "AI Studio needs Chromium; install it with: sudo apt-get install -y chromium"
+}
+
+# Put the cliproxy command on PATH when a per-user bin directory is available.
+link_command() {
+    local bin_dir="${CLIPROXY_BIN_DIR:-${HOME:-}/.local/bin}" target="${VENV_DIR}/bin/cliproxy"
+    [[ -x "${target}" && ! -L "${VENV_DIR}" && -n "${bin_dir}" && "${bin_dir}" != /.local/bin ]] || return 0
+    if [[ -e "${bin_dir}/cliproxy" && ! -L "${bin_dir}/cliproxy" ]]; then
+        warn "${bin_dir}/cliproxy exists and is not our link; left alone (run ${target})"
+        return 0
+    fi
+    mkdir -p "${bin_dir}" 2>/dev/null || return 0
+    ln -sfn "${target}" "${bin_dir}/cliproxy" 2>/dev/null || return 0
+    case ":${PATH}:" in
+        *":${bin_dir}:"*) ;;
+        *) info "linked ${bin_dir}/cliproxy; add ${bin_dir} to PATH to type just: cliproxy" ;;
+    esac
+}
+
 mkdir -p "${RUN_DIR}" "${LOG_DIR}"
 ensure_venv
 ensure_project_installed
@@ -169,4 +214,9 @@ ensure_relay_key
 mapfile -t optional < <(optional_programs)
 for program in "${optional[@]}"; do
     ensure_optional_package "${program}"
+    [[ "${program}" != aistudio ]] || ensure_chromium
 done
+link_command
+if ${install_service}; then
+    exec "${SCRIPTS_DIR}/install_service.sh" "${service_scope}"
+fi

@@ -145,3 +145,52 @@ except (psutil.Error, ValueError):
     sys.exit(1)
 PYTHON
 }
+
+# systemd: install.sh --service records the unit's scope (user or system) here.
+SERVICE_UNIT="cliproxy.service"
+SERVICE_MARKER_FILE="${RUN_DIR}/service"
+
+# systemd marks itself running with this directory (a test points it elsewhere).
+SYSTEMD_RUNTIME_DIR="${CLIPROXY_SYSTEMD_RUNTIME_DIR:-/run/systemd/system}"
+
+systemd_is_running() {
+    [[ -d "${SYSTEMD_RUNTIME_DIR}" ]] && command -v systemctl >/dev/null 2>&1
+}
+
+# Print the systemctl command that manages cliproxy, and succeed, when a unit was installed
+# and systemd runs; fail when the scripts should drive supervisord themselves (also inside
+# the unit, whose ExecStartPost runs start.sh).
+service_systemctl() {
+    [[ -z "${CLIPROXY_SERVICE_MANAGED:-}" && -f "${SERVICE_MARKER_FILE}" ]] || return 1
+    systemd_is_running || return 1
+    if [[ "$(<"${SERVICE_MARKER_FILE}")" == user ]]; then
+        printf '%s\n' "systemctl --user"
+    else
+        printf '%s\n' "systemctl"
+    fi
+}
+
+# Make the .env beside the config private before anything reads it: it holds secrets.
+secure_env_file() {
+    local config="${CLIPROXY_CONFIG:-${CLIPROXY_ROOT}/config.yaml}" env_file mode
+    env_file="$(dirname "${config}")/.env"
+    [[ -f "${env_file}" ]] || return 0
+    mode="$(stat -c %a "${env_file}")"
+    if ((8#${mode} & 8#077)); then
+        chmod 600 "${env_file}" ||
+            die "${env_file} is readable by other users (mode ${mode}) and chmod 600 failed"
+        warn "${env_file} was readable by other users (mode ${mode}); changed it to 600"
+    fi
+}
+secure_env_file
+
+# Check the config, the .env and the environment as they are now, before anything running
+# is touched; on a problem print it and exit 2 with nothing changed.
+validate_config() {
+    local problems
+    if ! problems="$("${VENV_PYTHON}" -m router check-config 2>&1)"; then
+        printf '%s\n' "${problems}" >&2
+        die "the config or environment is invalid; nothing was changed (fix the problems above and run $1 again)" 2
+    fi
+    printf '%s\n' "${problems}" | grep '^warning: ' >&2 || true
+}

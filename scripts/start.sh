@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Start cliproxy: install if needed, start supervisord (once), start the optional programs
 # the config enables, wait until the router answers its health URL, print its URL.
-# Running it again while everything runs changes nothing.
+# Running it again while everything runs changes nothing. The config, .env and environment
+# are checked first: when they are wrong nothing is started or changed (exit 2).
+# With a systemd unit installed (install.sh --service) supervisord is started through it.
 #
 # Usage: scripts/start.sh
-# Env: CLIPROXY_CONFIG, CLIPROXY_HOST, CLIPROXY_PORT, CLIPROXY_LOG_LEVEL (read by the router)
+# Env: CLIPROXY_CONFIG, CLIPROXY_HOST, CLIPROXY_PORT, CLIPROXY_LOG_LEVEL (read by the router;
+#      they and any ${VAR} of config.yaml may also be set in the .env beside config.yaml)
 #      CLIPROXY_START_TIMEOUT  seconds to wait for the router's health (default 60)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -12,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "${1:-}" in
     "") ;;
-    -h | --help) sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" 2 ;;
 esac
 
@@ -26,20 +29,21 @@ mkdir -p "${RUN_DIR}" "${LOG_DIR}"
 exec 9>"${RUN_DIR}/start.lock"
 flock -w 120 9 || die "another scripts/start.sh has held ${RUN_DIR}/start.lock for 120s"
 
-if ! config_problems="$("${VENV_PYTHON}" -m router check-config 2>&1)"; then
-    printf '%s\n' "${config_problems}" >&2
-    die "the config is invalid; fix the problems above and run scripts/start.sh again" 2
-fi
+validate_config scripts/start.sh
 load_describe || die "could not read the config with: .venv/bin/python -m router describe"
 
 start_supervisord() {
-    local waited=0
     info "starting supervisord (${SUPERVISOR_CONF})"
     # 9>&-: the daemon must not inherit the start lock, or later start.sh runs would block.
     if ! "${VENV_DIR}/bin/supervisord" -c "${SUPERVISOR_CONF}" 9>&-; then
         show_log_tail "${LOG_DIR}/supervisord.log"
         die "supervisord failed to start"
     fi
+    wait_for_supervisord
+}
+
+wait_for_supervisord() {
+    local waited=0
     until supervisord_pid >/dev/null; do
         if ((waited >= SUPERVISORD_READY_TIMEOUT_S * 5)); then
             show_log_tail "${LOG_DIR}/supervisord.log"
@@ -74,9 +78,36 @@ refuse_url_change() {
         die "cliproxy is already running at ${running_url} but the config and environment now say ${CLIPROXY_URL}; run scripts/restart.sh to apply that"
 }
 
-if pid="$(supervisord_pid)"; then
+# Variables set now that the running programs started without: only a restart gives them
+# to the programs (supervisord passes its own environment on).
+refuse_newly_set_variables() {
+    local newly_set
+    [[ -f "${RUNNING_DESCRIBE_FILE}" ]] || return 0
+    newly_set="$("${VENV_PYTHON}" -c '
+import json, sys
+running = set(json.load(open(sys.argv[1])).get("unset_variables", []))
+now = set(json.loads(sys.argv[2]).get("unset_variables", []))
+print(" ".join(sorted(running - now)))
+' "${RUNNING_DESCRIBE_FILE}" "${CLIPROXY_DESCRIBE_JSON}")"
+    [[ -z "${newly_set}" ]] ||
+        die "${newly_set} set now but not when cliproxy started; run scripts/restart.sh to give the programs the new environment"
+}
+
+if [[ -n "${CLIPROXY_SERVICE_MANAGED:-}" ]]; then
+    # ExecStartPost of the systemd unit: systemd has just started supervisord with this
+    # very environment; wait for its socket, never start a second one.
+    wait_for_supervisord
+elif pid="$(supervisord_pid)"; then
     info "supervisord already running (pid ${pid})"
     refuse_url_change
+    refuse_newly_set_variables
+elif systemctl_cmd="$(service_systemctl)"; then
+    # The unit's ExecStartPost runs this script again inside the unit, which starts the
+    # optional programs and waits for health; its failure fails systemctl start.
+    info "starting the ${SERVICE_UNIT} unit (${systemctl_cmd} start cliproxy)"
+    flock -u 9
+    ${systemctl_cmd} start cliproxy || die "systemd could not start cliproxy; see: ${systemctl_cmd} status cliproxy"
+    exit 0
 else
     start_supervisord
 fi

@@ -1,22 +1,24 @@
-"""Print the state of every supervised program and the router's health per provider.
+"""Print the state of every supervised program, the router's health and its services.
 
-Usage: status_report.py --socket PATH --health-url URL [--expect PROGRAM ...]
-The router shows per-provider details to a key holder: $CLIPROXY_HEALTH_KEY is sent.
-Exit codes: 0 every expected program runs and the router answers its health URL,
-1 something expected is down, 3 supervisord itself is not running.
+Usage: status_report.py --socket PATH --health-url URL [--expect PROGRAM ...] [--json]
+Exit codes: 0 everything that should run is up and working; 1 something that should run
+is down (stopped, FATAL, BACKOFF), the router does not answer, or an enabled service is
+down, disconnected from the relay or needs a login; 3 supervisord itself is not running.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 import time
 from typing import Any
 
 import psutil
-from health import HealthUnavailable, fetch_health
 from supervisor_rpc import ProgramInfo, program_infos
+
+from router.ops.assess import Finding, program_findings, service_findings
+from router.ops.probe import HealthUnavailable, fetch_health, operator_key
 
 EXIT_OK = 0
 EXIT_DOWN = 1
@@ -29,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--health-url", required=True)
     parser.add_argument("--expect", nargs="*", default=["router"])
+    parser.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -40,8 +43,8 @@ def format_uptime(seconds: float) -> str:
     return f"{days}d {clock}" if days else clock
 
 
-def process_usage(pid: int) -> tuple[str, str]:
-    """Uptime and resident memory of a process plus its children, as display strings."""
+def process_usage(pid: int) -> tuple[float | None, int | None]:
+    """Uptime in seconds and resident bytes of a process plus its children."""
     try:
         process = psutil.Process(pid)
         uptime = time.time() - process.create_time()
@@ -52,30 +55,39 @@ def process_usage(pid: int) -> tuple[str, str]:
             except psutil.Error:
                 continue
     except psutil.Error:
-        return "-", "-"
-    return format_uptime(uptime), f"{rss / 1048576:.1f} MiB"
+        return None, None
+    return uptime, rss
 
 
-def program_row(name: str, info: ProgramInfo | None, expected: bool) -> tuple[str, bool]:
-    """One table line for a program and whether it is a problem (expected but not up)."""
-    if info is None:
-        return ROW_FORMAT.format(name, "UNKNOWN", "-", "-", "-", "not in supervisord.conf"), True
-    running = info.state == "RUNNING"
-    if info.pid:
-        uptime, rss = process_usage(info.pid)
-        pid = str(info.pid)
-    else:
-        uptime, rss, pid = "-", "-", "-"
-    if running:
-        note = ""
-    elif expected:
-        note = f"should run ({info.description})" if info.description else "should run"
-    else:
+def program_record(name: str, info: ProgramInfo | None, expected: bool) -> dict[str, Any]:
+    uptime, rss = process_usage(info.pid) if info and info.pid else (None, None)
+    return {
+        "name": name,
+        "state": info.state if info else "UNKNOWN",
+        "pid": info.pid if info and info.pid else None,
+        "uptime_s": round(uptime, 1) if uptime is not None else None,
+        "rss_bytes": rss,
+        "expected": expected,
+        "description": info.description if info else "not in supervisord.conf",
+    }
+
+
+def program_line(record: dict[str, Any], problems: set[str]) -> str:
+    uptime = format_uptime(record["uptime_s"]) if record["uptime_s"] is not None else "-"
+    rss = f"{record['rss_bytes'] / 1048576:.1f} MiB" if record["rss_bytes"] else "-"
+    if record["name"] in problems:
+        note = f"PROBLEM ({record['description']})" if record["description"] else "PROBLEM"
+    elif record["state"] == "STARTING":
+        note = "starting"
+    elif not record["expected"] and record["state"] != "RUNNING":
         note = "not enabled"
-    return ROW_FORMAT.format(name, info.state, pid, uptime, rss, note), expected and not running
+    else:
+        note = ""
+    pid = str(record["pid"]) if record["pid"] else "-"
+    return ROW_FORMAT.format(record["name"], record["state"], pid, uptime, rss, note).rstrip()
 
 
-def provider_line(name: str, details: Any) -> str:
+def scalar_line(name: str, details: Any) -> str:
     if not isinstance(details, dict):
         return f"  {name}: {details}"
     scalars = [
@@ -86,46 +98,86 @@ def provider_line(name: str, details: Any) -> str:
     return f"  {name}: {' '.join(scalars)}".rstrip()
 
 
-def report_health(health_url: str) -> bool:
-    """Print the router's health summary; return whether it answered."""
-    try:
-        document = fetch_health(health_url, key=os.environ.get("CLIPROXY_HEALTH_KEY", ""))
-    except HealthUnavailable as problem:
+def print_health(document: dict[str, Any] | None, problem: str, health_url: str) -> None:
+    if document is None:
         print(f"router health: DOWN ({problem})")
-        return False
+        return
     print(
         f"router health: {document['status']} version={document.get('version', '?')} "
         f"uptime_s={document.get('uptime_s', '?')} url={health_url}"
     )
     providers = document.get("providers") or {}
-    if "details" in document:
-        print(f"  ({document['details']})")
-    elif not providers:
+    if not providers:
         print("  (no providers configured)")
     for name in sorted(providers):
-        print(provider_line(name, providers[name]))
-    return True
+        print(scalar_line(name, providers[name]))
+    services = document.get("services") or {}
+    if services:
+        print("services:")
+    for name in sorted(services):
+        print(scalar_line(name, services[name]))
+        inner = services[name].get("service") if isinstance(services[name], dict) else None
+        if isinstance(inner, dict):
+            print("  " + scalar_line(f"{name}.service", inner).lstrip())
+
+
+def collect(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    try:
+        infos = program_infos(args.socket)
+    except OSError as error:
+        problem = f"supervisord is not running (socket {args.socket}: {error.strerror or error})"
+        return {"ok": False, "supervisord": False, "problems": [problem]}, EXIT_SUPERVISORD_DOWN
+    names = sorted(set(infos) | set(args.expect), key=lambda n: (n != "router", n))
+    records = [program_record(n, infos.get(n), n in args.expect) for n in names]
+    document, health_problem = None, ""
+    try:
+        document = fetch_health(args.health_url, operator_key())
+    except HealthUnavailable as unavailable:
+        health_problem = str(unavailable)
+    states = {r["name"]: r["state"] for r in records}
+    findings: list[Finding] = program_findings(states, args.expect, document is not None)
+    if document is None:
+        findings.append(Finding("router", f"health does not answer: {health_problem}", ""))
+    else:
+        findings.extend(service_findings(document, args.expect))
+    report = {
+        "ok": not findings,
+        "supervisord": True,
+        "programs": records,
+        "health_url": args.health_url,
+        "health": document,
+        "health_problem": health_problem or None,
+        "problems": [f"{f.subject}: {f.problem}" for f in findings],
+        "fixes": [f.fix for f in findings],
+    }
+    return report, EXIT_OK if not findings else EXIT_DOWN
+
+
+def print_report(report: dict[str, Any], health_url: str) -> None:
+    if not report["supervisord"]:
+        print(report["problems"][0])
+        return
+    troubled = {p.split(":", 1)[0] for p in report["problems"]}
+    print(ROW_FORMAT.format("PROGRAM", "STATE", "PID", "UPTIME", "RSS", "NOTE").rstrip())
+    for record in report["programs"]:
+        print(program_line(record, troubled))
+    print()
+    print_health(report["health"], report["health_problem"] or "", health_url)
+    if report["problems"]:
+        print()
+        for problem, fix in zip(report["problems"], report["fixes"], strict=True):
+            print(f"PROBLEM {problem}" + (f"; fix: {fix}" if fix else ""))
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    try:
-        infos = program_infos(args.socket)
-    except OSError as error:
-        print(f"supervisord is not running (socket {args.socket}: {error.strerror or error})")
-        return EXIT_SUPERVISORD_DOWN
-    expected = set(args.expect)
-    print(ROW_FORMAT.format("PROGRAM", "STATE", "PID", "UPTIME", "RSS", "NOTE").rstrip())
-    problems = 0
-    for name in sorted(set(infos) | expected, key=lambda n: (n != "router", n)):
-        line, is_problem = program_row(name, infos.get(name), name in expected)
-        print(line.rstrip())
-        problems += is_problem
-    print()
-    router_answers = report_health(args.health_url)
-    if problems or not router_answers:
-        return EXIT_DOWN
-    return EXIT_OK
+    report, code = collect(args)
+    report["exit_code"] = code
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report, args.health_url)
+    return code
 
 
 if __name__ == "__main__":

@@ -20,6 +20,15 @@ if [[ ! -x "${VENV_PYTHON}" ]]; then
     exit 0
 fi
 
+if systemctl_cmd="$(service_systemctl)"; then
+    # Stopped through the unit, so systemd does not count it as a failure to restart.
+    info "stopping the ${SERVICE_UNIT} unit (${systemctl_cmd} stop cliproxy)"
+    ${systemctl_cmd} stop cliproxy
+    rm -f "${RUNNING_DESCRIBE_FILE}"
+    info "cliproxy stopped"
+    exit 0
+fi
+
 if pid="$(supervisord_pid)"; then
     info "stopping programs"
     ctl stop all || warn "supervisorctl stop all reported a problem; shutting down anyway"

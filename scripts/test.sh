@@ -5,5 +5,5 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"${SCRIPTS_DIR}/install.sh"
+"${SCRIPTS_DIR}/install.sh" --with test
 exec "${VENV_PYTHON}" -m pytest "$@"

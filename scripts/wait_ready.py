@@ -10,8 +10,9 @@ import argparse
 import sys
 import time
 
-from health import HealthUnavailable, fetch_health
 from supervisor_rpc import program_infos
+
+from router.ops.probe import HealthUnavailable, fetch_health
 
 POLL_INTERVAL_S = 0.5
 TERMINAL_STATES = frozenset({"FATAL", "STOPPED", "UNKNOWN"})

@@ -58,6 +58,9 @@ async def health_document(state: RouterState) -> dict[str, Any]:
             providers[upstream.name]["accounts"] = accounts
     webai = await runtime.webai.probe() if runtime.webai else {"status": "disabled"}
     degraded = degraded or webai["status"] == "down"
+    if webai["status"] == "down" and isinstance(providers.get("webai"), dict):
+        # One truth: the provider cannot serve while its sidecar does not answer.
+        providers["webai"].update(status="down", reason=webai.get("reason"))
     aistudio = await aistudio_health(state)
     degraded = degraded or aistudio.get("service", {}).get("status") == "down"
     return {

@@ -1,4 +1,4 @@
-"""Reads config.yaml: path resolution, environment references and CLIPROXY_* overrides."""
+"""Reads config.yaml: path resolution, .env, environment references and CLIPROXY_* overrides."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from router.config.binder import Problems, bind
+from router.config.envfile import with_env_file
 from router.config.errors import ConfigError
 from router.config.interpolate import interpolate
 from router.config.schema import Config
@@ -50,6 +51,7 @@ def read_config(
     """Load and validate; raises ConfigError listing every problem found."""
     environ = os.environ if env is None else env
     file, explicit = resolve_path(path, environ)
+    environ = with_env_file(environ, file)
     if file.exists():
         raw = _parse_yaml(file)
         source: Path | None = file

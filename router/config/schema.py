@@ -244,6 +244,8 @@ class WebAIConfig:
         check_positive({"timeout": self.timeout}, path, problems)
         if self.enabled and not self.key:
             problems.add(join(path, "key"), "expected a shared secret when webai is enabled")
+        if self.enabled:
+            _check_sidecar_providers(self.providers, join(path, "providers"), problems)
 
 
 @dataclass(frozen=True)
@@ -393,6 +395,13 @@ class Config:
 def _check_port(port: int, path: str, problems: Problems) -> None:
     if not 0 <= port <= 65535:
         problems.add(path, f"expected a port number 0-65535, got {port}")
+
+
+def _check_sidecar_providers(names: tuple[str, ...], path: str, problems: Problems) -> None:
+    """What the webai sidecar refuses at start: no provider, or one listed twice."""
+    if not names:
+        problems.add(path, "expected at least one g4f provider name when webai is enabled")
+    _unique([name.rpartition(":")[2] for name in names], path, problems)
 
 
 def _unique(names: list[str], path: str, problems: Problems) -> None:

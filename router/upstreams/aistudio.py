@@ -37,8 +37,25 @@ START_HINT = (
     "start the AI Studio service (python -m providers.aistudio with aistudio.enabled: true "
     "in config.yaml) or connect the AI Studio Build applet to /v1/ws"
 )
+LOGIN_HINT = "log in with `cliproxy login aistudio` (paste a storage state on a headless machine)"
+LOGGED_OUT_STATES = ("absent", "expired")
 _CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
+
+
+def login_required(session: str) -> AttemptFailed:
+    """The browser has no valid Google session: a login fixes it, waiting does not.
+
+    A status clients do not retry, and no rest for the session (retry_after 0), so the
+    request right after ``cliproxy login aistudio`` succeeds instead of meeting the
+    30-minute cooldown of a rejected credential.
+    """
+    return AttemptFailed(
+        403,
+        ErrorKind.PERMISSION,
+        f"AI Studio session '{session}' is not logged in to Google: {LOGIN_HINT}",
+        retry_after=0.0,
+    )
 
 
 class RelayStreamLost(ConnectionError):
@@ -175,10 +192,15 @@ class AIStudioUpstream(Upstream):
         except RelayUnavailable as exc:
             raise self._unavailable(session, exc) from None
         except RelayError as exc:
+            if exc.status == 401:
+                raise login_required(session) from None
             rest = self._cool(session, None, exc.message) if exc.status == 429 else None
             return ErrorReply(exc.status, f"AI Studio relay: {exc.message}", rest)
         self._active += 1
         relayed = RelayedReply(self, reply)
+        if reply.status == 401:
+            relayed.close()
+            raise login_required(session)
         if reply.status == 429:
             retry_after = retry_after_seconds(reply.headers.get("Retry-After"))
             rest = self._cool(session, retry_after, "quota answer (429)")
@@ -271,12 +293,17 @@ class AIStudioControl:
             ) as response:
                 if response.status != 200:
                     return {"status": "down", "reason": f"/health answered {response.status}"}
-                return {"status": "up", "service": await response.json()}
+                service = await response.json()
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             return {
                 "status": "down",
                 "reason": f"not reachable at {self.url}: {type(exc).__name__}",
             }
+        report: dict[str, object] = {"status": "up", "service": service}
+        if isinstance(service, dict) and service.get("session") in LOGGED_OUT_STATES:
+            report["login"] = "required"
+            report["reason"] = f"Google session {service['session']}: {LOGIN_HINT}"
+        return report
 
     async def close(self) -> None:
         if self._session is not None:

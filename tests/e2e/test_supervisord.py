@@ -41,9 +41,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def fetch_health(port: int) -> tuple[int, dict[str, Any]]:
-    url = f"http://127.0.0.1:{port}/v1/health"
-    with NO_PROXY_OPENER.open(url, timeout=5) as response:
+def fetch_health(port: int, key: str = "") -> tuple[int, dict[str, Any]]:
+    """Health as anyone sees it, or with its details when ``key`` is the relay or a client key."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/health")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    with NO_PROXY_OPENER.open(request, timeout=5) as response:
         return response.status, json.loads(response.read())
 
 
@@ -156,17 +159,24 @@ class ProjectCopy:
 
 
 @pytest.fixture(scope="session")
-def repo_installed() -> None:
-    """The copies borrow this checkout's .venv, so it must be installed and stamped."""
+def repo_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The copies borrow this checkout's .venv, so it must be installed and stamped.
+
+    The cliproxy command is linked into a throwaway bin directory, not the user's ~/.local/bin.
+    """
+    bin_dir = tmp_path_factory.mktemp("bin")
     result = subprocess.run(
         [str(REPO_ROOT / "scripts" / "install.sh")],
         stdin=subprocess.DEVNULL,
+        env={**os.environ, "CLIPROXY_BIN_DIR": str(bin_dir)},
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert result.returncode == 0, explain(result)
+    linked = bin_dir / "cliproxy"
+    assert linked.resolve() == (REPO_ROOT / ".venv" / "bin" / "cliproxy").resolve(), explain(result)
 
 
 @pytest.fixture

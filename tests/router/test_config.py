@@ -62,7 +62,7 @@ def test_duplicate_provider_name(tmp_path: Path) -> None:
 
 def test_reserved_provider_names(tmp_path: Path) -> None:
     config = {
-        "webai": {"enabled": True, "key": "k"},
+        "webai": {"enabled": True, "key": "k", "providers": ["Gemini"]},
         "providers": [
             {"name": "webai", "base-url": "http://127.0.0.1:1/v1"},
             {"name": "aistudio", "base-url": "http://127.0.0.1:2/v1"},

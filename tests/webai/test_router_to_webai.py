@@ -123,12 +123,16 @@ async def test_health_shows_webai_up_down_and_disabled(router_factory, start_ser
         async with http.get(router.url + "/v1/health", headers=health_headers(router)) as response:
             health = await response.json()
         assert health["services"]["webai"]["status"] == "up"
+        assert health["providers"]["webai"]["status"] == "healthy"
         assert KEY not in await response.text()
         down = await router_factory({"webai": webai_section("http://127.0.0.1:9", "FixedText")})
         async with http.get(down.url + "/v1/health", headers=health_headers(down)) as response:
             health = await response.json()
         assert health["services"]["webai"]["status"] == "down"
         assert "not reachable" in health["services"]["webai"]["reason"]
+        # The provider view agrees with the service view.
+        assert health["providers"]["webai"]["status"] == "down"
+        assert "not reachable" in health["providers"]["webai"]["reason"]
         disabled = await router_factory({})
         async with http.get(
             disabled.url + "/v1/health", headers=health_headers(disabled)

@@ -1,0 +1,1 @@
+"""Day-two operations behind the ``cliproxy`` command: doctor, client setup, service units."""
