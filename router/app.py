@@ -18,6 +18,7 @@ from router.api.client_format import AMP_PREFIX
 from router.api.health import health
 from router.api.management import add_management_routes
 from router.api.responses import responses
+from router.api.usage import add_usage_routes
 from router.middleware import request_context
 from router.state import STATE, RouterState
 
@@ -48,6 +49,8 @@ def create_app(state: RouterState) -> web.Application:
     add_llmux_routes(app)
     add_ctonew_routes(app)
     add_management_routes(app)
+    # Issue 14: metrics, usage ledger, client keys, dashboard.
+    add_usage_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

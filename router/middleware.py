@@ -15,6 +15,7 @@ from aiohttp import web
 
 from router.api.client_format import client_format
 from router.api.errors import error_response
+from router.api.usage import SELF_GUARDED_PATHS
 from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
@@ -36,6 +37,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request[CONTEXT] = ctx = RequestContext(runtime)
     request_id, fields = ctx.request_id, ctx.log
     runtime.acquire()
+    observer = request.app[STATE].usage
+    observer.started(ctx)
     status = 500
     try:
         response = await _answer(request, handler)
@@ -51,6 +54,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         runtime.release()
         if fields.get("client_gone"):
             status = 499
+        observer.finished(ctx, status)
         log_fields(
             log,
             logging.INFO,
@@ -94,7 +98,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _check_client_key(request: web.Request) -> None:
     keys = request[CONTEXT].runtime.client_keys
-    if not keys.required or request.path in PUBLIC_PATHS:
+    if not keys.required or request.path in PUBLIC_PATHS or request.path in SELF_GUARDED_PATHS:
         return
     presented = presented_key(request)
     name = keys.identify(presented)

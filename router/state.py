@@ -17,6 +17,7 @@ from router.oauth.login import LoginFlows
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
+from router.usage.observer import UsageObserver
 
 log = logging.getLogger("router.config")
 
@@ -30,6 +31,7 @@ class RouterState:
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.usage = UsageObserver(self, loaded.config)
         self.started_at = time.time()
         self._background: set[asyncio.Task[None]] = set()
         self._refresher: asyncio.Task[None] | None = None
@@ -76,6 +78,7 @@ class RouterState:
             self.credentials = CredentialStore(new_config.auth_dir)
             self.logins = LoginFlows(self.credentials)
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.usage.configure(new_config)
         if self._refresher is not None:
             self.start_background()
         logging.getLogger().setLevel(new_config.log_level.upper())
@@ -92,6 +95,7 @@ class RouterState:
             task.cancel()
         await self.relay.close()
         await self.runtime.close()
+        await asyncio.to_thread(self.usage.close)
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)

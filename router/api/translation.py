@@ -8,7 +8,12 @@ from router.formats.ir import Finish, StreamError, Usage
 
 
 def usage_log_fields(usage: Usage) -> dict[str, int]:
-    return {"tokens_in": usage.input_tokens, "tokens_out": usage.output_tokens}
+    return {
+        "tokens_in": usage.input_tokens,
+        "tokens_out": usage.output_tokens,
+        "tokens_cached": usage.cache_read_tokens,
+        "tokens_reasoning": usage.reasoning_tokens,
+    }
 
 
 class TranslatingStream:

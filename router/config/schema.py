@@ -14,6 +14,7 @@ from typing import Any
 
 from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
+from router.config.usage import MetricsConfig, UsageConfig
 from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
 from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
 from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
@@ -296,6 +297,9 @@ class Config:
     aistudio: AIStudioConfig = field(default_factory=AIStudioConfig)
     subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
     management: ManagementConfig = field(default_factory=ManagementConfig)
+    # Issue 14: Prometheus metrics and the usage ledger (router/config/usage.py).
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)

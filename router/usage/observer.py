@@ -1,0 +1,131 @@
+"""The one place requests are observed: the middleware calls ``started`` when a request
+arrives and ``finished`` with its log fields when it ends. Handlers know nothing of it.
+
+A generation request (its fields carry ``stream``) feeds the metrics, the usage ledger
+and the per-key usage that budgets are checked against.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry
+
+from router.config.schema import Config
+from router.usage.collector import RuntimeCollector, ledger_families
+from router.usage.ledger import Ledger, Row
+from router.usage.metrics import RequestMetrics
+from router.usage.prices import Cost, PriceTable
+
+if TYPE_CHECKING:
+    from router.context import RequestContext
+    from router.state import RouterState
+
+UsageSink = Callable[[Mapping[str, object], Cost, float], None]
+
+
+class UsageObserver:
+    def __init__(self, state: RouterState, config: Config) -> None:
+        self._state = state
+        self._active: dict[str, RequestContext] = {}
+        self._known: tuple[object, frozenset[str]] = (None, frozenset())
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.metrics = RequestMetrics(self.registry, self.known_models)
+        self.collector = RuntimeCollector(state, self)
+        self.registry.register(self.collector)
+        self.sinks: list[UsageSink] = []
+        self.ledger: Ledger | None = None
+        if config.usage.enabled:
+            self.ledger = Ledger(config.usage.ledger_path(config.auth_dir), config.usage)
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Take up a reloaded config (prices; the ledger's place needs a restart)."""
+        self.config = config
+        self.prices = PriceTable(config.usage.prices)
+
+    def known_models(self) -> frozenset[str]:
+        """Model names the current config serves by exact name: the only model labels."""
+        runtime = self._state.runtime
+        if self._known[0] is not runtime:
+            names = {model for model, _ in runtime.table.model_ids()}
+            names.update(r.model for r in runtime.config.routes if not _is_pattern(r.model))
+            self._known = (runtime, frozenset(names))
+        return self._known[1]
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._active)
+
+    def active_streams(self) -> int:
+        return sum(1 for ctx in self._active.values() if ctx.log.get("stream") is True)
+
+    def started(self, ctx: RequestContext) -> None:
+        self._active[ctx.request_id] = ctx
+
+    def finished(self, ctx: RequestContext, status: int) -> None:
+        self._active.pop(ctx.request_id, None)
+        fields = ctx.log
+        if "stream" not in fields:
+            return
+        seconds = time.monotonic() - ctx.started
+        if self.config.metrics.enabled:
+            self.metrics.record(fields, status, seconds)
+        cost = self.prices.cost(
+            str(fields.get("provider") or ""),
+            str(fields.get("upstream_model") or fields.get("model") or ""),
+            _tokens(fields),
+        )
+        for sink in self.sinks:
+            sink(fields, cost, seconds)
+        if self.ledger is not None:
+            self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, cost))
+
+    def ledger_metrics(self) -> Iterator[Any]:
+        if self.ledger is not None:
+            yield from ledger_families(self.ledger.queued, self.ledger.written, self.ledger.dropped)
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+def _is_pattern(model: str) -> bool:
+    return model.startswith("re:") or any(c in model for c in "*?[")
+
+
+def _tokens(fields: Mapping[str, object]) -> dict[str, int]:
+    return {
+        name: value
+        for name in ("tokens_in", "tokens_out", "tokens_cached", "tokens_reasoning")
+        if isinstance(value := fields.get(name), int)
+    }
+
+
+def ledger_row(
+    request_id: str, fields: Mapping[str, object], status: int, seconds: float, cost: Cost
+) -> Row:
+    tokens = _tokens(fields)
+    return (
+        time.time() - seconds,
+        request_id,
+        fields.get("key"),
+        fields.get("format"),
+        fields.get("model"),
+        fields.get("provider"),
+        fields.get("credential"),
+        fields.get("upstream_model"),
+        1 if fields.get("stream") else 0,
+        status,
+        fields.get("error") or fields.get("stream_error"),
+        tokens.get("tokens_in", 0),
+        tokens.get("tokens_out", 0),
+        tokens.get("tokens_cached", 0),
+        tokens.get("tokens_reasoning", 0),
+        cost.usd,
+        cost.api_equivalent_usd,
+        round(seconds * 1000, 1),
+        fields.get("ttfb_ms"),
+    )
