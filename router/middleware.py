@@ -97,11 +97,16 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _check_client_key(request: web.Request) -> None:
-    keys = request[CONTEXT].runtime.client_keys
-    if not keys.required or request.path in PUBLIC_PATHS or request.path in SELF_GUARDED_PATHS:
+    """Config ``api-keys`` first, then keys issued by cliproxy (with their limits)."""
+    ctx = request[CONTEXT]
+    keys = ctx.runtime.client_keys
+    issued = request.app[STATE].usage
+    if request.path in PUBLIC_PATHS or request.path in SELF_GUARDED_PATHS:
+        return
+    if not keys.required and not issued.keys.any_active:
         return
     presented = presented_key(request)
-    name = keys.identify(presented)
+    name = keys.identify(presented) or issued.admit_issued_key(presented, ctx)
     if name is None:
         message = (
             "missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key="
@@ -109,4 +114,4 @@ def _check_client_key(request: web.Request) -> None:
             else "invalid API key"
         )
         raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
-    request[CONTEXT].log["key"] = name
+    ctx.log["key"] = name

@@ -28,6 +28,7 @@ from router.routing.selector import Candidate
 from router.runtime import Runtime
 from router.streaming import StreamTransform, forward_stream
 from router.upstreams.base import UpstreamCall
+from router.usage.observer import check_key_model
 
 # Client headers that carry meaning to an upstream of the same family.
 _FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
@@ -118,6 +119,7 @@ async def proxy_generation(
 ) -> web.StreamResponse:
     ctx = context(request)
     ctx.log.update(model=gen.model, stream=gen.stream, format=gen.client_format.value)
+    check_key_model(ctx, gen.model)
     targets = runtime.table.resolve(gen.model)
     if not targets:
         raise unknown_model(gen.model)

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 
 from router.config.schema import Config
+from router.errors import ErrorKind, ProxyError
 from router.usage.collector import RuntimeCollector, ledger_families
+from router.usage.keys import IssuedKey, KeyStore
 from router.usage.ledger import Ledger, Row
+from router.usage.limits import KeyLimits
 from router.usage.metrics import RequestMetrics
 from router.usage.prices import Cost, PriceTable
 
@@ -35,10 +38,13 @@ class UsageObserver:
         self.metrics = RequestMetrics(self.registry, self.known_models)
         self.collector = RuntimeCollector(state, self)
         self.registry.register(self.collector)
-        self.sinks: list[UsageSink] = []
+        self.keys = KeyStore(config.usage.data_dir(config.auth_dir))
+        self.limits = KeyLimits()
+        self.sinks: list[UsageSink] = [self.limits.record]
         self.ledger: Ledger | None = None
         if config.usage.enabled:
             self.ledger = Ledger(config.usage.ledger_path(config.auth_dir), config.usage)
+            self.limits.seed_from_ledger(self.ledger.path)
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -82,6 +88,17 @@ class UsageObserver:
             sink(fields, cost, seconds)
         if self.ledger is not None:
             self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, cost))
+
+    def admit_issued_key(self, presented: str | None, ctx: RequestContext) -> str | None:
+        """The name of the issued key presented, once it may make this request (else the
+        caller's 401 or 429 is raised); None when no issued key matches."""
+        key = self.keys.find(presented)
+        if key is None:
+            return None
+        ctx.log["key"] = key.name
+        self.limits.admit(key)
+        ctx.client_key = key
+        return key.name
 
     def ledger_metrics(self) -> Iterator[Any]:
         if self.ledger is not None:
@@ -129,3 +146,15 @@ def ledger_row(
         round(seconds * 1000, 1),
         fields.get("ttfb_ms"),
     )
+
+
+def check_key_model(ctx: RequestContext, model: str) -> None:
+    """403 when the request's issued key may not use ``model``."""
+    key: IssuedKey | None = ctx.client_key
+    if key is not None and not key.allows_model(model):
+        raise ProxyError(
+            403,
+            f"API key {key.name!r} may not use model {model!r} (allowed: {', '.join(key.models)})",
+            ErrorKind.PERMISSION,
+            param="model",
+        )
