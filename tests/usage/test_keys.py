@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +18,8 @@ import pytest
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Stream, Usage
 from tests.usage.conftest import KEYS, Client, start_usage_router
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def create(http: aiohttp.ClientSession, url: str, **body: Any) -> dict[str, Any]:
@@ -160,3 +165,35 @@ async def test_issued_keys_alone_close_the_door_to_anonymous_clients(
     created = await create(http, router.url, name="jane")
     assert await client.chat("", "gpt-4o") == 401
     assert await client.chat(created["key"], "gpt-4o") == 200
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "router", "keys", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+
+
+async def test_cli_create_list_revoke_reach_a_running_router(router, http, tmp_path) -> None:
+    config = str(tmp_path / "config0.yaml")
+    created = await asyncio.to_thread(
+        _cli, "--config", config, "create", "kim", "--rpm", "30", "--model", "gpt-4o*"
+    )
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("sk-cliproxy-") and "not shown again" in created.stderr
+    listed = await asyncio.to_thread(_cli, "--config", config, "list")
+    assert listed.stdout.startswith("kim active prefix=sk-cliproxy-")
+    assert "requests_per_minute=30" in listed.stdout and secret not in listed.stdout
+    client = Client(router.url, http)
+    await asyncio.sleep(1.1)  # the router re-reads the key file at most once a second
+    assert await client.chat(secret, "gpt-4o") == 200
+    revoked = await asyncio.to_thread(_cli, "--config", config, "revoke", "kim")
+    assert revoked.returncode == 0 and revoked.stdout.strip() == "revoked kim"
+    await asyncio.sleep(1.1)
+    assert await client.chat(secret, "gpt-4o") == 401
+    duplicate = await asyncio.to_thread(_cli, "--config", config, "create", "alice")
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
