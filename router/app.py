@@ -15,6 +15,7 @@ from router.api.auth_ctonew import add_ctonew_routes
 from router.api.auth_llmux import add_llmux_routes
 from router.api.chat_completions import chat_completions
 from router.api.client_format import AMP_PREFIX
+from router.api.dashboard import add_dashboard_routes
 from router.api.health import health
 from router.api.keys import add_key_routes
 from router.api.management import add_management_routes
@@ -53,6 +54,7 @@ def create_app(state: RouterState) -> web.Application:
     # Issue 14: metrics, usage ledger, client keys, dashboard.
     add_usage_routes(app)
     add_key_routes(app)
+    add_dashboard_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

@@ -16,13 +16,14 @@ import json
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from router.api.dashboard import DASHBOARD_PATHS
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.state import STATE, RouterState
 from router.usage.ledger import Ledger
 from router.usage.query import as_csv, parse_query, recent_rows, usage_rows
 
 # Paths that check the management guard in their handler instead of a client key.
-SELF_GUARDED_PATHS = frozenset({"/metrics"})
+SELF_GUARDED_PATHS = frozenset({"/metrics", *DASHBOARD_PATHS})
 _RECENT_MAX = 1000
 
 
