@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from router.api.passthrough import Passthrough, usage_fields
+from router.api.ratelimit import rate_limit_headers, with_headers
 from router.api.translation import TranslatingStream, usage_log_fields
 from router.context import context
 from router.errors import ErrorKind, ProxyError
@@ -130,10 +131,12 @@ async def proxy_generation(
     _note_upstream(request, opened)
     upstream_format = Format(opened.candidate.upstream.wire_format)
     passthrough = build.passthrough(upstream_format)
+    limits = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
     if opened.reply.status >= 300:
-        return _upstream_error(gen.client_format, opened, passthrough)
+        return with_headers(_upstream_error(gen.client_format, opened, passthrough), limits)
     if not gen.stream:
-        return _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+        answer = _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+        return with_headers(answer, limits)
     transform: StreamTransform = (
         Passthrough(gen.client_format)
         if passthrough
@@ -147,7 +150,7 @@ async def proxy_generation(
         opened,
         transform,
         keepalive=runtime.config.streaming.keepalive_interval,
-        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type},
+        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type, **limits},
         keepalive_comments=gen.sse,
     )
     ctx.log.update(transform.usage)
