@@ -1,19 +1,20 @@
 """The usage ledger: one SQLite row per generation request, written off the request path.
 
-Requests only put a tuple on a bounded queue. One writer thread takes rows off it and
-commits them in batches (``flush-rows`` rows or ``flush-interval`` seconds, whichever
-comes first) in WAL mode, so a crash loses at most the rows not yet committed and never
-leaves a torn database. A full queue drops rows (and counts them) rather than slow a
-request down. Rows older than ``retention-days`` are deleted once an hour.
+Requests only append a tuple to a bounded buffer. One writer thread takes the rows and
+commits them in batches (when ``flush-rows`` rows are waiting or every ``flush-interval``
+seconds, whichever comes first) in WAL mode, so a crash loses at most the rows not yet
+committed and never leaves a torn database. A full buffer (``queue-size``) drops rows
+(and counts them) rather than slow a request down. Rows older than ``retention-days``
+are deleted once an hour.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from router.config.usage import UsageConfig
@@ -79,63 +80,70 @@ class Ledger:
         self.config = config
         self.written = 0
         self.dropped = 0
-        self._queue: queue.Queue[Row | threading.Event | None] = queue.Queue(config.queue_size)
+        # A plain deque, not a queue.Queue: waking the writer for every row would hand
+        # the GIL back and forth once per request. It is woken once per batch instead.
+        self._pending: deque[Row] = deque()
+        self._flushes: list[threading.Event] = []
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
         connect(path).close()
         self._thread = threading.Thread(target=self._run, name="usage-ledger", daemon=True)
         self._thread.start()
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        return len(self._pending)
 
     def add(self, row: Row) -> None:
         """Called on the event loop: never blocks."""
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
+        pending = self._pending
+        if len(pending) >= self.config.queue_size:
             self.dropped += 1
+            return
+        pending.append(row)
+        if len(pending) == self.config.flush_rows:
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Block until every row queued before the call is committed (tests, shutdown)."""
+        """Block until every row added before the call is committed (tests, queries)."""
         done = threading.Event()
-        self._queue.put(done)
+        with self._flush_lock:
+            self._flushes.append(done)
+        self._wake.set()
         return done.wait(timeout)
 
     def close(self) -> None:
-        """Commit what is queued and stop the writer."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=30.0)
+        """Commit what is pending and stop the writer."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30.0)
 
     def _run(self) -> None:
         connection = connect(self.path)
-        batch: list[Row] = []
-        deadline = float("inf")
         next_retention = 0.0
         try:
             while True:
-                timeout = max(deadline - time.monotonic(), 0.0) if batch else None
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    item = ()
-                if isinstance(item, tuple) and item:
-                    if not batch:
-                        deadline = time.monotonic() + self.config.flush_interval
-                    batch.append(item)
-                    if len(batch) < self.config.flush_rows:
-                        continue
+                self._wake.wait(self.config.flush_interval)
+                self._wake.clear()
+                with self._flush_lock:
+                    flushes, self._flushes = self._flushes, []
+                    batch = self._take()
                 self._commit(connection, batch)
-                batch = []
-                if isinstance(item, threading.Event):
-                    item.set()
-                elif item is None:
+                for done in flushes:
+                    done.set()
+                if self._stopping:
+                    self._commit(connection, self._take())
                     return
                 if time.monotonic() >= next_retention:
                     self._apply_retention(connection)
                     next_retention = time.monotonic() + _RETENTION_CHECK
         finally:
             connection.close()
+
+    def _take(self) -> list[Row]:
+        pending = self._pending
+        return [pending.popleft() for _ in range(len(pending))]
 
     def _commit(self, connection: sqlite3.Connection, batch: list[Row]) -> None:
         if not batch:

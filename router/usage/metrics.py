@@ -8,6 +8,7 @@ table knows it by exact name; anything else is ``other``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -32,6 +33,8 @@ class RequestMetrics:
 
     def __init__(self, registry: CollectorRegistry, known_models: Callable[[], frozenset[str]]):
         self._known_models = known_models
+        # (metric, label values) -> child; label sets are bounded, so this is too.
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "cliproxy_requests",
             "Generation requests by client format, upstream provider, model, client key "
@@ -77,22 +80,30 @@ class RequestMetrics:
     def model_label(self, model: object) -> str:
         return model if isinstance(model, str) and model in self._known_models() else OTHER
 
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(...)``, remembered: labels() takes a lock and builds a key."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def record(self, fields: Mapping[str, object], status: int, seconds: float) -> None:
         provider = str(fields.get("provider") or NONE)
         model = self.model_label(fields.get("model"))
         key = str(fields.get("key") or NONE)
         fmt = str(fields.get("format") or NONE)
-        self.requests.labels(fmt, provider, model, key, str(status)).inc()
-        self.duration.labels(fmt, provider).observe(seconds)
+        self._child(self.requests, fmt, provider, model, key, str(status)).inc()
+        self._child(self.duration, fmt, provider).observe(seconds)
         ttfb = fields.get("ttfb_ms")
         if isinstance(ttfb, (int, float)):
-            self.ttft.labels(provider, model).observe(ttfb / 1000)
+            self._child(self.ttft, provider, model).observe(ttfb / 1000)
         for field, token_type in TOKEN_TYPES.items():
             count = fields.get(field)
             if isinstance(count, int) and (count or field in ("tokens_in", "tokens_out")):
-                self.tokens.labels(token_type, provider, model, key).observe(count)
+                self._child(self.tokens, token_type, provider, model, key).observe(count)
         attempts = fields.get("attempts")
         if isinstance(attempts, int) and attempts > 0:
-            self.attempts.labels(provider).inc(attempts)
+            self._child(self.attempts, provider).inc(attempts)
             if attempts > 1:
-                self.failovers.labels(provider).inc()
+                self._child(self.failovers, provider).inc()

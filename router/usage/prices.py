@@ -17,6 +17,7 @@ from router.config.usage import ModelPrice
 
 # Providers reached through a subscription or a browser session: no per-token bill.
 SUBSCRIPTION_PROVIDERS = frozenset((*RESERVED_PROVIDERS, WEBAI_PROVIDER))
+_RESOLVED_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,22 @@ class PriceTable:
             key=len,
             reverse=True,
         )
+        # Model name -> price found (or None); names come from the config, so few.
+        self._resolved: dict[str, ModelPrice | None] = {}
 
     def price(self, model: str) -> ModelPrice | None:
         """The exact entry, else the longest (most specific) matching glob."""
+        try:
+            return self._resolved[model]
+        except KeyError:
+            pass
         found = self._prices.get(model)
-        if found is not None:
-            return found
-        for pattern in self._patterns:
-            if fnmatch.fnmatchcase(model, pattern):
-                return self._prices[pattern]
-        return None
+        if found is None:
+            pattern = next((p for p in self._patterns if fnmatch.fnmatchcase(model, p)), None)
+            found = self._prices[pattern] if pattern is not None else None
+        if len(self._resolved) < _RESOLVED_MAX:
+            self._resolved[model] = found
+        return found
 
     def cost(self, provider: str, model: str, tokens: Mapping[str, int]) -> Cost:
         price = self.price(model)
