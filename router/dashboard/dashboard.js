@@ -3,6 +3,7 @@
 
 const COLORS = ["#3b6fd4", "#d4843b", "#2f9e6e", "#b0459f", "#8c6d1f", "#4aa3c0", "#c0504a", "#6a5acd"];
 const SVG = "http://www.w3.org/2000/svg";
+let needSecret = false;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -34,7 +35,12 @@ async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => ({}));
-  if (response.status === 401) document.getElementById("secret-form").hidden = false;
+  if (response.status === 401 && path.startsWith("/v1/management/")) {
+    // Each wrong or missing secret counts toward the guard's lockout: stop asking
+    // until the user enters one.
+    needSecret = true;
+    document.getElementById("secret-form").hidden = false;
+  }
   if (!response.ok) {
     const message = (data.error && (data.error.message || data.error)) || response.statusText;
     throw new Error(`${method} ${path}: ${response.status} ${message}`);
@@ -244,7 +250,9 @@ async function refresh() {
   await guarded(async () => {
     const health = await (await fetch("/v1/health")).json();
     renderProviders(health);
-    await Promise.all([loadUsage(), loadRecent(), loadKeys()]);
+    if (needSecret) return;
+    await loadKeys(); // one guarded call first: a missing secret costs one failure, not three
+    await Promise.all([loadUsage(), loadRecent()]);
     document.body.dataset.loaded = "true";
   });
 }
@@ -253,6 +261,7 @@ document.getElementById("secret-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem("cliproxy-secret", document.getElementById("secret").value);
   event.target.hidden = true;
+  needSecret = false;
   refresh();
 });
 document.getElementById("key-form").addEventListener("submit", createKey);

@@ -223,6 +223,9 @@ class KeyStore:
         except FileNotFoundError:
             self._keys, self._signature = {}, None
             return
+        except OSError as exc:
+            self.problem = f"{self.path} unreadable: {type(exc).__name__}"
+            return
         signature = (stat.st_mtime_ns, stat.st_size)
         if signature == self._signature:
             return

@@ -7,6 +7,8 @@ and the per-key usage that budgets are checked against.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from router.config.schema import Config
 from router.errors import ErrorKind, ProxyError
+from router.logs import log_fields
 from router.usage.collector import RuntimeCollector, ledger_families
 from router.usage.keys import IssuedKey, KeyStore
 from router.usage.ledger import Ledger, Row
@@ -25,6 +28,8 @@ from router.usage.prices import Cost, PriceTable
 if TYPE_CHECKING:
     from router.context import RequestContext
     from router.state import RouterState
+
+log = logging.getLogger("router.usage")
 
 UsageSink = Callable[[Mapping[str, object], Cost, float], None]
 
@@ -43,7 +48,8 @@ class UsageObserver:
         self.sinks: list[UsageSink] = [self.limits.record]
         self.ledger: Ledger | None = None
         if config.usage.enabled:
-            self.ledger = Ledger(config.usage.ledger_path(config.auth_dir), config.usage)
+            self.ledger = _open_ledger(config)
+        if self.ledger is not None:
             self.limits.seed_from_ledger(self.ledger.path)
         self.configure(config)
 
@@ -107,6 +113,19 @@ class UsageObserver:
     def close(self) -> None:
         if self.ledger is not None:
             self.ledger.close()
+
+
+def _open_ledger(config: Config) -> Ledger | None:
+    """The ledger, or None (logged) when its file cannot be opened: usage accounting
+    never stops the router from serving."""
+    path = config.usage.ledger_path(config.auth_dir)
+    try:
+        return Ledger(path, config.usage)
+    except (OSError, sqlite3.Error) as exc:
+        log_fields(
+            log, logging.ERROR, event="usage_ledger_unavailable", path=str(path), error=str(exc)
+        )
+        return None
 
 
 def _is_pattern(model: str) -> bool:

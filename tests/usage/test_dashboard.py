@@ -113,3 +113,29 @@ async def test_dashboard_renders_and_its_actions_work(
 
 def _is_error(message: ConsoleMessage) -> bool:
     return message.type == "error"
+
+
+async def test_dashboard_with_a_secret_asks_once_then_loads(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
+) -> None:
+    secret = "dashboard-test-secret"
+    router = await start_usage_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake, management={"secret": secret}
+    )
+    assert await Client(router.url, http).chat(KEYS["alice"], "gpt-4o") == 200
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = await browser.new_page()
+        refused: list[str] = []
+        page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
+        await page.goto(router.url + "/dashboard")
+        await page.locator("#secret-form").wait_for(state="visible")
+        await page.wait_for_timeout(300)
+        # One refused call, not one per panel: each counts toward the guard's lockout.
+        assert len(refused) == 1 and "/v1/management/" in refused[0]
+        await page.fill("#secret", secret)
+        await page.click("#secret-form button[type=submit]")
+        await page.wait_for_selector("body[data-loaded=true]", timeout=15000)
+        assert await page.locator("#usage tbody tr[data-name=alice]").count() == 1
+        assert len(refused) == 1
+        await browser.close()

@@ -197,3 +197,21 @@ async def test_cli_create_list_revoke_reach_a_running_router(router, http, tmp_p
     assert await client.chat(secret, "gpt-4o") == 401
     duplicate = await asyncio.to_thread(_cli, "--config", config, "create", "alice")
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+
+
+async def test_budget_spend_survives_a_restart(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
+) -> None:
+    first = await start_usage_router(router_factory, openai_fake, anthropic_fake, gemini_fake)
+    created = await create(http, first.url, name="lee", limits={"cost_per_month": 0.001})
+    openai_fake.script.push(Reply(usage=Usage(1000, 100)))  # $0.0035 on gpt-4o
+    assert await Client(first.url, http).chat(created["key"], "gpt-4o") == 200
+    await first.stop()
+    second = await start_usage_router(router_factory, openai_fake, anthropic_fake, gemini_fake)
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    async with http.post(
+        second.url + "/v1/chat/completions", json=REQUESTS["openai-chat"][1], headers=headers
+    ) as response:
+        assert response.status == 429
+        message = (await response.json())["error"]["message"]
+    assert "budget cost-per-month (0.0035 of 0.001 USD used)" in message

@@ -187,3 +187,37 @@ async def test_kill_9_mid_batch_loses_at_most_the_unflushed_batch(
     lost = answered - rows
     print(f"kill -9 after {answered} answered requests: {rows} rows kept, {lost} lost")
     assert 0 <= lost <= flush_rows
+
+
+async def test_retention_deletes_old_rows(tmp_path) -> None:
+    from router.config.usage import UsageConfig
+    from router.usage.ledger import Ledger, connect
+
+    path = tmp_path / "usage.sqlite"
+    db = connect(path)
+    for age_days in (40, 10, 0):
+        ts = time.time() - age_days * 86400
+        db.execute("INSERT INTO requests (ts, status) VALUES (?, 200)", (ts,))
+    db.commit()
+    db.close()
+    ledger = Ledger(path, UsageConfig(retention_days=30))
+    assert await asyncio.to_thread(ledger.flush)
+    ledger.close()
+    left = sqlite3.connect(path).execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    assert left == 2
+
+
+async def test_an_unwritable_ledger_does_not_stop_the_router(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http, tmp_path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    router = await start_usage_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake,
+        usage={"path": str(blocker / "usage.sqlite")},
+    )  # fmt: skip
+    client = Client(router.url, http)
+    assert await client.chat(ALICE, "gpt-4o") == 200
+    async with http.get(router.url + "/v1/management/usage") as response:
+        assert response.status == 404
+        assert "usage ledger is off" in (await response.json())["error"]["message"]

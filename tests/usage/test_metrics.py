@@ -110,3 +110,35 @@ async def test_metrics_guard(
         router_factory, openai_fake, anthropic_fake, gemini_fake, metrics={"enabled": False}
     )
     assert (await scrape(Client(off.url, http)))[0] == 404
+
+
+async def test_scrape_time_gauges_streams_and_sidecars(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: the sidecar is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    webai = {"enabled": True, "port": port, "key": "sidecar-key"}
+    router = await start_usage_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake, webai=webai
+    )
+    client = Client(router.url, http)
+    openai_fake.script.push(Stream(chunks=40, interval=0.05))
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    headers = {"Authorization": f"Bearer {ALICE}"}
+    async with http.post(router.url + "/v1/chat/completions", json=body, headers=headers) as r:
+        await r.content.readline()
+        found = samples((await scrape(client))[1])
+        assert total(found, "cliproxy_active_streams") == 1
+        assert total(found, "cliproxy_in_flight_requests") == 2
+        await r.read()
+    found = samples((await scrape(client))[1])
+    assert total(found, "cliproxy_active_streams") == 0
+    assert found["cliproxy_sidecar_up"] == [({"sidecar": "webai"}, 0.0)]
+    assert (
+        total(found, "cliproxy_usage_rows_written_total")
+        + total(found, "cliproxy_usage_rows_queued")
+        == 1
+    )
