@@ -5,6 +5,7 @@ clean, and it fits a phone's width. Screenshots go to $CLIPROXY_ARTIFACTS (else 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,9 @@ async def test_dashboard_renders_and_its_actions_work(
         tablet = (await response.json())["key"]
     assert await client.chat(tablet, "gpt-4o-mini") == 200
     assert router.state.cooldowns.active("p-openai")
+    account = {"access_token": "at", "refresh_token": "rt", "email": "ada@example.com",
+               "expires_at": time.time() + 86400}  # fmt: skip
+    router.state.credentials.save("claude", "claude-ada-example.com", account)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -84,6 +88,12 @@ async def test_dashboard_renders_and_its_actions_work(
         await page.click("button[data-reset=p-openai]")
         await openai_row.locator("button[data-reset]").wait_for(state="detached")
         assert router.state.cooldowns.active("p-openai") == []
+
+        claude_row = page.locator("#providers tr[data-provider=llmux-claude]")
+        assert "ada@example.com: ok" in await claude_row.inner_text()
+        await page.click("button[data-forget=claude-ada-example\\.com]")
+        await claude_row.locator("button[data-forget]").wait_for(state="detached")
+        assert router.state.credentials.list("claude") == []
 
         await page.click("button[data-revoke=tablet]")
         await page.locator("#keys tr[data-key=tablet] td.revoked").wait_for()
