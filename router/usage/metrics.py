@@ -77,6 +77,14 @@ class RequestMetrics:
             registry=registry,
         )
 
+        self.key_rejections = Counter(
+            "cliproxy_client_key_rejections",
+            "Requests refused for an issued key before reaching a handler: 401 revoked or "
+            "expired, 429 over a budget or rate limit.",
+            ["key", "status"],
+            registry=registry,
+        )
+
     def model_label(self, model: object) -> str:
         return model if isinstance(model, str) and model in self._known_models() else OTHER
 

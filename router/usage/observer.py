@@ -81,6 +81,9 @@ class UsageObserver:
         self._active.pop(ctx.request_id, None)
         fields = ctx.log
         if "stream" not in fields:
+            key = fields.get("key")
+            if status in (401, 429) and isinstance(key, str) and self.config.metrics.enabled:
+                self.metrics.key_rejections.labels(key, str(status)).inc()
             return
         seconds = time.monotonic() - ctx.started
         if self.config.metrics.enabled:

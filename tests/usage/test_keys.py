@@ -102,6 +102,10 @@ async def test_rate_limit_names_the_limit_and_when_it_resets(router, http) -> No
     created = await create(http, router.url, name="erin", limits={"requests_per_minute": 2})
     client = Client(router.url, http)
     assert [await client.chat(created["key"], "gpt-4o") for _ in range(3)] == [200, 200, 429]
+    async with http.get(router.url + "/metrics") as response:
+        assert 'cliproxy_client_key_rejections_total{key="erin",status="429"} 1.0' in (
+            await response.text()
+        )
     async with http.post(
         router.url + "/v1/messages",
         json=REQUESTS["anthropic"][1],
