@@ -4,7 +4,9 @@ Budgets count tokens (input + output) and cost in UTC calendar days and months. 
 counters live in memory, are fed by every finished request, and start from the usage
 ledger when the router starts (without a ledger they start at zero). A request is
 refused once the key has used its budget; a request that starts under the budget may
-end over it. Rate limits count requests in the last 60 seconds.
+end over it. Cost budgets count what requests cost, and a subscription-backed request
+costs 0 (router/usage/prices.py): limit those with a token budget. Rate limits count
+requests in the last 60 seconds.
 """
 
 from __future__ import annotations
