@@ -50,7 +50,10 @@ class UsageObserver:
         if config.usage.enabled:
             self.ledger = _open_ledger(config)
         if self.ledger is not None:
-            self.limits.seed_from_ledger(self.ledger.path)
+            try:
+                self.limits.seed_from_ledger(self.ledger.path)
+            except sqlite3.Error as exc:
+                log_fields(log, logging.ERROR, event="usage_budgets_unseeded", error=str(exc))
         self.configure(config)
 
     def configure(self, config: Config) -> None:
