@@ -86,7 +86,11 @@ function renderProviders(health) {
     el("li", {}, "webai: ", el("span", { class: services.webai.status }, services.webai.status)),
     el("li", {}, "aistudio service: ", el("span", { class: aistudio.service.status }, aistudio.service.status)),
     el("li", {}, `relay sessions: ${aistudio.sessions_connected}`,
-      el("ul", {}, ...aistudio.sessions.map((s) => el("li", {}, JSON.stringify(s))))),
+      el("ul", {}, ...aistudio.sessions.map((s) => el("li", {},
+        `${s.name}: `, el("span", { class: s.state === "ready" ? "ok" : "error" }, s.state),
+        ` · ${s.in_flight} in flight · since ${s.connected_since.slice(0, 19)}`,
+        s.cooldown_remaining ? ` · cooling ${s.cooldown_remaining}s (${s.cooldown_reason})` : "",
+        s.last_error ? ` · last error: ${s.last_error}` : "")))),
     el("li", {}, `upstream connections: ${health.upstream_connections}`),
   ];
   document.getElementById("services").replaceChildren(...items);

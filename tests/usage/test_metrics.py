@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -125,6 +126,12 @@ async def test_scrape_time_gauges_streams_and_sidecars(
         router_factory, openai_fake, anthropic_fake, gemini_fake, webai=webai
     )
     client = Client(router.url, http)
+    for label, expires_in in (("ada", 86400), ("bob", -60)):
+        router.state.credentials.save(
+            "claude",
+            f"claude-{label}",
+            {"access_token": "at", "refresh_token": "rt", "expires_at": time.time() + expires_in},
+        )
     openai_fake.script.push(Stream(chunks=40, interval=0.05))
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     headers = {"Authorization": f"Bearer {ALICE}"}
@@ -137,6 +144,9 @@ async def test_scrape_time_gauges_streams_and_sidecars(
     found = samples((await scrape(client))[1])
     assert total(found, "cliproxy_active_streams") == 0
     assert found["cliproxy_sidecar_up"] == [({"sidecar": "webai"}, 0.0)]
+    accounts = {labels["state"]: value for labels, value in found["cliproxy_accounts"]
+                if labels["provider"] == "llmux-claude"}  # fmt: skip
+    assert accounts == {"ok": 1.0, "expired": 1.0}
     assert (
         total(found, "cliproxy_usage_rows_written_total")
         + total(found, "cliproxy_usage_rows_queued")
