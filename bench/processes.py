@@ -151,10 +151,15 @@ class Processes:
         await self._read_port(child)
         return child
 
-    async def start_router(self, upstream: Child, log_level: str = "info") -> Child:
-        """``python -m router`` with one provider pointing at ``upstream``."""
+    async def start_router(
+        self, upstream: Child, log_level: str = "info", extra_config: str = ""
+    ) -> Child:
+        """``python -m router`` with one provider pointing at ``upstream``; ``extra_config``
+        is YAML appended to the config (top-level sections)."""
         config = self.workdir / "router.yaml"
-        config.write_text(router_config(upstream.url, self.workdir / "auth", log_level))
+        config.write_text(
+            router_config(upstream.url, self.workdir / "auth", log_level) + extra_config
+        )
         port = free_port()
         child = self._spawn(
             "router",

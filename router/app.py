@@ -15,9 +15,12 @@ from router.api.auth_ctonew import add_ctonew_routes
 from router.api.auth_llmux import add_llmux_routes
 from router.api.chat_completions import chat_completions
 from router.api.client_format import AMP_PREFIX
+from router.api.dashboard import add_dashboard_routes
 from router.api.health import health
+from router.api.keys import add_key_routes
 from router.api.management import add_management_routes
 from router.api.responses import responses
+from router.api.usage import add_usage_routes
 from router.middleware import request_context
 from router.security.gate import add_cors_headers
 from router.state import STATE, RouterState
@@ -49,6 +52,10 @@ def create_app(state: RouterState) -> web.Application:
     add_llmux_routes(app)
     add_ctonew_routes(app)
     add_management_routes(app)
+    # Issue 14: metrics, usage ledger, client keys, dashboard.
+    add_usage_routes(app)
+    add_key_routes(app)
+    add_dashboard_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

@@ -8,6 +8,7 @@ import json
 import sys
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
 from router.management.secret import hash_secret
@@ -19,6 +20,9 @@ EXIT_BIND = 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["keys"]:  # keys create|list|revoke: router/keys_cli.py
+        return keys_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m router", description=__doc__)
     parser.add_argument(
         "command",

@@ -11,6 +11,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from router.runtime import Runtime
+    from router.usage.keys import IssuedKey
 
 
 @dataclass
@@ -22,6 +23,8 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     started: float = field(default_factory=time.monotonic)
     log: dict[str, object] = field(default_factory=dict)
+    # The cliproxy-issued client key the request presented, if any (router/usage/keys.py).
+    client_key: IssuedKey | None = None
 
 
 CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("context", RequestContext)

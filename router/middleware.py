@@ -16,6 +16,7 @@ from aiohttp import web
 
 from router.api.client_format import client_format
 from router.api.errors import error_response
+from router.api.usage import SELF_GUARDED_PATHS
 from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
 from router.errors import ErrorKind, ProxyError
@@ -32,6 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
 # Paths whose handler checks its own key: relay peers present the relay key.
 SELF_AUTHENTICATED_PATHS = frozenset({"/v1/ws"})
+_KEYLESS_PATHS = PUBLIC_PATHS | SELF_AUTHENTICATED_PATHS | SELF_GUARDED_PATHS
 
 
 @web.middleware
@@ -40,6 +42,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request[CONTEXT] = ctx = RequestContext(runtime)
     request_id, fields = ctx.request_id, ctx.log
     runtime.acquire()
+    observer = request.app[STATE].usage
+    observer.started(ctx)
     status = 500
     try:
         response = await _answer(request, handler)
@@ -55,6 +59,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         runtime.release()
         if fields.get("client_gone"):
             status = 499
+        observer.finished(ctx, status)
         log_fields(
             log,
             logging.INFO,
@@ -100,11 +105,16 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _check_client_key(request: web.Request) -> None:
-    keys = request[CONTEXT].runtime.client_keys
-    if not keys.required or request.path in PUBLIC_PATHS | SELF_AUTHENTICATED_PATHS:
+    """Config ``api-keys`` first, then keys issued by cliproxy (with their limits)."""
+    if request.path in _KEYLESS_PATHS:
+        return
+    ctx = request[CONTEXT]
+    keys = ctx.runtime.client_keys
+    issued = request.app[STATE].usage
+    if not keys.required and not issued.keys.any_active:
         return
     presented = presented_key(request)
-    name = keys.identify(presented)
+    name = keys.identify(presented) or issued.admit_issued_key(presented, ctx)
     if name is None:
         message = (
             "missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key="
@@ -112,4 +122,4 @@ def _check_client_key(request: web.Request) -> None:
             else "invalid API key"
         )
         raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
-    request[CONTEXT].log["key"] = name
+    ctx.log["key"] = name

@@ -19,6 +19,7 @@ from router.relay import RelayHub
 from router.relay.key import with_relay_key
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
+from router.usage.observer import UsageObserver
 
 log = logging.getLogger("router.config")
 
@@ -34,6 +35,7 @@ class RouterState:
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.usage = UsageObserver(self, loaded.config)
         self.started_at = time.time()
         self._background: set[asyncio.Task[None]] = set()
         self._refresher: asyncio.Task[None] | None = None
@@ -81,6 +83,7 @@ class RouterState:
             self.credentials = CredentialStore(new_config.auth_dir)
             self.logins = LoginFlows(self.credentials)
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.usage.configure(new_config)
         if self._refresher is not None:
             self.start_background()
         logging.getLogger().setLevel(new_config.log_level.upper())
@@ -98,6 +101,7 @@ class RouterState:
         await self.relay.close()
         await self.runtime.close()
         self.management.close()
+        await asyncio.to_thread(self.usage.close)
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)

@@ -20,6 +20,7 @@ from aiohttp import web
 from router.api.codec_guard import translating_client_request
 from router.api.first_event import first_chunk_problem
 from router.api.passthrough import Passthrough, usage_fields
+from router.api.ratelimit import rate_limit_headers, with_headers
 from router.api.translation import TranslatingStream, usage_log_fields
 from router.context import context
 from router.errors import ErrorKind, ProxyError
@@ -30,6 +31,7 @@ from router.routing.selector import Candidate
 from router.runtime import Runtime
 from router.streaming import StreamTransform, forward_stream
 from router.upstreams.base import UpstreamCall
+from router.usage.observer import check_key_model
 
 # Client headers that carry meaning to an upstream of the same family.
 _FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
@@ -120,6 +122,7 @@ async def proxy_generation(
 ) -> web.StreamResponse:
     ctx = context(request)
     ctx.log.update(model=gen.model, stream=gen.stream, format=gen.client_format.value)
+    check_key_model(ctx, gen.model)
     targets = runtime.table.resolve(gen.model)
     if not targets:
         raise unknown_model(gen.model)
@@ -134,10 +137,12 @@ async def proxy_generation(
     _note_upstream(request, opened)
     upstream_format = Format(opened.candidate.upstream.wire_format)
     passthrough = build.passthrough(upstream_format)
+    limits = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
     if opened.reply.status >= 300:
-        return _upstream_error(gen.client_format, opened, passthrough)
+        return with_headers(_upstream_error(gen.client_format, opened, passthrough), limits)
     if not gen.stream:
-        return _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+        answer = _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+        return with_headers(answer, limits)
     transform: StreamTransform = (
         Passthrough(gen.client_format, opened.candidate.upstream.name)
         if passthrough
@@ -153,7 +158,7 @@ async def proxy_generation(
         opened,
         transform,
         keepalive=runtime.config.streaming.keepalive_interval,
-        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type},
+        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type, **limits},
         keepalive_comments=gen.sse,
     )
     ctx.log.update(transform.usage)

@@ -1,5 +1,7 @@
 """Management routes besides logins: /v1/management/...
 
+- ``GET /v1/management/health``: the detailed health document (what ``/v1/health`` shows
+  a key holder), for the dashboard and other management tools.
 - ``GET /v1/management/cooldowns``: every credential resting now, per provider.
 - ``POST /v1/management/cooldowns/reset``: end them (``?provider=`` and ``?credential=``
   narrow it down); answers how many were cleared.
@@ -9,12 +11,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from router.api.health import health_document
 from router.state import STATE
 
 
 def add_management_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/management/health", detailed_health)
     app.router.add_get("/v1/management/cooldowns", cooldowns)
     app.router.add_post("/v1/management/cooldowns/reset", reset_cooldowns)
+
+
+async def detailed_health(request: web.Request) -> web.Response:
+    return web.json_response(await health_document(request.app[STATE]))
 
 
 async def cooldowns(request: web.Request) -> web.Response:

@@ -23,33 +23,77 @@ _USAGE_MARKER = {
     Format.GEMINI: b'"usageMetadata"',
 }
 
-# Where each format keeps its token counts: (container keys to descend, input key, output key).
-_USAGE_PATHS: dict[Format, list[tuple[tuple[str, ...], str, str]]] = {
-    Format.OPENAI_CHAT: [(("usage",), "prompt_tokens", "completion_tokens")],
-    Format.OPENAI_RESPONSES: [
-        (("usage",), "input_tokens", "output_tokens"),
-        (("response", "usage"), "input_tokens", "output_tokens"),
-    ],
-    Format.ANTHROPIC: [
-        (("usage",), "input_tokens", "output_tokens"),
-        (("message", "usage"), "input_tokens", "output_tokens"),
-    ],
-    Format.GEMINI: [(("usageMetadata",), "promptTokenCount", "candidatesTokenCount")],
+# Where each format keeps its token counts: container keys to descend, then each log field
+# and the key path (inside the container) that holds it. tokens_in counts the whole prompt,
+# cached tokens included, as the IR does (router/formats/ir.py Usage).
+_Fields = dict[str, tuple[str, ...]]
+_OPENAI_RESPONSES_FIELDS: _Fields = {
+    "tokens_in": ("input_tokens",),
+    "tokens_out": ("output_tokens",),
+    "tokens_cached": ("input_tokens_details", "cached_tokens"),
+    "tokens_reasoning": ("output_tokens_details", "reasoning_tokens"),
 }
+_ANTHROPIC_FIELDS: _Fields = {
+    "tokens_in": ("input_tokens",),
+    "tokens_out": ("output_tokens",),
+    "tokens_cached": ("cache_read_input_tokens",),
+    "tokens_cache_write": ("cache_creation_input_tokens",),
+}
+_USAGE_PATHS: dict[Format, list[tuple[tuple[str, ...], _Fields]]] = {
+    Format.OPENAI_CHAT: [
+        (
+            ("usage",),
+            {
+                "tokens_in": ("prompt_tokens",),
+                "tokens_out": ("completion_tokens",),
+                "tokens_cached": ("prompt_tokens_details", "cached_tokens"),
+                "tokens_reasoning": ("completion_tokens_details", "reasoning_tokens"),
+            },
+        )
+    ],
+    Format.OPENAI_RESPONSES: [
+        (("usage",), _OPENAI_RESPONSES_FIELDS),
+        (("response", "usage"), _OPENAI_RESPONSES_FIELDS),
+    ],
+    Format.ANTHROPIC: [(("usage",), _ANTHROPIC_FIELDS), (("message", "usage"), _ANTHROPIC_FIELDS)],
+    Format.GEMINI: [
+        (
+            ("usageMetadata",),
+            {
+                "tokens_in": ("promptTokenCount",),
+                "tokens_out": ("candidatesTokenCount",),
+                "tokens_cached": ("cachedContentTokenCount",),
+                "tokens_reasoning": ("thoughtsTokenCount",),
+            },
+        )
+    ],
+}
+
+
+def _descend(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def usage_fields(fmt: Format, payload: Any) -> dict[str, int]:
     """Token counts for the log line from a response body or one stream event."""
     fields: dict[str, int] = {}
-    for path, input_key, output_key in _USAGE_PATHS[fmt]:
-        node = payload
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
+    for path, wanted in _USAGE_PATHS[fmt]:
+        node = _descend(payload, path)
         if not isinstance(node, dict):
             continue
-        for source, target in ((input_key, "tokens_in"), (output_key, "tokens_out")):
-            if isinstance(node.get(source), int):
-                fields[target] = node[source]
+        for target, source in wanted.items():
+            value = _descend(node, source)
+            if isinstance(value, int):
+                fields[target] = value
+    if fmt == Format.ANTHROPIC and "tokens_in" in fields:
+        # Anthropic's input_tokens leaves out the cache reads and writes.
+        fields["tokens_in"] += fields.get("tokens_cached", 0) + fields.get("tokens_cache_write", 0)
+    if fmt == Format.GEMINI and "tokens_out" in fields:
+        # Gemini's candidatesTokenCount leaves out the thinking tokens.
+        fields["tokens_out"] += fields.get("tokens_reasoning", 0)
+    fields.pop("tokens_cache_write", None)
     return fields
 
 

@@ -10,7 +10,12 @@ from router.routing.faults import AnswerTooLarge
 
 
 def usage_log_fields(usage: Usage) -> dict[str, int]:
-    return {"tokens_in": usage.input_tokens, "tokens_out": usage.output_tokens}
+    return {
+        "tokens_in": usage.input_tokens,
+        "tokens_out": usage.output_tokens,
+        "tokens_cached": usage.cache_read_tokens,
+        "tokens_reasoning": usage.reasoning_tokens,
+    }
 
 
 class TranslatingStream:

@@ -15,6 +15,7 @@ from typing import Any
 from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
 from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
+from router.config.usage import MetricsConfig, UsageConfig
 from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
 from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
 from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
@@ -334,6 +335,9 @@ class Config:
     public_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     server: ServerConfig = field(default_factory=ServerConfig)
+    # Issue 14: Prometheus metrics and the usage ledger (router/config/usage.py).
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)

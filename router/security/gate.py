@@ -6,7 +6,8 @@ untouched. Refusals raise ProxyError, so the caller gets its own API format:
 
 - a Host that is not this router's: 421 Misdirected Request (RFC 9110: this server will
   not answer for that authority; no SDK retries it). It is what DNS rebinding sends.
-- an Origin not in ``cors-origins``: 403, with no CORS headers, before the handler runs
+- an Origin that is neither this router's own (a page it served, the dashboard) nor in
+  ``cors-origins``: 403, with no CORS headers, before the handler runs
   (a "simple" cross-site request would otherwise still take effect unread).
 - a browser request without Origin but marked cross-site or same-site: 403 when it
   changes state (old browsers omitted Origin on form posts) or is a management/login
@@ -63,6 +64,8 @@ def screen(request: web.Request, policy: OriginPolicy) -> web.Response | None:
     origin = request.headers.get(hdrs.ORIGIN)
     if origin is None:
         _check_unmarked_browser_request(request)
+        return None
+    if policy.is_same_origin(origin, host):
         return None
     if not policy.admits_origin(origin, request.path):
         raise _refused_origin(request, origin)

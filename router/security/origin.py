@@ -93,6 +93,18 @@ class OriginPolicy:
         allowed = self.relay_origins if path == RELAY_PATH else self.origins
         return allowed.admits(origin)
 
+    @staticmethod
+    def is_same_origin(origin: str, host: str | None) -> bool:
+        """A page this router served itself (the dashboard) calling back to the same Host.
+
+        Only meaningful once ``host`` passed ``serves_host``: a rebinding page's Host is
+        refused before this is asked, and browsers do not let a page choose its Origin.
+        """
+        normal = normal_origin(origin)
+        if normal is None or not host:
+            return False
+        return normal in (normal_origin(f"http://{host}"), normal_origin(f"https://{host}"))
+
 
 def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:

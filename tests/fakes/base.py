@@ -218,6 +218,8 @@ class FakeServer:
         self._closing = False
         self._handler_tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Condition | None = None
+        # Sent on every response, as real APIs send their rate-limit headers.
+        self.response_headers: dict[str, str] = {}
 
     @property
     def key(self) -> str:
@@ -253,6 +255,11 @@ class FakeServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         for method, path, handler in self.routes():
             app.router.add_route(method, path, self._wrap(handler))
+
+        async def add_response_headers(_: web.Request, response: web.StreamResponse) -> None:
+            response.headers.update(self.response_headers)
+
+        app.on_response_prepare.append(add_response_headers)
         self._runner = web.AppRunner(
             app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
         )

@@ -151,6 +151,8 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "chatgpt": config.subscriptions.chatgpt,
         "ctonew": config.subscriptions.ctonew,
         "management": config.management,
+        "metrics": config.metrics,
+        "usage": config.usage,
     }
     for section in [config, *nested.values()]:
         for f in fields(section):

@@ -384,3 +384,35 @@ async def test_a_request_without_host_is_served(
     writer.close()
     await writer.wait_closed()
     assert status_line.split()[1] == b"200"
+
+
+async def test_a_page_the_router_served_may_call_back_to_the_same_host(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    """The dashboard's own POSTs carry the router's origin; a look-alike origin does not pass."""
+    router = await start(router_factory, openai_fake)
+    own = router.url
+    reset = "/v1/management/cooldowns/reset"
+    status, body, _ = await call(
+        router, "POST", reset, {"Origin": own, "Content-Type": "application/json"}, "{}"
+    )
+    assert status == 200 and body["cleared"] == 0
+    port = own.rsplit(":", 1)[1]
+    for other in (f"http://127.0.0.1:{int(port) + 1}", f"http://localhost.evil.example:{port}"):
+        status, body, _ = await call(
+            router, "POST", reset, {"Origin": other, "Content-Type": "application/json"}, "{}"
+        )
+        assert status == 403, other
+        assert "cors-origins" in body["error"]["message"]
+
+
+async def test_management_health_shows_details_behind_the_management_guard(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    router = await start(router_factory, openai_fake)
+    status, public, _ = await call(router, "GET", "/v1/health", {})
+    assert status == 200 and "providers" not in public
+    status, detailed, _ = await call(router, "GET", "/v1/management/health", {})
+    assert status == 200 and detailed["providers"]["up"]["credentials"] == ["key1"]
+    status, _, _ = await call(router, "GET", "/v1/management/health", {"Host": REBOUND_HOST})
+    assert status == 421

@@ -1,0 +1,104 @@
+"""What metrics and the usage ledger cost (issue 14).
+
+usage-overhead  passthrough req/s with metrics and ledger on vs both off, same run, and
+                the ledger's write cost per request (request path and writer thread)
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench import load
+from bench.core import CHAT_PATH, CONNECTIONS
+from bench.processes import Processes
+from bench.registry import BenchResult, RunOptions, Target, benchmark
+from router.config.usage import UsageConfig
+from router.usage.ledger import Ledger
+
+OFF = "metrics:\n  enabled: false\nusage:\n  enabled: false\n"
+LEDGER_ROWS = 20_000
+
+
+def _row(i: int) -> tuple[object, ...]:
+    return (
+        time.time(), f"{i:016x}", "alice", "openai-chat", "gpt-4o", "bench", "key1", "gpt-4o",
+        0, 200, None, 1200, 300, 200, 0, 0.006, 0.006, 12.5, 9.1,
+    )  # fmt: skip
+
+
+def ledger_write_cost(rows: int) -> dict[str, float]:
+    """Microseconds per row: handing it to the queue (the request's share) and the whole
+    write through to a committed SQLite batch (the writer thread's share)."""
+    with tempfile.TemporaryDirectory() as directory:
+        ledger = Ledger(Path(directory) / "usage.sqlite", UsageConfig(queue_size=rows + 1))
+        batch = [_row(i) for i in range(rows)]
+        started = time.perf_counter()
+        for row in batch:
+            ledger.add(row)
+        queued = time.perf_counter() - started
+        ledger.flush(timeout=120)
+        total = time.perf_counter() - started
+        ledger.close()
+        assert ledger.written == rows, f"wrote {ledger.written} of {rows} rows"
+    return {
+        "rows": rows,
+        "enqueue_us_per_row": round(queued / rows * 1e6, 2),
+        "committed_us_per_row": round(total / rows * 1e6, 2),
+    }
+
+
+@benchmark("usage-overhead", "usage", "req/s with metrics + ledger on vs off; ledger write cost")
+async def usage_overhead(options: RunOptions) -> BenchResult:
+    """Alternating on/off rounds against two routers sharing one upstream; the target is
+    the median of the per-round ratios, as in ``throughput``."""
+    rounds, seconds = (1, 2.0) if options.quick else (5, 3.0)
+    tool = options.load_tool
+    async with (
+        Processes(options.workdir / "usage-on") as on_side,
+        Processes(options.workdir / "usage-off") as off_side,
+    ):
+        upstream = await on_side.start_upstream()
+        with_usage = await on_side.start_router(upstream)
+        without = await off_side.start_router(upstream, extra_config=OFF)
+        for child in (with_usage, without):
+            await load.run_for(tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
+        pairs: list[tuple[load.LoadResult, load.LoadResult]] = []
+        for number in range(1, rounds + 1):
+            on = await load.run_for(tool, with_usage.url + CHAT_PATH, CONNECTIONS, seconds)
+            off = await load.run_for(tool, without.url + CHAT_PATH, CONNECTIONS, seconds)
+            pairs.append((on, off))
+            options.say(f"  round {number} metrics+ledger on: {on.line()}")
+            options.say(f"  round {number} metrics+ledger off: {off.line()}")
+    ratios = [on.rps / off.rps * 100 if off.rps else 0.0 for on, off in pairs]
+    ratio = round(statistics.median(ratios), 1)
+    cost = ledger_write_cost(LEDGER_ROWS // (4 if options.quick else 1))
+    options.say(
+        f"  ledger: {cost['enqueue_us_per_row']} us/row on the request path, "
+        f"{cost['committed_us_per_row']} us/row committed"
+    )
+    return BenchResult(
+        numbers={
+            "load_tool": tool,
+            "connections": CONNECTIONS,
+            "round_seconds": seconds,
+            "on_rps_median": statistics.median(on.rps for on, _ in pairs),
+            "off_rps_median": statistics.median(off.rps for _, off in pairs),
+            "on_vs_off_pct_per_round": [round(v, 1) for v in ratios],
+            "on_vs_off_pct": ratio,
+            "ledger": cost,
+        },
+        targets=[
+            Target(
+                "usage-overhead.on_vs_off",
+                "passthrough req/s with metrics and ledger on, as a share of both off",
+                ratio,
+                90.0,
+                "%",
+                higher_is_better=True,
+            )
+        ],
+        notes=["both routers, the upstream and the load generator share the machine's cores"],
+    )

@@ -1,0 +1,1 @@
+"""Who used what and what it cost: metrics, the usage ledger, prices and client keys."""
