@@ -2,6 +2,7 @@
 
 cliproxy start|stop|restart|status|logs|reload   the scripts/ of this checkout
 cliproxy check-config | login PROVIDER | doctor  config, accounts, what is wrong
+cliproxy keys create|list|revoke | relay-key     client keys cliproxy issues; the relay key
 cliproxy env [CLIENT...] [--shell SHELL]         exports a client needs
 cliproxy shell-integration SHELL                 activate/deactivate functions
 cliproxy run CLIENT -- ARGS                      run a client pointed at cliproxy
@@ -91,6 +92,14 @@ def router_command(args: list[str]) -> int:
 
 def check_config(args: list[str]) -> int:
     return router_command(["check-config", *args])
+
+
+def keys(args: list[str]) -> int:
+    return router_command(["keys", *args])
+
+
+def relay_key(args: list[str]) -> int:
+    return router_command(["relay-key", *args])
 
 
 def login(args: list[str]) -> int:
@@ -194,6 +203,8 @@ COMMANDS = {
     "check-config": check_config,
     "login": login,
     "doctor": doctor,
+    "keys": keys,
+    "relay-key": relay_key,
     "env": env,
     "shell-integration": integration,
     "run": run,

@@ -172,8 +172,9 @@ async def test_issued_keys_alone_close_the_door_to_anonymous_clients(
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``cliproxy keys ...``, the command users type (it runs ``python -m router keys``)."""
     return subprocess.run(
-        [sys.executable, "-m", "router", "keys", *args],
+        [str(Path(sys.executable).parent / "cliproxy"), "keys", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
