@@ -28,6 +28,17 @@ class SSEParser:
         self._pending_cr = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buf = self._buf + self._text(chunk)
+        if "\n" not in buf:
+            self._buf = buf
+            return []
+        lines = buf.split("\n")
+        self._buf = lines.pop()
+        return self._events(lines)
+
+    def _text(self, chunk: bytes) -> str:
+        """Decode a chunk (keeping a UTF-8 sequence cut at its end for the next one) and
+        normalise its line ends to \\n."""
         if self._tail:
             chunk = self._tail + chunk
             self._tail = b""
@@ -44,12 +55,10 @@ class SSEParser:
         self._pending_cr = text.endswith("\r")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        buf = self._buf + text
-        if "\n" not in buf:
-            self._buf = buf
-            return []
-        lines = buf.split("\n")
-        self._buf = lines.pop()
+        return text
+
+    def _events(self, lines: list[str]) -> list[SSEEvent]:
+        """Apply complete lines; every blank line dispatches the event built so far."""
         events: list[SSEEvent] = []
         for line in lines:
             if not line:
