@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
-from router.formats.ir import Format, Request, Response, StreamEvent
+from router.formats.ir import Format, Message, Request, Response, StreamEvent, ToolResultPart
 from router.formats.sse import SSEEvent
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -170,3 +170,13 @@ def parse_arguments(arguments: str, where: str) -> dict:
     if not isinstance(value, dict):
         raise FormatError(f"{where}: tool call arguments must be a JSON object")
     return value
+
+
+def append_tool_result(messages: list[Message], result: ToolResultPart) -> None:
+    """Add a tool result to the conversation: results that follow one another share one
+    user turn (the IR keeps a batch of parallel results together)."""
+    last = messages[-1] if messages else None
+    if last and last.role == "user" and all(isinstance(p, ToolResultPart) for p in last.parts):
+        last.parts.append(result)
+    else:
+        messages.append(Message("user", [result]))
