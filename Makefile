@@ -41,7 +41,8 @@ bench: install
 	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench $(ARGS)
 
 lint: install
-	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check .
+	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check . \
+		&& "$(VENV_BIN)/mypy" router/formats
 
 format: install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .
