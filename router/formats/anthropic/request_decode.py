@@ -145,40 +145,42 @@ def decode_blocks(content: Any, where: str, client: Format) -> list[Part]:
         bwhere = f"{where}[{j}]"
         if not isinstance(block, dict):
             raise FormatError(f"{bwhere}: expected object")
-        parts.append(_decode_block(block, bwhere, client))
+        match block.get("type"):
+            case "text":
+                parts.append(TextPart(require(block, "text", str, bwhere + ".")))
+            case "image":
+                parts.append(_decode_image(block, bwhere))
+            case "tool_use":
+                parts.append(_decode_tool_use(block, bwhere))
+            case "tool_result":
+                parts.append(
+                    ToolResultPart(
+                        call_id=require(block, "tool_use_id", str, bwhere + "."),
+                        content=_decode_result_content(block.get("content"), bwhere + ".content"),
+                        is_error=bool(block.get("is_error")),
+                    )
+                )
+            case "thinking":
+                sig, source = unwrap_signature(block.get("signature"), client)
+                text = require(block, "thinking", str, bwhere + ".")
+                parts.append(ReasoningPart(text=text, signature=sig, source=source))
+            case "redacted_thinking":
+                sig, source = unwrap_signature(require(block, "data", str, bwhere + "."), client)
+                parts.append(ReasoningPart(text="", signature=sig, source=source, redacted=True))
+            case btype if btype in _UNSUPPORTED_BLOCKS:
+                raise UnsupportedFeature(f"{bwhere}.type: content block {btype!r} is not supported")
+            case btype:
+                raise FormatError(f"{bwhere}.type: unknown content block type {btype!r}")
     return parts
 
 
-def _decode_block(block: dict, where: str, client: Format) -> Part:
-    match block.get("type"):
-        case "text":
-            return TextPart(require(block, "text", str, where + "."))
-        case "image":
-            return _decode_image(block, where)
-        case "tool_use":
-            tool_input = block.get("input")
-            return ToolCallPart(
-                id=require(block, "id", str, where + "."),
-                name=require(block, "name", str, where + "."),
-                arguments=dumps(tool_input) if tool_input is not None else "{}",
-            )
-        case "tool_result":
-            return ToolResultPart(
-                call_id=require(block, "tool_use_id", str, where + "."),
-                content=_decode_result_content(block.get("content"), where + ".content"),
-                is_error=bool(block.get("is_error")),
-            )
-        case "thinking":
-            sig, source = unwrap_signature(block.get("signature"), client)
-            text = require(block, "thinking", str, where + ".")
-            return ReasoningPart(text=text, signature=sig, source=source)
-        case "redacted_thinking":
-            sig, source = unwrap_signature(require(block, "data", str, where + "."), client)
-            return ReasoningPart(text="", signature=sig, source=source, redacted=True)
-        case btype if btype in _UNSUPPORTED_BLOCKS:
-            raise UnsupportedFeature(f"{where}.type: content block {btype!r} is not supported")
-        case btype:
-            raise FormatError(f"{where}.type: unknown content block type {btype!r}")
+def _decode_tool_use(block: dict, where: str) -> ToolCallPart:
+    tool_input = block.get("input")
+    return ToolCallPart(
+        id=require(block, "id", str, where + "."),
+        name=require(block, "name", str, where + "."),
+        arguments=dumps(tool_input) if tool_input is not None else "{}",
+    )
 
 
 def _decode_tools(tools: list) -> list[Tool]:

@@ -64,7 +64,20 @@ class AnthropicStreamDecoder:
             return []
         etype = data.get("type") if isinstance(data, dict) else None
         if etype == "content_block_delta":
-            return self._delta(data)
+            index = self._map.get(data.get("index"))
+            if index is None:
+                return []
+            delta = data.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                return [TextDelta(index, delta.get("text", ""))]
+            if dtype == "input_json_delta":
+                return [ToolArgsDelta(index, delta.get("partial_json", ""))]
+            if dtype == "thinking_delta":
+                return [ReasoningDelta(index, delta.get("thinking", ""))]
+            if dtype == "signature_delta":
+                return [SignatureDelta(index, delta.get("signature", ""), FMT)]
+            return []
         handler = _HANDLERS.get(etype) if isinstance(etype, str) else None
         return [] if handler is None else handler(self, data)
 
@@ -73,22 +86,6 @@ class AnthropicStreamDecoder:
             return []
         self._done = True
         return [StreamError(502, "upstream stream ended before completion", ErrorKind.API_ERROR)]
-
-    def _delta(self, data: dict) -> list[StreamEvent]:
-        index = self._map.get(data.get("index"))
-        if index is None:
-            return []
-        delta = data.get("delta") or {}
-        dtype = delta.get("type")
-        if dtype == "text_delta":
-            return [TextDelta(index, delta.get("text", ""))]
-        if dtype == "input_json_delta":
-            return [ToolArgsDelta(index, delta.get("partial_json", ""))]
-        if dtype == "thinking_delta":
-            return [ReasoningDelta(index, delta.get("thinking", ""))]
-        if dtype == "signature_delta":
-            return [SignatureDelta(index, delta.get("signature", ""), FMT)]
-        return []
 
     def _block_start(self, data: dict) -> list[StreamEvent]:
         block = data.get("content_block") or {}

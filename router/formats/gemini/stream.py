@@ -68,13 +68,16 @@ class GeminiStreamDecoder:
             return self._error(chunk["error"])
         out: list[StreamEvent] = []
         if not self._started:
-            self._started = True
-            out.append(MessageStart(chunk.get("responseId") or "", chunk.get("modelVersion") or ""))
+            out.append(self._start(chunk))
         if chunk.get("usageMetadata"):
             self._usage = decode_gemini_usage(chunk["usageMetadata"])
         candidates = chunk.get("candidates")
         if candidates:
-            self._candidate(candidates[0], out)
+            cand = candidates[0]
+            for raw in (cand.get("content") or {}).get("parts") or ():
+                self._part(raw, out)
+            if cand.get("finishReason"):
+                self._finish_reason(cand["finishReason"], out)
         elif (chunk.get("promptFeedback") or {}).get("blockReason"):
             self._end(StopReason.CONTENT_FILTER, out)
         return out
@@ -87,15 +90,15 @@ class GeminiStreamDecoder:
             StreamError(502, "upstream stream ended without a finishReason", ErrorKind.API_ERROR)
         ]
 
-    def _candidate(self, cand: dict, out: list[StreamEvent]) -> None:
-        for raw in (cand.get("content") or {}).get("parts") or ():
-            self._part(raw, out)
-        finish = cand.get("finishReason")
-        if finish:
-            stop = FINISH_IN.get(finish, StopReason.END_TURN)
-            if stop is StopReason.END_TURN and self._has_calls:
-                stop = StopReason.TOOL_USE
-            self._end(stop, out)
+    def _start(self, chunk: dict) -> MessageStart:
+        self._started = True
+        return MessageStart(chunk.get("responseId") or "", chunk.get("modelVersion") or "")
+
+    def _finish_reason(self, finish: Any, out: list[StreamEvent]) -> None:
+        stop = FINISH_IN.get(finish, StopReason.END_TURN)
+        if stop is StopReason.END_TURN and self._has_calls:
+            stop = StopReason.TOOL_USE
+        self._end(stop, out)
 
     def _end(self, stop: StopReason, out: list[StreamEvent]) -> None:
         self._done = True

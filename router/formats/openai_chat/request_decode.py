@@ -164,8 +164,15 @@ def decode_assistant_message(msg: dict, where: str, legacy_id: str = "call_0") -
     reasoning = msg.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
         parts.append(ReasoningPart(text=reasoning, signature=None, source=FMT))
-    parts.extend(_assistant_text(msg.get("content"), where))
-    parts.extend(_tool_calls(optional(msg, "tool_calls", list, where + ".") or (), where))
+    content = msg.get("content")
+    if isinstance(content, str):
+        if content:
+            parts.append(TextPart(content))
+    elif content is not None:
+        parts.extend(_assistant_content_parts(content, where))
+    calls = optional(msg, "tool_calls", list, where + ".")
+    if calls:
+        parts.extend(_tool_calls(calls, where))
     legacy = msg.get("function_call")
     if isinstance(legacy, dict):
         parts.append(
@@ -178,11 +185,8 @@ def decode_assistant_message(msg: dict, where: str, legacy_id: str = "call_0") -
     return Message("assistant", parts)
 
 
-def _assistant_text(content: Any, where: str) -> list[Part]:
-    if isinstance(content, str):
-        return [TextPart(content)] if content else []
-    if content is None:
-        return []
+def _assistant_content_parts(content: Any, where: str) -> list[Part]:
+    """Assistant content given as an array of text (or refusal) parts."""
     if not isinstance(content, list):
         raise FormatError(f"{where}.content: expected string, array or null")
     parts: list[Part] = []
@@ -194,7 +198,7 @@ def _assistant_text(content: Any, where: str) -> list[Part]:
     return parts
 
 
-def _tool_calls(calls: list | tuple, where: str) -> list[Part]:
+def _tool_calls(calls: list, where: str) -> list[Part]:
     parts: list[Part] = []
     for j, call in enumerate(calls):
         cwhere = f"{where}.tool_calls[{j}]"

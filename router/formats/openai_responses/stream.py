@@ -39,7 +39,8 @@ FMT = Format.OPENAI_RESPONSES
 
 class ResponsesStreamDecoder:
     """Responses API SSE events -> IR stream events. Each event type has one handler
-    (see _HANDLERS below); events of other types carry nothing the IR needs."""
+    (see _HANDLERS below); events of other types carry nothing the IR needs. A text
+    delta inside an open text block, most of a stream, skips the lookup."""
 
     __slots__ = ("_args_seen", "_ctx", "_done", "_has_calls", "_index", "_kind", "_summaries")
 
@@ -62,8 +63,11 @@ class ResponsesStreamDecoder:
         if not isinstance(data, dict):
             return []
         etype = data.get("type") or event.event
-        handler = _HANDLERS.get(etype) if isinstance(etype, str) else None
         out: list[StreamEvent] = []
+        if etype == "response.output_text.delta" and self._kind == "text":
+            out.append(TextDelta(self._index, data.get("delta") or ""))
+            return out
+        handler = _HANDLERS.get(etype) if isinstance(etype, str) else None
         if handler is not None:
             handler(self, data, out)
         return out
