@@ -157,25 +157,24 @@ def _encode_image(part: ImagePart, where: str) -> dict:
 def _encode_parts(parts: list[Part], ctx: TranslationContext, where: str) -> list[dict]:
     blocks: list[dict] = []
     for part in parts:
-        match part:
-            case TextPart():
-                if part.text:
-                    blocks.append({"type": "text", "text": part.text})
-            case ToolCallPart():
-                blocks.append(
-                    {
-                        "type": "tool_use",
-                        "id": ctx.call_id_out(part.id),
-                        "name": ctx.tool_name_out(part.name),
-                        "input": parse_arguments(part.arguments, where),
-                    }
-                )
-            case ToolResultPart():
-                blocks.append(_tool_result_block(part, ctx, where))
-            case ImagePart():
-                blocks.append(_encode_image(part, where))
-            case ReasoningPart() if part.source is FMT and part.signature:
-                blocks.append(_thinking_block(part, part.signature))
+        if isinstance(part, TextPart):
+            if part.text:
+                blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, ToolCallPart):
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": ctx.call_id_out(part.id),
+                    "name": ctx.tool_name_out(part.name),
+                    "input": parse_arguments(part.arguments, where),
+                }
+            )
+        elif isinstance(part, ToolResultPart):
+            blocks.append(_tool_result_block(part, ctx, where))
+        elif isinstance(part, ImagePart):
+            blocks.append(_encode_image(part, where))
+        elif part.source is FMT and part.signature:
+            blocks.append(_thinking_block(part, part.signature))
     return blocks
 
 

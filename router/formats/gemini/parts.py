@@ -80,6 +80,11 @@ class PartDecoder:
             if raw_sig:
                 sig, source = unwrap_signature(raw_sig, self.client)
                 parts.append(ReasoningPart(text="", signature=sig, source=source))
+            text = raw.get("text")
+            if isinstance(text, str):
+                if text:
+                    parts.append(TextPart(text))
+                continue
             part = self._content(raw, pwhere, signed=bool(raw_sig))
             if part is not None:
                 parts.append(part)
@@ -177,19 +182,26 @@ def encode_parts(
     out: list[dict] = []
     pending_sig: str | None = None
     for part in parts:
-        match part:
-            case ReasoningPart():
-                pending_sig = _encode_thought(part, out, pending_sig)
-            case ToolResultPart():
-                out.extend(_function_response(part, ctx, names, where))
-            case _:
-                item = _content_item(part, ctx, where, keep_empty=pending_sig is not None)
-                if item is None:
-                    continue
-                if pending_sig is not None:
-                    item["thoughtSignature"] = pending_sig
-                    pending_sig = None
-                out.append(item)
+        item: dict
+        if isinstance(part, TextPart):
+            if not part.text and pending_sig is None:
+                continue
+            item = {"text": part.text}
+        elif isinstance(part, ToolCallPart):
+            args = parse_arguments(part.arguments, where)
+            item = {"functionCall": {"name": ctx.tool_name_out(part.name), "args": args}}
+        elif isinstance(part, ReasoningPart):
+            pending_sig = _encode_thought(part, out, pending_sig)
+            continue
+        elif isinstance(part, ToolResultPart):
+            out.extend(_function_response(part, ctx, names, where))
+            continue
+        else:
+            item = encode_image(part, where)
+        if pending_sig is not None:
+            item["thoughtSignature"] = pending_sig
+            pending_sig = None
+        out.append(item)
     if pending_sig is not None:
         out.append({"text": "", "thoughtSignature": pending_sig})
     return out
@@ -207,18 +219,6 @@ def _encode_thought(part: ReasoningPart, out: list[dict], pending_sig: str | Non
         out.append(thought)
         return pending_sig
     return part.signature or pending_sig
-
-
-def _content_item(part: Part, ctx: TranslationContext, where: str, keep_empty: bool) -> dict | None:
-    match part:
-        case TextPart():
-            return {"text": part.text} if part.text or keep_empty else None
-        case ToolCallPart():
-            name = ctx.tool_name_out(part.name)
-            return {"functionCall": {"name": name, "args": parse_arguments(part.arguments, where)}}
-        case ImagePart():
-            return encode_image(part, where)
-    return None
 
 
 def _function_response(

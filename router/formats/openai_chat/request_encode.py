@@ -131,16 +131,15 @@ def _encode_user(msg: Message, out: list[dict], ctx: TranslationContext, where: 
     """A user turn: each tool result becomes a `tool` message, the rest one user message."""
     content: list[dict] = []
     for part in msg.parts:
-        match part:
-            case ToolResultPart():
-                out.append(_tool_message(part, ctx, where))
-            case TextPart():
-                content.append({"type": "text", "text": part.text})
-            case ImagePart():
-                image = {"url": _image_url(part, where)}
-                if part.detail is not None:
-                    image["detail"] = part.detail
-                content.append({"type": "image_url", "image_url": image})
+        if isinstance(part, TextPart):
+            content.append({"type": "text", "text": part.text})
+        elif isinstance(part, ToolResultPart):
+            out.append(_tool_message(part, ctx, where))
+        elif isinstance(part, ImagePart):
+            image = {"url": _image_url(part, where)}
+            if part.detail is not None:
+                image["detail"] = part.detail
+            content.append({"type": "image_url", "image_url": image})
     if len(content) == 1 and content[0]["type"] == "text":
         out.append({"role": "user", "content": content[0]["text"]})
     elif content:
@@ -171,16 +170,13 @@ def _encode_assistant(msg: Message, ctx: TranslationContext) -> dict:
     reasoning: list[str] = []
     calls: list[dict] = []
     for part in msg.parts:
-        match part:
-            case TextPart():
-                texts.append(part.text)
-            case ToolCallPart():
-                function = {"name": ctx.tool_name_out(part.name), "arguments": part.arguments}
-                calls.append(
-                    {"id": ctx.call_id_out(part.id), "type": "function", "function": function}
-                )
-            case ReasoningPart() if part.source is FMT and part.text:
-                reasoning.append(part.text)
+        if isinstance(part, TextPart):
+            texts.append(part.text)
+        elif isinstance(part, ToolCallPart):
+            function = {"name": ctx.tool_name_out(part.name), "arguments": part.arguments}
+            calls.append({"id": ctx.call_id_out(part.id), "type": "function", "function": function})
+        elif isinstance(part, ReasoningPart) and part.source is FMT and part.text:
+            reasoning.append(part.text)
     out: dict = {"role": "assistant"}
     if len(texts) == 1:
         out["content"] = texts[0]

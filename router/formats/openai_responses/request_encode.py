@@ -56,26 +56,25 @@ def _assistant_items(msg: Message, ctx: TranslationContext) -> list[dict]:
     """An assistant turn as output items: messages, function calls, own-format reasoning."""
     items: list[dict] = []
     for part in msg.parts:
-        match part:
-            case TextPart():
-                items.append(
-                    {
-                        "type": "message",
-                        "role": "assistant",
-                        "content": [{"type": "output_text", "text": part.text}],
-                    }
-                )
-            case ToolCallPart():
-                items.append(
-                    {
-                        "type": "function_call",
-                        "call_id": ctx.call_id_out(part.id),
-                        "name": ctx.tool_name_out(part.name),
-                        "arguments": part.arguments,
-                    }
-                )
-            case ReasoningPart() if part.source is FMT:
-                items.append(_reasoning_item(part))
+        if isinstance(part, TextPart):
+            items.append(
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": part.text}],
+                }
+            )
+        elif isinstance(part, ToolCallPart):
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": ctx.call_id_out(part.id),
+                    "name": ctx.tool_name_out(part.name),
+                    "arguments": part.arguments,
+                }
+            )
+        elif isinstance(part, ReasoningPart) and part.source is FMT:
+            items.append(_reasoning_item(part))
     return items
 
 
@@ -94,19 +93,18 @@ def _user_items(msg: Message, ctx: TranslationContext, where: str) -> list[dict]
     items: list[dict] = []
     content: list[dict] = []
     for part in msg.parts:
-        match part:
-            case ToolResultPart():
-                items.append(
-                    {
-                        "type": "function_call_output",
-                        "call_id": ctx.call_id_out(part.call_id),
-                        "output": _tool_output(part, where),
-                    }
-                )
-            case TextPart():
-                content.append({"type": "input_text", "text": part.text})
-            case ImagePart():
-                content.append(_image(part, where))
+        if isinstance(part, TextPart):
+            content.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, ToolResultPart):
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": ctx.call_id_out(part.call_id),
+                    "output": _tool_output(part, where),
+                }
+            )
+        elif isinstance(part, ImagePart):
+            content.append(_image(part, where))
     if content:
         items.append({"type": "message", "role": "user", "content": content})
     return items
