@@ -142,6 +142,8 @@ class Request:
     `untranslatable` maps a client field to what it asks for when no other format can
     express it at all (n > 1, logprobs, stored prompts ...): every target rejects it,
     naming itself; only the passthrough path (same format) can serve such a request.
+    `hints` names the client fields the decoder read and dropped on purpose (each
+    codec's DROPPED_HINTS); encoders report them in TranslationContext.dropped.
     """
 
     model: str
@@ -167,6 +169,7 @@ class Request:
     previous_response_id: str | None = None
     origin: Format | None = None
     untranslatable: dict[str, str] = field(default_factory=dict)
+    hints: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -43,3 +43,8 @@ def untranslatable(body: dict) -> dict[str, str]:
         note_unknown(output_config, frozenset({"effort", "format"}), found, "output_config.")
     note_unknown(body, KNOWN, found)
     return found
+
+
+def hints_present(body: dict) -> list[str]:
+    """The DROPPED_HINTS fields this request has (reported as dropped, never sent)."""
+    return [name for name in DROPPED_HINTS if name in body]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.anthropic.policy import untranslatable
+from router.formats.anthropic.policy import hints_present, untranslatable
 from router.formats.codec import dumps, optional, require, unwrap_signature
 from router.formats.errors import FormatError, UnsupportedFeature
 from router.formats.ir import (
@@ -69,6 +69,7 @@ def decode_anthropic_request(body: dict) -> Request:
         user=optional(optional(body, "metadata", dict) or {}, "user_id", str, "metadata."),
         origin=FMT,
         untranslatable=untranslatable(body),
+        hints=hints_present(body),
     )
 
 

@@ -25,7 +25,7 @@ _TOOL_CHOICE_TYPE = {"auto": "auto", "required": "any", "none": "none"}
 
 
 def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
-    check_target(req, FMT)
+    check_target(req, FMT, ctx)
     messages = _encode_messages(req, ctx)
     max_tokens = req.max_tokens if req.max_tokens is not None else ctx.default_max_tokens
     thinking, max_tokens = _thinking_config(req, max_tokens)

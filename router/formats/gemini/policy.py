@@ -84,3 +84,14 @@ def _generation_config(gen: dict, found: dict[str, str]) -> None:
     mime = optional(gen, "responseMimeType", str, _GEN)
     if mime not in (None, "text/plain", JSON_MIME):
         found[_GEN + "responseMimeType"] = f"output of MIME type {mime!r}"
+
+
+def hints_present(body: dict, gen: dict) -> list[str]:
+    """The DROPPED_HINTS fields this request has (reported as dropped, never sent)."""
+    found = [name for name in ("labels", "serviceTier", "store") if name in body]
+    if "mediaResolution" in gen:
+        found.append(_GEN + "mediaResolution")
+    tool_config = body.get("toolConfig")
+    if isinstance(tool_config, dict) and {"retrievalConfig", "retrieval_config"} & set(tool_config):
+        found.append("toolConfig.retrievalConfig")
+    return found

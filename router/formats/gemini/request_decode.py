@@ -17,6 +17,7 @@ from router.formats.gemini.policy import (
     DECLARATION_FIELDS,
     JSON_MIME,
     TOOL_CONFIG_FIELDS,
+    hints_present,
     untranslatable,
 )
 from router.formats.ir import (
@@ -61,6 +62,7 @@ def decode_gemini_request(body: dict) -> Request:
         frequency_penalty=optional(gen, "frequencyPenalty", (int, float), _G),
         origin=FMT,
         untranslatable=found,
+        hints=hints_present(body, gen),
     )
 
 

@@ -28,7 +28,7 @@ _PENALTY_FIELDS = (
 
 
 def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
-    check_target(req, FMT)
+    check_target(req, FMT, ctx)
     body: dict = {"contents": _encode_contents(req, ctx)}
     if req.system:
         body["systemInstruction"] = {"parts": [{"text": t} for t in req.system]}

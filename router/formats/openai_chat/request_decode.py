@@ -27,7 +27,7 @@ from router.formats.ir import (
     ToolChoice,
     ToolResultPart,
 )
-from router.formats.openai_chat.policy import untranslatable
+from router.formats.openai_chat.policy import hints_present, untranslatable
 
 FMT = Format.OPENAI_CHAT
 
@@ -63,6 +63,7 @@ def decode_chat_request(body: dict) -> Request:
         verbosity=optional(body, "verbosity", str),
         origin=FMT,
         untranslatable=untranslatable(body),
+        hints=hints_present(body),
     )
 
 

@@ -23,7 +23,7 @@ _SAME_NAME = ("seed", "presence_penalty", "frequency_penalty", "logit_bias", "ve
 
 
 def encode_chat_request(req: Request, ctx: TranslationContext) -> dict:
-    check_target(req, FMT)
+    check_target(req, FMT, ctx)
     messages: list[dict] = _system_messages(req.system)
     for i, msg in enumerate(req.messages):
         if msg.role == "assistant":

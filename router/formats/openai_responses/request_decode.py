@@ -26,7 +26,7 @@ from router.formats.ir import (
     ToolChoice,
     ToolResultPart,
 )
-from router.formats.openai_responses.policy import untranslatable
+from router.formats.openai_responses.policy import hints_present, untranslatable
 
 FMT = Format.OPENAI_RESPONSES
 _SUMMARY_MODES = ("auto", "concise", "detailed")
@@ -63,6 +63,7 @@ def decode_responses_request(body: dict) -> Request:
         previous_response_id=optional(body, "previous_response_id", str),
         origin=FMT,
         untranslatable=untranslatable(body),
+        hints=hints_present(body),
     )
 
 

@@ -23,7 +23,7 @@ FMT = Format.OPENAI_RESPONSES
 
 
 def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
-    check_target(req, FMT)
+    check_target(req, FMT, ctx)
     items: list[dict] = []
     for i, msg in enumerate(req.messages):
         if msg.role == "assistant":
