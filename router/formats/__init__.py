@@ -88,8 +88,9 @@ Choices where formats differ:
   raises max_tokens above the thinking budget when needed.
 - Gemini has no call ids: decoders synthesize them (call_<request_id>_<n>) and tool
   results are matched to calls by id, else by name in call order.
-- System messages anywhere in an OpenAI Chat conversation are hoisted into `system`;
-  OpenAI "developer" messages become system text.
+- System messages anywhere in an OpenAI Chat or Anthropic conversation (Claude Code
+  sends them mid-conversation) are hoisted into `system`; OpenAI "developer" messages
+  become system text.
 - Error bodies per format come from `encode_error`; mid-stream errors from
   `encode_stream_error` (or a StreamError event given to the stream encoder, which keeps
   Responses sequence numbers consistent).

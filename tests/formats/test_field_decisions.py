@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from fmt_helpers import ctx
 
-from router.formats import Format, TranslationContext, UnsupportedFeature, get_codec
+from router.formats import Format, FormatError, TranslationContext, UnsupportedFeature, get_codec
 from router.formats.features import FORMAT_LABEL
 
 CHAT = get_codec(Format.OPENAI_CHAT)
@@ -575,3 +575,40 @@ def test_hints_and_target_less_hints_are_named_even_when_strict(strict: bool) ->
     sent, context = translate(Format.OPENAI_CHAT, body, Format.OPENAI_RESPONSES, strict)
     assert sent["safety_identifier"] == "u-1" and sent["text"] == {"verbosity": "low"}
     assert context.dropped == ["store", "prompt_cache_key"]
+
+
+# ---- Claude Code: system messages inside the conversation -------------------------------
+
+
+def test_anthropic_mid_conversation_system_messages_join_the_system_text() -> None:
+    """Claude Code 2.1 sends `role: "system"` messages inside `messages`."""
+    body = anthropic(
+        system="You are Claude Code.",
+        messages=[
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "The user switched to plan mode."},
+            {"role": "assistant", "content": "ok"},
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "x"}}],
+            },
+            {"role": "user", "content": "go"},
+        ],
+    )
+    req = ANTH.decode_request(body)
+    assert req.system == ["You are Claude Code.", "The user switched to plan mode.", "Be brief."]
+    assert [m.role for m in req.messages] == ["user", "assistant", "user"]
+    chat_body = encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)
+    assert [m["role"] for m in chat_body["messages"]] == ["system", "user", "assistant", "user"]
+    assert "Be brief." in str(chat_body["messages"][0]["content"])
+    gemini_body = encode(Format.ANTHROPIC, body, Format.GEMINI)
+    assert [p["text"] for p in gemini_body["systemInstruction"]["parts"]] == req.system
+    responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
+    assert "plan mode" in responses_body["instructions"]
+
+
+def test_anthropic_system_message_with_non_text_content_is_a_400() -> None:
+    body = anthropic(messages=[{"role": "system", "content": [{"type": "image"}]}])
+    with pytest.raises(FormatError) as info:
+        ANTH.decode_request(body)
+    assert info.value.message.startswith("messages[0].content[0]: expected text block")

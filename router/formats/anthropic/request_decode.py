@@ -44,8 +44,8 @@ _TOOL_CHOICE_MODE = {"auto": "auto", "any": "required", "none": "none"}
 def decode_anthropic_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
-    messages = _decode_messages(require(body, "messages", list))
     system = _decode_system(body.get("system"))
+    messages = _decode_messages(require(body, "messages", list), system)
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
     output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
@@ -73,31 +73,36 @@ def decode_anthropic_request(body: dict) -> Request:
     )
 
 
-def _decode_messages(raw_messages: list) -> list[Message]:
+def _decode_messages(raw_messages: list, system: list[str]) -> list[Message]:
+    """User and assistant turns. A `system` message inside the conversation (Claude Code
+    sends them; the Messages API accepts them) joins the system text in `system`."""
     messages = []
     for i, msg in enumerate(raw_messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
             raise FormatError(f"{where}: expected object")
         role = msg.get("role")
+        if role == "system":
+            system.extend(_decode_system(msg.get("content"), where + ".content"))
+            continue
         if role not in ("user", "assistant"):
-            raise FormatError(f"{where}.role: expected 'user' or 'assistant'")
+            raise FormatError(f"{where}.role: expected 'user', 'assistant' or 'system'")
         messages.append(Message(role, decode_blocks(msg.get("content"), where + ".content", FMT)))
     return messages
 
 
-def _decode_system(system_raw: Any) -> list[str]:
+def _decode_system(system_raw: Any, where: str = "system") -> list[str]:
     if system_raw is None:
         return []
     if isinstance(system_raw, str):
         return [system_raw] if system_raw else []
     if not isinstance(system_raw, list):
-        raise FormatError("system: expected string or array of text blocks")
+        raise FormatError(f"{where}: expected string or array of text blocks")
     system: list[str] = []
     for j, block in enumerate(system_raw):
         if not isinstance(block, dict) or block.get("type") != "text":
-            raise FormatError(f"system[{j}]: expected text block")
-        system.append(require(block, "text", str, f"system[{j}]."))
+            raise FormatError(f"{where}[{j}]: expected text block")
+        system.append(require(block, "text", str, f"{where}[{j}]."))
     return system
 
 
