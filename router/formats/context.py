@@ -56,6 +56,8 @@ class TranslationContext:
       seed) is dropped; when True it is a 400, as before issue #12.
     dropped: the client's names of the fields dropped while encoding the request (hints
       included), in order, for a log field and the X-Cliproxy-Dropped header.
+    freeform_tools: client names of Responses `custom` tools (filled when the request is
+      encoded), whose calls the Responses encoders send back as custom_tool_call.
     """
 
     client_model: str = ""
@@ -67,6 +69,7 @@ class TranslationContext:
     sse: bool = True
     strict: bool = False
     dropped: list[str] = field(default_factory=list)
+    freeform_tools: set[str] = field(default_factory=set)
 
     def drop(self, name: str) -> None:
         """Record that the client's field `name` was not sent upstream."""

@@ -119,6 +119,7 @@ def check_target(req: Request, target: Format, ctx: TranslationContext | None = 
         lenient.drop(client_field(req, name))
     if ctx is not None:
         _note_hints(req, target, ctx)
+        ctx.freeform_tools.update(t.name for t in req.tools if t.freeform)
 
 
 def _note_hints(req: Request, target: Format, ctx: TranslationContext) -> None:

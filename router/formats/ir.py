@@ -99,9 +99,14 @@ class Message:
 
 @dataclass(slots=True)
 class Tool:
+    """A function tool. `freeform` marks a Responses `custom` tool (free-form text input,
+    e.g. Codex's apply_patch): other targets get a function with one string argument,
+    `input`, and its calls go back to the client as custom_tool_call items."""
+
     name: str
     description: str | None
     parameters: dict
+    freeform: bool = False
 
 
 @dataclass(slots=True)

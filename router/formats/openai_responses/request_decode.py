@@ -6,6 +6,7 @@ from typing import Any
 
 from router.formats.codec import (
     append_tool_result,
+    dumps,
     optional,
     parse_data_url,
     require,
@@ -30,6 +31,9 @@ from router.formats.openai_responses.policy import hints_present, untranslatable
 
 FMT = Format.OPENAI_RESPONSES
 _SUMMARY_MODES = ("auto", "concise", "detailed")
+# A `custom` (free-form) tool as a function: one string argument carrying the raw input.
+FREEFORM_ARGUMENT = "input"
+_FREEFORM_HELP = "The raw input for this tool, as free-form text (not JSON)."
 
 
 def decode_responses_request(body: dict) -> Request:
@@ -97,7 +101,16 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: list[s
                     arguments=optional(item, "arguments", str, where + ".") or "",
                 )
             )
-        case "function_call_output":
+        case "custom_tool_call":
+            raw_input = optional(item, "input", str, where + ".") or ""
+            _assistant(messages).parts.append(
+                ToolCallPart(
+                    id=require(item, "call_id", str, where + "."),
+                    name=require(item, "name", str, where + "."),
+                    arguments=dumps({FREEFORM_ARGUMENT: raw_input}),
+                )
+            )
+        case "function_call_output" | "custom_tool_call_output":
             output = item.get("output")
             content = decode_content(output if output is not None else "", where + ".output")
             call_id = require(item, "call_id", str, where + ".")
@@ -186,6 +199,9 @@ def _decode_tools(raw_tools: list) -> list[Tool]:
         where = f"tools[{i}]"
         if not isinstance(tool, dict):
             raise FormatError(f"{where}: expected object")
+        if tool.get("type") == "custom":
+            tools.append(_decode_custom_tool(tool, where))
+            continue
         if tool.get("type") != "function":
             raise UnsupportedFeature(
                 f"{where}.type: tool type {tool.get('type')!r} is not supported"
@@ -198,6 +214,29 @@ def _decode_tools(raw_tools: list) -> list[Tool]:
             )
         )
     return tools
+
+
+def _decode_custom_tool(tool: dict, where: str) -> Tool:
+    """A free-form tool; a grammar its input must follow is added to the description."""
+    description = optional(tool, "description", str, where + ".")
+    grammar = tool.get("format")
+    if not isinstance(grammar, dict):
+        grammar = {}
+    definition = grammar.get("definition")
+    if grammar.get("type") == "grammar" and isinstance(definition, str):
+        syntax = grammar.get("syntax") or "grammar"
+        note = f"The input must follow this {syntax} grammar:\n{definition}"
+        description = f"{description}\n\n{note}" if description else note
+    return Tool(
+        name=require(tool, "name", str, where + "."),
+        description=description,
+        parameters={
+            "type": "object",
+            "properties": {FREEFORM_ARGUMENT: {"type": "string", "description": _FREEFORM_HELP}},
+            "required": [FREEFORM_ARGUMENT],
+        },
+        freeform=True,
+    )
 
 
 def _decode_tool_choice(choice: Any) -> ToolChoice | None:

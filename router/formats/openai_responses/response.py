@@ -3,6 +3,7 @@ item shapes the stream encoder reuses."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,11 @@ from router.formats.ir import (
     ToolCallPart,
     Usage,
 )
-from router.formats.openai_responses.request_decode import decode_content, decode_reasoning_item
+from router.formats.openai_responses.request_decode import (
+    FREEFORM_ARGUMENT,
+    decode_content,
+    decode_reasoning_item,
+)
 
 FMT = Format.OPENAI_RESPONSES
 
@@ -149,6 +154,28 @@ def function_item(item_id: str, call_id: str, name: str, arguments: str, status:
     }
 
 
+def freeform_input(arguments: str) -> str:
+    """The raw input of a custom tool's call, from the function arguments the upstream
+    sent ({"input": "..."}); arguments of another shape are passed on as they are."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return arguments
+    raw = value.get(FREEFORM_ARGUMENT) if isinstance(value, dict) else None
+    return raw if isinstance(raw, str) else arguments
+
+
+def custom_call_item(item_id: str, call_id: str, name: str, raw_input: str, status: str) -> dict:
+    return {
+        "id": item_id,
+        "type": "custom_tool_call",
+        "status": status,
+        "call_id": call_id,
+        "name": name,
+        "input": raw_input,
+    }
+
+
 def reasoning_item(item_id: str, text: str, signature: str | None) -> dict:
     item = {
         "id": item_id,
@@ -168,6 +195,11 @@ def encode_responses_response(resp: Response, ctx: TranslationContext) -> dict:
         match part:
             case TextPart():
                 output.append(message_item(f"msg_{rid}_{n}", part.text))
+            case ToolCallPart() if part.name in ctx.freeform_tools:
+                raw_input = freeform_input(part.arguments)
+                output.append(
+                    custom_call_item(f"ctc_{rid}_{n}", part.id, part.name, raw_input, "completed")
+                )
             case ToolCallPart():
                 item_id = f"fc_{rid}_{n}"
                 output.append(

@@ -25,8 +25,10 @@ from router.formats.ir import (
 from router.formats.openai_chat import openai_error_body
 from router.formats.openai_responses.response import (
     base_response,
+    custom_call_item,
     decode_responses_usage,
     finish_fields,
+    freeform_input,
     function_item,
     message_item,
     reasoning_item,
@@ -225,6 +227,8 @@ class ResponsesStreamEncoder:
                 )
             case ToolArgsDelta():
                 self._text.append(ev.partial_json)
+                if self._kind == "custom":
+                    return b""
                 return self._emit(
                     "response.function_call_arguments.delta",
                     f'"item_id":"{self._item_id}","output_index":{len(self._output)},'
@@ -305,11 +309,16 @@ class ResponsesStreamEncoder:
         )
 
     def _start_call(self, ev: BlockStart) -> bytes:
+        """A function call; a call of a custom tool becomes a custom_tool_call item, whose
+        raw input is sent whole when the call ends (the upstream streams JSON)."""
+        call_id, name = ev.id or "", ev.name or ""
+        self._tool = (call_id, name)
+        if name in self._ctx.freeform_tools:
+            self._kind = "custom"
+            self._item_id = f"ctc_{self._ctx.request_id}_{len(self._output)}"
+            return self._added(custom_call_item(self._item_id, call_id, name, "", "in_progress"))
         self._item_id = f"fc_{self._ctx.request_id}_{len(self._output)}"
-        self._tool = (ev.id or "", ev.name or "")
-        return self._added(
-            function_item(self._item_id, ev.id or "", ev.name or "", "", "in_progress")
-        )
+        return self._added(function_item(self._item_id, call_id, name, "", "in_progress"))
 
     def _start_reasoning(self, ev: BlockStart) -> bytes:
         n = len(self._output)
@@ -344,6 +353,8 @@ class ResponsesStreamEncoder:
                 "response.function_call_arguments.done",
                 f'{head},"name":{dumps(name)},"arguments":{dumps(text)}',
             )
+        elif kind == "custom":
+            item, out = self._stop_custom(head, text)
         else:
             item = reasoning_item(iid, text, self._signature)
             summary = dumps({"type": "summary_text", "text": text})
@@ -357,6 +368,15 @@ class ResponsesStreamEncoder:
         return out + self._emit(
             "response.output_item.done", f'"output_index":{n},"item":{dumps(item)}'
         )
+
+    def _stop_custom(self, head: str, arguments: str) -> tuple[dict, bytes]:
+        call_id, name = self._tool
+        raw_input = freeform_input(arguments)
+        item = custom_call_item(self._item_id, call_id, name, raw_input, "completed")
+        events = self._emit(
+            "response.custom_tool_call_input.delta", f'{head},"delta":{dumps(raw_input)}'
+        ) + self._emit("response.custom_tool_call_input.done", f'{head},"input":{dumps(raw_input)}')
+        return item, events
 
     def finish(self) -> bytes:
         return b""

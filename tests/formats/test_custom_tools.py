@@ -1,0 +1,159 @@
+"""Codex's free-form (`custom`) tools, such as apply_patch, to upstreams without them: the
+upstream gets a function with one string argument, `input`, and the client gets its
+calls back as custom_tool_call items carrying the raw input (issue #12)."""
+
+from __future__ import annotations
+
+import json
+
+from fmt_helpers import ctx, parse_sse, sse_bytes, translate_stream
+
+from router.formats import Format, get_codec
+
+RESP = get_codec(Format.OPENAI_RESPONSES)
+PATCH = '*** Begin Patch\n*** Add File: a.txt\n+hello "world"\n*** End Patch\n'
+APPLY_PATCH = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Use the apply_patch tool to edit files.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch"'},
+}
+
+
+def codex_request(**fields: object) -> dict:
+    return {
+        "model": "m",
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]},
+            {
+                "type": "custom_tool_call",
+                "call_id": "call_1",
+                "name": "apply_patch",
+                "input": PATCH,
+            },
+            {"type": "custom_tool_call_output", "call_id": "call_1", "output": "Done!"},
+        ],
+        "tools": [APPLY_PATCH],
+        **fields,
+    }
+
+
+def test_custom_tool_becomes_a_function_with_one_string_argument() -> None:
+    req = RESP.decode_request(codex_request())
+    (tool,) = req.tools
+    assert tool.freeform and tool.name == "apply_patch"
+    assert tool.parameters["properties"]["input"]["type"] == "string"
+    assert tool.parameters["required"] == ["input"]
+    assert "Use the apply_patch tool" in (tool.description or "")
+    assert 'start: "*** Begin Patch"' in (tool.description or "")
+    body = get_codec(Format.OPENAI_CHAT).encode_request(req, ctx())
+    assert body["tools"][0]["function"]["name"] == "apply_patch"
+    call = body["messages"][1]["tool_calls"][0]
+    assert json.loads(call["function"]["arguments"]) == {"input": PATCH}
+    assert body["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "Done!"}
+    anthropic = get_codec(Format.ANTHROPIC).encode_request(req, ctx())
+    assert anthropic["messages"][1]["content"][0]["input"] == {"input": PATCH}
+    gemini = get_codec(Format.GEMINI).encode_request(req, ctx())
+    declaration = gemini["tools"][0]["functionDeclarations"][0]
+    assert declaration["parameters"]["properties"]["input"]["type"] == "string"
+
+
+def test_whole_answer_calls_come_back_as_custom_tool_calls() -> None:
+    c = ctx()
+    get_codec(Format.OPENAI_CHAT).encode_request(RESP.decode_request(codex_request()), c)
+    upstream = {
+        "id": "chatcmpl-1",
+        "model": "gpt",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_2",
+                            "type": "function",
+                            "function": {
+                                "name": "apply_patch",
+                                "arguments": json.dumps({"input": PATCH}),
+                            },
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    resp = get_codec(Format.OPENAI_CHAT).decode_response(upstream, c)
+    (item,) = RESP.encode_response(resp, c)["output"]
+    assert item["type"] == "custom_tool_call"
+    assert (item["call_id"], item["name"], item["input"]) == ("call_2", "apply_patch", PATCH)
+
+
+def test_streamed_calls_come_back_as_custom_tool_calls() -> None:
+    c = ctx()
+    get_codec(Format.ANTHROPIC).encode_request(RESP.decode_request(codex_request()), c)
+    args = json.dumps({"input": PATCH})
+    raw = sse_bytes(
+        [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {"id": "msg_1", "model": "claude", "usage": {"input_tokens": 3}},
+                },
+            ),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "tool_use", "id": "toolu_1", "name": "apply_patch"},
+                },
+            ),
+            *[
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "input_json_delta", "partial_json": args[i : i + 9]},
+                    },
+                )
+                for i in range(0, len(args), 9)
+            ],
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "tool_use"},
+                    "usage": {"output_tokens": 9},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+    )
+    _, out = translate_stream(Format.ANTHROPIC, Format.OPENAI_RESPONSES, raw, c=c)
+    events = parse_sse(out)
+    names = [name for name, _ in events]
+    assert "response.function_call_arguments.delta" not in names
+    deltas = [d for n, d in events if n == "response.custom_tool_call_input.delta"]
+    assert "".join(d["delta"] for d in deltas) == PATCH
+    added = next(d for n, d in events if n == "response.output_item.added")
+    assert added["item"]["type"] == "custom_tool_call"
+    done = next(d for n, d in events if n == "response.output_item.done")
+    assert done["item"]["input"] == PATCH
+    completed = next(d for n, d in events if n == "response.completed")
+    (item,) = completed["response"]["output"]
+    assert (item["type"], item["call_id"], item["input"]) == ("custom_tool_call", "toolu_1", PATCH)
+
+
+def test_function_tools_beside_a_custom_tool_stay_function_calls() -> None:
+    c = ctx()
+    body = codex_request(
+        tools=[APPLY_PATCH, {"type": "function", "name": "shell", "parameters": {"type": "object"}}]
+    )
+    get_codec(Format.OPENAI_CHAT).encode_request(RESP.decode_request(body), c)
+    assert c.freeform_tools == {"apply_patch"}
