@@ -58,6 +58,8 @@ class TranslationContext:
       included), in order, for a log field and the X-Cliproxy-Dropped header.
     freeform_tools: client names of Responses `custom` tools (filled when the request is
       encoded), whose calls the Responses encoders send back as custom_tool_call.
+    namespaced_tools: joined name -> (namespace, name) of the tools of Codex namespace
+      groups, so the Responses encoders give calls their namespace back.
     """
 
     client_model: str = ""
@@ -70,6 +72,7 @@ class TranslationContext:
     strict: bool = False
     dropped: list[str] = field(default_factory=list)
     freeform_tools: set[str] = field(default_factory=set)
+    namespaced_tools: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def drop(self, name: str) -> None:
         """Record that the client's field `name` was not sent upstream."""

@@ -119,7 +119,17 @@ def check_target(req: Request, target: Format, ctx: TranslationContext | None = 
         lenient.drop(client_field(req, name))
     if ctx is not None:
         _note_hints(req, target, ctx)
-        ctx.freeform_tools.update(t.name for t in req.tools if t.freeform)
+        _note_client_tools(req, ctx)
+
+
+def _note_client_tools(req: Request, ctx: TranslationContext) -> None:
+    """Tools the client format shapes differently from a function (Responses custom and
+    namespaced tools), so the answer can be given back in the client's own shape."""
+    for tool in req.tools:
+        if tool.freeform:
+            ctx.freeform_tools.add(tool.name)
+        if tool.namespaced is not None:
+            ctx.namespaced_tools[tool.name] = tool.namespaced
 
 
 def _note_hints(req: Request, target: Format, ctx: TranslationContext) -> None:

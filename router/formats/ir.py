@@ -101,12 +101,15 @@ class Message:
 class Tool:
     """A function tool. `freeform` marks a Responses `custom` tool (free-form text input,
     e.g. Codex's apply_patch): other targets get a function with one string argument,
-    `input`, and its calls go back to the client as custom_tool_call items."""
+    `input`, and its calls go back to the client as custom_tool_call items.
+    `namespaced` keeps (namespace, name) of a tool from a Codex `namespace` group; `name`
+    is then the two joined, the name every other target sees."""
 
     name: str
     description: str | None
     parameters: dict
     freeform: bool = False
+    namespaced: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)

@@ -94,10 +94,11 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: list[s
         case "message":
             _decode_message_item(item, where, messages, system)
         case "function_call":
+            namespace = optional(item, "namespace", str, where + ".")
             _assistant(messages).parts.append(
                 ToolCallPart(
                     id=require(item, "call_id", str, where + "."),
-                    name=require(item, "name", str, where + "."),
+                    name=flat_tool_name(namespace, require(item, "name", str, where + ".")),
                     arguments=optional(item, "arguments", str, where + ".") or "",
                 )
             )
@@ -193,26 +194,52 @@ def decode_reasoning_item(item: dict, client: Format) -> ReasoningPart:
     )
 
 
+def flat_tool_name(namespace: str | None, name: str) -> str:
+    """A namespaced tool's name for targets without namespaces: the two joined (Codex's
+    MCP namespaces already end in "__": mcp__server__ + tool)."""
+    if not namespace:
+        return name
+    return f"{namespace}{'' if namespace.endswith('_') else '__'}{name}"
+
+
 def _decode_tools(raw_tools: list) -> list[Tool]:
-    tools = []
+    tools: list[Tool] = []
     for i, tool in enumerate(raw_tools):
-        where = f"tools[{i}]"
-        if not isinstance(tool, dict):
-            raise FormatError(f"{where}: expected object")
-        if tool.get("type") == "custom":
-            tools.append(_decode_custom_tool(tool, where))
-            continue
-        if tool.get("type") != "function":
-            raise UnsupportedFeature(
-                f"{where}.type: tool type {tool.get('type')!r} is not supported"
-            )
-        tools.append(
-            Tool(
-                name=require(tool, "name", str, where + "."),
-                description=optional(tool, "description", str, where + "."),
-                parameters=optional(tool, "parameters", dict, where + ".") or {},
-            )
-        )
+        tools.extend(_decode_tool(tool, f"tools[{i}]"))
+    return tools
+
+
+def _decode_tool(tool: Any, where: str, namespace: str | None = None) -> list[Tool]:
+    if not isinstance(tool, dict):
+        raise FormatError(f"{where}: expected object")
+    match tool.get("type"):
+        case "function":
+            return [_decode_function_tool(tool, where, namespace)]
+        case "custom":
+            return [_decode_custom_tool(tool, where)]
+        case "namespace" if namespace is None:
+            return _decode_namespace(tool, where)
+        case ttype:
+            raise UnsupportedFeature(f"{where}.type: tool type {ttype!r} is not supported")
+
+
+def _decode_function_tool(tool: dict, where: str, namespace: str | None) -> Tool:
+    name = require(tool, "name", str, where + ".")
+    return Tool(
+        name=flat_tool_name(namespace, name),
+        description=optional(tool, "description", str, where + "."),
+        parameters=optional(tool, "parameters", dict, where + ".") or {},
+        namespaced=(namespace, name) if namespace else None,
+    )
+
+
+def _decode_namespace(tool: dict, where: str) -> list[Tool]:
+    """A Codex namespace group ({type: namespace, name, tools: [functions]}): its tools,
+    flattened to functions named namespace + name."""
+    namespace = require(tool, "name", str, where + ".")
+    tools: list[Tool] = []
+    for j, inner in enumerate(require(tool, "tools", list, where + ".")):
+        tools.extend(_decode_tool(inner, f"{where}.tools[{j}]", namespace))
     return tools
 
 
@@ -249,7 +276,9 @@ def _decode_tool_choice(choice: Any) -> ToolChoice | None:
     if isinstance(choice, dict):
         if choice.get("type") != "function":
             raise UnsupportedFeature("tool_choice.type: only function tool choices are supported")
-        return ToolChoice("tool", require(choice, "name", str, "tool_choice."))
+        name = require(choice, "name", str, "tool_choice.")
+        namespace = optional(choice, "namespace", str, "tool_choice.")
+        return ToolChoice("tool", flat_tool_name(namespace, name))
     raise FormatError("tool_choice: expected string or object")
 
 

@@ -143,8 +143,15 @@ def message_item(item_id: str, text: str) -> dict:
     }
 
 
-def function_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict:
-    return {
+def function_item(
+    item_id: str,
+    call_id: str,
+    name: str,
+    arguments: str,
+    status: str,
+    namespace: str | None = None,
+) -> dict:
+    item = {
         "id": item_id,
         "type": "function_call",
         "status": status,
@@ -152,6 +159,17 @@ def function_item(item_id: str, call_id: str, name: str, arguments: str, status:
         "name": name,
         "arguments": arguments,
     }
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
+
+
+def client_tool_name(ctx: TranslationContext, name: str) -> tuple[str, str | None]:
+    """(name, namespace) as the client declared the tool; namespace None for a plain one."""
+    namespaced = ctx.namespaced_tools.get(name)
+    if namespaced is None:
+        return name, None
+    return namespaced[1], namespaced[0]
 
 
 def freeform_input(arguments: str) -> str:
@@ -201,9 +219,11 @@ def encode_responses_response(resp: Response, ctx: TranslationContext) -> dict:
                     custom_call_item(f"ctc_{rid}_{n}", part.id, part.name, raw_input, "completed")
                 )
             case ToolCallPart():
-                item_id = f"fc_{rid}_{n}"
+                name, namespace = client_tool_name(ctx, part.name)
                 output.append(
-                    function_item(item_id, part.id, part.name, part.arguments, "completed")
+                    function_item(
+                        f"fc_{rid}_{n}", part.id, name, part.arguments, "completed", namespace
+                    )
                 )
             case ReasoningPart():
                 own_id = part.item_id if part.source is FMT else None

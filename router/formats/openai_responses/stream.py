@@ -25,6 +25,7 @@ from router.formats.ir import (
 from router.formats.openai_chat import openai_error_body
 from router.formats.openai_responses.response import (
     base_response,
+    client_tool_name,
     custom_call_item,
     decode_responses_usage,
     finish_fields,
@@ -205,7 +206,7 @@ class ResponsesStreamEncoder:
         self._kind: str | None = None
         self._item_id = ""
         self._text: list[str] = []
-        self._tool: tuple[str, str] = ("", "")
+        self._tool: tuple[str, str, str | None] = ("", "", None)
         self._signature: str | None = None
         self._errored = False
 
@@ -311,14 +312,16 @@ class ResponsesStreamEncoder:
     def _start_call(self, ev: BlockStart) -> bytes:
         """A function call; a call of a custom tool becomes a custom_tool_call item, whose
         raw input is sent whole when the call ends (the upstream streams JSON)."""
-        call_id, name = ev.id or "", ev.name or ""
-        self._tool = (call_id, name)
+        call_id = ev.id or ""
+        name, namespace = client_tool_name(self._ctx, ev.name or "")
+        self._tool = (call_id, name, namespace)
         if name in self._ctx.freeform_tools:
             self._kind = "custom"
             self._item_id = f"ctc_{self._ctx.request_id}_{len(self._output)}"
             return self._added(custom_call_item(self._item_id, call_id, name, "", "in_progress"))
         self._item_id = f"fc_{self._ctx.request_id}_{len(self._output)}"
-        return self._added(function_item(self._item_id, call_id, name, "", "in_progress"))
+        item = function_item(self._item_id, call_id, name, "", "in_progress", namespace)
+        return self._added(item)
 
     def _start_reasoning(self, ev: BlockStart) -> bytes:
         n = len(self._output)
@@ -347,8 +350,8 @@ class ResponsesStreamEncoder:
                 f'{head},"content_index":0,"text":{dumps(text)},"logprobs":[]',
             ) + self._emit("response.content_part.done", f'{head},"content_index":0,"part":{part}')
         elif kind == "tool_call":
-            call_id, name = self._tool
-            item = function_item(iid, call_id, name, text, "completed")
+            call_id, name, namespace = self._tool
+            item = function_item(iid, call_id, name, text, "completed", namespace)
             out = self._emit(
                 "response.function_call_arguments.done",
                 f'{head},"name":{dumps(name)},"arguments":{dumps(text)}',
@@ -370,7 +373,7 @@ class ResponsesStreamEncoder:
         )
 
     def _stop_custom(self, head: str, arguments: str) -> tuple[dict, bytes]:
-        call_id, name = self._tool
+        call_id, name, _ = self._tool
         raw_input = freeform_input(arguments)
         item = custom_call_item(self._item_id, call_id, name, raw_input, "completed")
         events = self._emit(

@@ -1,6 +1,8 @@
-"""Codex's free-form (`custom`) tools, such as apply_patch, to upstreams without them: the
-upstream gets a function with one string argument, `input`, and the client gets its
-calls back as custom_tool_call items carrying the raw input (issue #12)."""
+"""Codex's tool shapes to upstreams without them (issue #12): free-form (`custom`) tools
+such as apply_patch become a function with one string argument, `input`, and their
+calls come back as custom_tool_call items carrying the raw input; `namespace` groups
+(MCP servers) are flattened to functions named namespace + name, and their calls come
+back with the namespace and name split again."""
 
 from __future__ import annotations
 
@@ -157,3 +159,112 @@ def test_function_tools_beside_a_custom_tool_stay_function_calls() -> None:
     )
     get_codec(Format.OPENAI_CHAT).encode_request(RESP.decode_request(body), c)
     assert c.freeform_tools == {"apply_patch"}
+
+
+WEATHER = {
+    "type": "namespace",
+    "name": "mcp__weather__",
+    "description": "Weather MCP tools.",
+    "tools": [
+        {
+            "type": "function",
+            "name": "get_forecast",
+            "description": "Forecast for a city.",
+            "strict": False,
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+    ],
+}
+
+
+def namespaced_request(**fields: object) -> dict:
+    return {
+        "model": "m",
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]},
+            {
+                "type": "function_call",
+                "call_id": "call_1",
+                "namespace": "mcp__weather__",
+                "name": "get_forecast",
+                "arguments": '{"city":"Bern"}',
+            },
+            {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+        ],
+        "tools": [WEATHER, {"type": "function", "name": "shell", "parameters": {}}],
+        **fields,
+    }
+
+
+def test_namespace_tools_are_flattened_for_other_upstreams() -> None:
+    choice = {"type": "function", "namespace": "mcp__weather__", "name": "get_forecast"}
+    req = RESP.decode_request(namespaced_request(tool_choice=choice))
+    body = get_codec(Format.OPENAI_CHAT).encode_request(req, ctx())
+    names = [t["function"]["name"] for t in body["tools"]]
+    assert names == ["mcp__weather__get_forecast", "shell"]
+    assert body["tools"][0]["function"]["description"] == "Forecast for a city."
+    assert body["messages"][1]["tool_calls"][0]["function"]["name"] == "mcp__weather__get_forecast"
+    assert body["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "mcp__weather__get_forecast"},
+    }
+
+
+def test_namespace_without_trailing_underscores_is_joined_with_them() -> None:
+    group = {**WEATHER, "name": "mcp__atlas"}
+    req = RESP.decode_request(namespaced_request(tools=[group]))
+    assert [t.name for t in req.tools] == ["mcp__atlas__get_forecast"]
+
+
+def test_whole_answer_calls_get_their_namespace_back() -> None:
+    c = ctx()
+    get_codec(Format.ANTHROPIC).encode_request(RESP.decode_request(namespaced_request()), c)
+    upstream = {
+        "id": "msg_1",
+        "model": "claude",
+        "stop_reason": "tool_use",
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_2",
+                "name": "mcp__weather__get_forecast",
+                "input": {"city": "Oslo"},
+            },
+            {"type": "tool_use", "id": "toolu_3", "name": "shell", "input": {}},
+        ],
+    }
+    resp = get_codec(Format.ANTHROPIC).decode_response(upstream, c)
+    forecast, shell = RESP.encode_response(resp, c)["output"]
+    assert (forecast["namespace"], forecast["name"]) == ("mcp__weather__", "get_forecast")
+    assert json.loads(forecast["arguments"]) == {"city": "Oslo"}
+    assert shell["name"] == "shell" and "namespace" not in shell
+
+
+def test_streamed_calls_get_their_namespace_back() -> None:
+    c = ctx()
+    get_codec(Format.GEMINI).encode_request(RESP.decode_request(namespaced_request()), c)
+    call = {"name": "mcp__weather__get_forecast", "args": {"city": "Rome"}}
+    raw = sse_bytes(
+        [
+            (
+                None,
+                {
+                    "candidates": [
+                        {
+                            "content": {"role": "model", "parts": [{"functionCall": call}]},
+                            "finishReason": "STOP",
+                        }
+                    ],
+                    "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2},
+                },
+            )
+        ]
+    )
+    _, out = translate_stream(Format.GEMINI, Format.OPENAI_RESPONSES, raw, c=c)
+    events = parse_sse(out)
+    added = next(d for n, d in events if n == "response.output_item.added")
+    assert (added["item"]["namespace"], added["item"]["name"]) == ("mcp__weather__", "get_forecast")
+    completed = next(d for n, d in events if n == "response.completed")
+    (item,) = completed["response"]["output"]
+    assert (item["namespace"], item["name"]) == ("mcp__weather__", "get_forecast")
+    assert json.loads(item["arguments"]) == {"city": "Rome"}
