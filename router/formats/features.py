@@ -33,6 +33,10 @@ FORMAT_LABEL = {
 }
 
 UNKNOWN_FIELD = "a field cliproxy cannot translate"
+HOSTED_TOOL = "a tool hosted by the client's provider (web search, file search, ...)"
+# What an untranslatable field asks for, when a target can still give a right answer
+# without it: dropped (and named) unless the context is strict.
+_DROPPABLE = frozenset({UNKNOWN_FIELD, HOSTED_TOOL})
 
 # IR field -> (what it asks for, the targets that express it). A target not listed
 # answers 400 when the field is set to anything but its default.
@@ -108,7 +112,7 @@ def check_target(req: Request, target: Format, ctx: TranslationContext | None = 
     context, or with a strict one, nothing but the hints is dropped."""
     lenient = ctx if ctx is not None and not ctx.strict else None
     for field, what in req.untranslatable.items():
-        if lenient is None or what != UNKNOWN_FIELD:
+        if lenient is None or what not in _DROPPABLE:
             raise cannot_express(field, what, target)
         lenient.drop(field)
     for name, (what, targets) in _PORTABLE.items():

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fmt_helpers import ctx, parse_sse, sse_bytes, translate_stream
 
-from router.formats import Format, get_codec
+from router.formats import Format, UnsupportedFeature, get_codec
 
 RESP = get_codec(Format.OPENAI_RESPONSES)
 PATCH = '*** Begin Patch\n*** Add File: a.txt\n+hello "world"\n*** End Patch\n'
@@ -268,3 +269,31 @@ def test_streamed_calls_get_their_namespace_back() -> None:
     (item,) = completed["response"]["output"]
     assert (item["namespace"], item["name"]) == ("mcp__weather__", "get_forecast")
     assert json.loads(item["arguments"]) == {"city": "Rome"}
+
+
+def codex_with_web_search(**fields: object) -> dict:
+    """Codex offers the hosted web_search tool on every request."""
+    tools = [{"type": "web_search"}, {"type": "function", "name": "shell", "parameters": {}}]
+    return {"model": "m", "input": "hi", "tools": tools, **fields}
+
+
+@pytest.mark.parametrize("target", [Format.OPENAI_CHAT, Format.ANTHROPIC, Format.GEMINI])
+def test_hosted_tool_is_dropped_and_named_for_other_upstreams(target: Format) -> None:
+    c = ctx()
+    body = get_codec(target).encode_request(RESP.decode_request(codex_with_web_search()), c)
+    assert "web_search" not in json.dumps(body)
+    assert "shell" in json.dumps(body)
+    assert c.dropped == ["tools[0]"]
+
+
+def test_hosted_tool_is_a_400_when_strict() -> None:
+    c = ctx()
+    c.strict = True
+    with pytest.raises(UnsupportedFeature) as info:
+        get_codec(Format.ANTHROPIC).encode_request(RESP.decode_request(codex_with_web_search()), c)
+    assert info.value.message.startswith("tools[0]: a tool hosted by the client's provider")
+
+
+def test_a_forced_hosted_tool_stays_a_400() -> None:
+    with pytest.raises(UnsupportedFeature, match="only function tool choices"):
+        RESP.decode_request(codex_with_web_search(tool_choice={"type": "web_search"}))

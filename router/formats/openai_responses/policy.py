@@ -4,7 +4,7 @@ field (see router/formats/features.py)."""
 from __future__ import annotations
 
 from router.formats.codec import optional
-from router.formats.features import note_unknown
+from router.formats.features import HOSTED_TOOL, note_unknown
 
 TRANSLATED = frozenset(
     {
@@ -41,6 +41,9 @@ _SET_ONLY_HERE = {
     "image": "OpenAI image options",
 }
 KNOWN = TRANSLATED | frozenset(DROPPED_HINTS) | DEFAULT_ONLY
+# Tool types that become IR tools; any other is a hosted tool (Codex sends web_search on
+# every request), dropped with a note unless the request is strict.
+FUNCTION_TOOL_TYPES = ("function", "custom", "namespace")
 # `include` asks for extra output; only log probabilities would be lost in translation.
 _INCLUDE_LOGPROBS = "message.output_text.logprobs"
 
@@ -63,6 +66,9 @@ def untranslatable(body: dict) -> dict[str, str]:
     text = optional(body, "text", dict)
     if text:
         note_unknown(text, frozenset({"format", "verbosity"}), found, "text.")
+    for i, tool in enumerate(optional(body, "tools", list) or ()):
+        if isinstance(tool, dict) and tool.get("type") not in FUNCTION_TOOL_TYPES:
+            found[f"tools[{i}]"] = HOSTED_TOOL
     note_unknown(body, KNOWN, found)
     return found
 

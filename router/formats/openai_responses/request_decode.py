@@ -27,7 +27,11 @@ from router.formats.ir import (
     ToolChoice,
     ToolResultPart,
 )
-from router.formats.openai_responses.policy import hints_present, untranslatable
+from router.formats.openai_responses.policy import (
+    FUNCTION_TOOL_TYPES,
+    hints_present,
+    untranslatable,
+)
 
 FMT = Format.OPENAI_RESPONSES
 _SUMMARY_MODES = ("auto", "concise", "detailed")
@@ -219,6 +223,8 @@ def _decode_tool(tool: Any, where: str, namespace: str | None = None) -> list[To
             return [_decode_custom_tool(tool, where)]
         case "namespace" if namespace is None:
             return _decode_namespace(tool, where)
+        case ttype if namespace is None and ttype not in FUNCTION_TOOL_TYPES:
+            return []  # a hosted tool: policy.untranslatable notes it
         case ttype:
             raise UnsupportedFeature(f"{where}.type: tool type {ttype!r} is not supported")
 
