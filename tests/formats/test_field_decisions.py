@@ -612,3 +612,18 @@ def test_anthropic_system_message_with_non_text_content_is_a_400() -> None:
     with pytest.raises(FormatError) as info:
         ANTH.decode_request(body)
     assert info.value.message.startswith("messages[0].content[0]: expected text block")
+
+
+def test_claude_code_adaptive_thinking_keeps_its_effort_for_every_target() -> None:
+    """Claude Code 2.1: thinking {type: adaptive} with output_config.effort."""
+    body = anthropic(thinking={"type": "adaptive"}, output_config={"effort": "high"})
+    assert encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)["reasoning_effort"] == "high"
+    responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
+    assert responses_body["reasoning"] == {"effort": "high", "summary": "auto"}
+    thinking = encode(Format.ANTHROPIC, body, Format.GEMINI)["generationConfig"]["thinkingConfig"]
+    assert thinking == {"thinkingBudget": 16384, "includeThoughts": True}
+    disabled = anthropic(thinking={"type": "disabled"}, output_config={"effort": "high"})
+    assert encode(Format.ANTHROPIC, disabled, Format.OPENAI_RESPONSES)["reasoning"] == {
+        "effort": "none"
+    }
+    assert encode(Format.ANTHROPIC, disabled, Format.OPENAI_CHAT)["reasoning_effort"] == "none"

@@ -253,9 +253,15 @@ def _decode_output_format(output_config: dict) -> ResponseFormat | None:
 
 
 def _decode_reasoning(body: dict, output_config: dict) -> Reasoning | None:
-    """`thinking`, else output_config.effort (Anthropic's "max" is the IR's "xhigh")."""
+    """`thinking` and output_config.effort together (Anthropic's "max" is the IR's
+    "xhigh"). Claude Code sends adaptive thinking with an effort: the effort is what
+    other targets need, so it is kept unless thinking is disabled."""
     reasoning = _decode_thinking(body.get("thinking"))
     effort = optional(output_config, "effort", str, "output_config.")
-    if reasoning is None and effort:
-        return Reasoning(effort="xhigh" if effort == "max" else effort)
+    if effort == "max":
+        effort = "xhigh"
+    if reasoning is None:
+        return Reasoning(effort=effort) if effort else None
+    if effort and reasoning.budget != 0:
+        reasoning.effort = effort
     return reasoning
