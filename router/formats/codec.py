@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Protocol
 
@@ -147,6 +148,18 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)
+
+
+OPENAI_USER_ID_MAX = 128
+
+
+def openai_user_id(user: str) -> str:
+    """An end-user id OpenAI accepts (at most 128 characters): a longer one, such as the
+    JSON metadata.user_id Claude Code sends, becomes its SHA-256 hex digest (stable, so
+    OpenAI still sees one user)."""
+    if len(user) <= OPENAI_USER_ID_MAX:
+        return user
+    return hashlib.sha256(user.encode()).hexdigest()
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:

@@ -627,3 +627,17 @@ def test_claude_code_adaptive_thinking_keeps_its_effort_for_every_target() -> No
         "effort": "none"
     }
     assert encode(Format.ANTHROPIC, disabled, Format.OPENAI_CHAT)["reasoning_effort"] == "none"
+
+
+def test_claude_code_long_user_id_fits_openai_as_a_stable_digest() -> None:
+    """Claude Code's metadata.user_id is a long JSON string; OpenAI allows 128 characters."""
+    user_id = '{"device_id":"' + "d" * 64 + '","account_uuid":"' + "a" * 36 + '","session_id":"s"}'
+    body = anthropic(metadata={"user_id": user_id})
+    sent = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)["safety_identifier"]
+    assert len(user_id) > 128 and len(sent) == 64
+    assert sent == encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)["user"]
+    assert sent == encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)["safety_identifier"]
+    short = anthropic(metadata={"user_id": "user_abc"})
+    assert (
+        encode(Format.ANTHROPIC, short, Format.OPENAI_RESPONSES)["safety_identifier"] == "user_abc"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.formats.codec import budget_to_effort
+from router.formats.codec import budget_to_effort, openai_user_id
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.features import check_target
@@ -116,7 +116,7 @@ def _encode_sampling(req: Request, body: dict) -> None:
         if value is not None:
             body[name] = value
     if req.user is not None:
-        body["user"] = req.user
+        body["user"] = openai_user_id(req.user)
 
 
 def _image_url(part: ImagePart, where: str) -> str:

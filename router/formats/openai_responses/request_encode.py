@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.codec import budget_to_effort
+from router.formats.codec import budget_to_effort, openai_user_id
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.features import cannot_express, check_target, client_field
@@ -44,7 +44,7 @@ def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
         )
     _encode_generation(req, body)
     if req.user is not None:
-        body["safety_identifier"] = req.user
+        body["safety_identifier"] = openai_user_id(req.user)
     if req.previous_response_id is not None:
         body["previous_response_id"] = req.previous_response_id
     if req.stream:
