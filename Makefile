@@ -48,7 +48,8 @@ bench: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench $(ARGS)
 
 lint: dev-install
-	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check .
+	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check . \
+		&& "$(VENV_BIN)/mypy" router/formats
 
 format: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .

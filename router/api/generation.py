@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,10 @@ from router.runtime import Runtime
 from router.streaming import StreamTransform, forward_stream
 from router.upstreams.base import UpstreamCall
 from router.usage.observer import check_key_model
+
+DROPPED_HEADER = "X-Cliproxy-Dropped"
+_DROPPED_HEADER_MAX = 1024
+_UNSAFE_HEADER_CHARS = re.compile(r"[^\x21-\x7e]")
 
 # Client headers that carry meaning to an upstream of the same family.
 _FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
@@ -63,10 +68,12 @@ def unknown_model(model: str) -> ProxyError:
 class CallBuilder:
     """Builds each candidate's upstream body: passthrough, or translated through the IR."""
 
-    def __init__(self, gen: Generation, request_id: str) -> None:
+    def __init__(self, gen: Generation, request_id: str, *, strict: bool = False) -> None:
         self.gen = gen
         self.request_id = request_id
-        self.ctx = TranslationContext(client_model=gen.model, request_id=request_id, sse=gen.sse)
+        self.ctx = TranslationContext(
+            client_model=gen.model, request_id=request_id, sse=gen.sse, strict=strict
+        )
         self._ir: Request | None = None
 
     def passthrough(self, upstream_format: str) -> bool:
@@ -96,6 +103,7 @@ class CallBuilder:
 
     def __call__(self, candidate: Candidate) -> UpstreamCall:
         fmt = candidate.upstream.wire_format
+        self.ctx.dropped.clear()  # what this candidate's format drops, not an earlier one's
         if self.passthrough(fmt):
             payload = self._passthrough_body(fmt, candidate.model)
         else:
@@ -126,7 +134,7 @@ async def proxy_generation(
     targets = runtime.table.resolve(gen.model)
     if not targets:
         raise unknown_model(gen.model)
-    build = CallBuilder(gen, ctx.request_id)
+    build = CallBuilder(gen, ctx.request_id, strict=runtime.config.translation.strict)
     opened = await runtime.failover.open(
         targets,
         build,
@@ -137,12 +145,13 @@ async def proxy_generation(
     _note_upstream(request, opened)
     upstream_format = Format(opened.candidate.upstream.wire_format)
     passthrough = build.passthrough(upstream_format)
-    limits = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
+    extra_headers = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
+    extra_headers.update(_dropped_fields(ctx.log, build.ctx.dropped))
     if opened.reply.status >= 300:
-        return with_headers(_upstream_error(gen.client_format, opened, passthrough), limits)
+        return with_headers(_upstream_error(gen.client_format, opened, passthrough), extra_headers)
     if not gen.stream:
         answer = _whole_answer(request, gen, opened, build, upstream_format, passthrough)
-        return with_headers(answer, limits)
+        return with_headers(answer, extra_headers)
     transform: StreamTransform = (
         Passthrough(gen.client_format, opened.candidate.upstream.name)
         if passthrough
@@ -158,7 +167,7 @@ async def proxy_generation(
         opened,
         transform,
         keepalive=runtime.config.streaming.keepalive_interval,
-        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type, **limits},
+        headers={"X-Request-Id": ctx.request_id, "Content-Type": content_type, **extra_headers},
         keepalive_comments=gen.sse,
     )
     ctx.log.update(transform.usage)
@@ -194,6 +203,21 @@ def _whole_answer(
         ) from None
     log.update(usage_log_fields(answer.usage))
     return web.Response(body=json.dumps(body).encode(), content_type="application/json")
+
+
+def _dropped_fields(log: dict[str, Any], dropped: list[str]) -> dict[str, str]:
+    """Name what the upstream's format could not carry: a log field and a response header.
+
+    Names are the client's own field paths; anything outside printable ASCII (an unknown
+    field can be named anything) is replaced, so the header can never be split.
+    """
+    if not dropped:
+        return {}
+    names = ", ".join(_UNSAFE_HEADER_CHARS.sub("?", name) for name in dropped)
+    if len(names) > _DROPPED_HEADER_MAX:
+        names = names[: _DROPPED_HEADER_MAX - 3] + "..."
+    log["dropped"] = names.replace(" ", "")
+    return {DROPPED_HEADER: names}
 
 
 def _note_upstream(request: web.Request, opened: Opened) -> None:

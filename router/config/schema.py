@@ -216,6 +216,19 @@ class StreamingConfig:
 
 
 @dataclass(frozen=True)
+class TranslationConfig:
+    """What happens to a request field the target format cannot express.
+
+    ``strict`` False (the default): hints, bookkeeping and unknown fields are dropped and
+    named (``dropped=`` on the log line, ``X-Cliproxy-Dropped`` on the answer); True: they
+    are a 400 naming the field. Fields whose loss would make the answer wrong are a 400
+    either way.
+    """
+
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class WebAIConfig:
     """The optional gpt4free sidecar (providers/webai)."""
 
@@ -324,6 +337,7 @@ class Config:
     timeouts: Timeouts = field(default_factory=Timeouts)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    translation: TranslationConfig = field(default_factory=TranslationConfig)
     providers: tuple[ProviderConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     webai: WebAIConfig = field(default_factory=WebAIConfig)

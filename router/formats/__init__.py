@@ -27,8 +27,9 @@ parameters), tool_choice (auto | none | required | tool+name), parallel_tool_cal
 max_tokens, temperature, top_p, top_k, stop, stream, reasoning (effort and/or budget,
 include_thoughts), response_format (json_object | json_schema), seed, presence and
 frequency penalties, logit_bias, user (end-user id), verbosity, previous_response_id,
-origin (the client format, for error messages) and untranslatable (client fields no
-other format can express; every encoder rejects them).
+origin (the client format, for error messages), untranslatable (client fields no
+other format can express; encoders reject them, or drop the unknown ones) and hints
+(client fields dropped on purpose, reported by the encoder).
 Parts: TextPart, ImagePart (base64 data+media_type, or url; file_ref for Gemini
 fileData; OpenAI's detail hint), ToolCallPart (id, name, raw JSON argument text),
 ToolResultPart (call_id, text/image content, is_error, optional tool name),
@@ -64,12 +65,14 @@ map through the table in `router.formats.codec` (minimal 1024, low 4096, medium 
 high 16384, xhigh 32768 tokens; 0 = off).
 
 Choices where formats differ:
-- Every top-level client field is translated, dropped on purpose as a hint (each
-  codec's DROPPED_HINTS), or rejected with UnsupportedFeature naming the client's field
-  and the target format (`router.formats.features`); unknown fields are rejected. The
-  per-field table is in docs/ARCHITECTURE.md. seed and the penalties reach Chat and
-  Gemini, top_k Anthropic and Gemini, logit_bias Chat, previous_response_id only a
-  Responses upstream; the end-user id becomes Chat `user`, Responses
+- Every top-level client field is translated, dropped (hints: each codec's
+  DROPPED_HINTS; unknown fields; sampling hints the target lacks), or rejected with
+  UnsupportedFeature naming the client's field and the target format
+  (`router.formats.features`). Every drop is named in TranslationContext.dropped;
+  TranslationContext.strict turns the drops of unknown fields and sampling hints into
+  400s. The per-field table is in docs/ARCHITECTURE.md. seed and the penalties reach
+  Chat and Gemini, top_k Anthropic and Gemini, logit_bias Chat, previous_response_id
+  only a Responses upstream; the end-user id becomes Chat `user`, Responses
   `safety_identifier` and Anthropic `metadata.user_id`.
 - n > 1, candidateCount > 1 and logprobs are rejected for every target: the IR
   carries one choice and no log probabilities.
@@ -85,8 +88,9 @@ Choices where formats differ:
   raises max_tokens above the thinking budget when needed.
 - Gemini has no call ids: decoders synthesize them (call_<request_id>_<n>) and tool
   results are matched to calls by id, else by name in call order.
-- System messages anywhere in an OpenAI Chat conversation are hoisted into `system`;
-  OpenAI "developer" messages become system text.
+- System messages anywhere in an OpenAI Chat or Anthropic conversation (Claude Code
+  sends them mid-conversation) are hoisted into `system`; OpenAI "developer" messages
+  become system text.
 - Error bodies per format come from `encode_error`; mid-stream errors from
   `encode_stream_error` (or a StreamError event given to the stream encoder, which keeps
   Responses sequence numbers consistent).

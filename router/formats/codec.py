@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Protocol
 
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
-from router.formats.ir import Format, Request, Response, StreamEvent
+from router.formats.ir import Format, Message, Request, Response, StreamEvent, ToolResultPart
 from router.formats.sse import SSEEvent
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -149,6 +150,18 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return names.get(kind, kind.__name__)
 
 
+OPENAI_USER_ID_MAX = 128
+
+
+def openai_user_id(user: str) -> str:
+    """An end-user id OpenAI accepts (at most 128 characters): a longer one, such as the
+    JSON metadata.user_id Claude Code sends, becomes its SHA-256 hex digest (stable, so
+    OpenAI still sees one user)."""
+    if len(user) <= OPENAI_USER_ID_MAX:
+        return user
+    return hashlib.sha256(user.encode()).hexdigest()
+
+
 def parse_data_url(url: str) -> tuple[str, str] | None:
     """(media_type, base64 data) for a base64 data URL, else None."""
     if not url.startswith("data:"):
@@ -170,3 +183,13 @@ def parse_arguments(arguments: str, where: str) -> dict:
     if not isinstance(value, dict):
         raise FormatError(f"{where}: tool call arguments must be a JSON object")
     return value
+
+
+def append_tool_result(messages: list[Message], result: ToolResultPart) -> None:
+    """Add a tool result to the conversation: results that follow one another share one
+    user turn (the IR keeps a batch of parallel results together)."""
+    last = messages[-1] if messages else None
+    if last and last.role == "user" and all(isinstance(p, ToolResultPart) for p in last.parts):
+        last.parts.append(result)
+    else:
+        messages.append(Message("user", [result]))

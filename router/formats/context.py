@@ -51,6 +51,15 @@ class TranslationContext:
     default_max_tokens: used where the target requires max tokens (Anthropic).
     sse: Gemini clients only; False when streamGenerateContent was called without
       alt=sse, so the stream encoder writes one incrementally streamed JSON array.
+    strict: when False (the default) a field the target cannot express that does not
+      change what the answer means (an unknown field, a sampling hint such as topK or
+      seed) is dropped; when True it is a 400, as before issue #12.
+    dropped: the client's names of the fields dropped while encoding the request (hints
+      included), in order, for a log field and the X-Cliproxy-Dropped header.
+    freeform_tools: client names of Responses `custom` tools (filled when the request is
+      encoded), whose calls the Responses encoders send back as custom_tool_call.
+    namespaced_tools: joined name -> (namespace, name) of the tools of Codex namespace
+      groups, so the Responses encoders give calls their namespace back.
     """
 
     client_model: str = ""
@@ -60,6 +69,15 @@ class TranslationContext:
     call_ids: dict[str, str] = field(default_factory=dict)
     default_max_tokens: int = DEFAULT_MAX_TOKENS
     sse: bool = True
+    strict: bool = False
+    dropped: list[str] = field(default_factory=list)
+    freeform_tools: set[str] = field(default_factory=set)
+    namespaced_tools: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def drop(self, name: str) -> None:
+        """Record that the client's field `name` was not sent upstream."""
+        if name not in self.dropped:
+            self.dropped.append(name)
 
     def tool_name_out(self, name: str) -> str:
         """Name to send upstream; remembers the mapping when it had to change."""

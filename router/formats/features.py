@@ -1,20 +1,27 @@
-"""What each target format can express, and the 400 that says so when it cannot.
+"""What each target format can express: what is dropped (and named) and what is a 400.
 
 Every top-level field of a client request is, per client format, one of:
 - translated: carried by the IR to every target that can express it;
 - a hint dropped on purpose: listed, with the reason, in the codec's DROPPED_HINTS;
 - untranslatable: decoders record it in `Request.untranslatable` and every target
   rejects it (only the passthrough path, same format in and out, can serve it);
-- unknown: treated as untranslatable, never dropped in silence.
+- unknown: recorded like an untranslatable field, but dropped rather than rejected.
 
-Decoders do not know the target; each encoder calls `check_target(req, its format)`
-first, so the 400 names the client's field and the upstream format that cannot take it.
+The policy (issue #12): a 400 only where the answer would be wrong without the field
+(more than one choice, log probabilities, non-text output, state cliproxy does not
+have, ...). Unknown fields and sampling hints the target lacks (seed, penalties,
+logit_bias, top-k) are dropped, and every drop is named in TranslationContext.dropped;
+a strict context (`translation.strict`) turns those drops back into 400s.
+
+Decoders do not know the target; each encoder calls `check_target(req, its format, ctx)`
+first, so a 400 names the client's field and the upstream format that cannot take it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.ir import Format, Request
 
@@ -26,6 +33,10 @@ FORMAT_LABEL = {
 }
 
 UNKNOWN_FIELD = "a field cliproxy cannot translate"
+HOSTED_TOOL = "a tool hosted by the client's provider (web search, file search, ...)"
+# What an untranslatable field asks for, when a target can still give a right answer
+# without it: dropped (and named) unless the context is strict.
+_DROPPABLE = frozenset({UNKNOWN_FIELD, HOSTED_TOOL})
 
 # IR field -> (what it asks for, the targets that express it). A target not listed
 # answers 400 when the field is set to anything but its default.
@@ -45,6 +56,17 @@ _PORTABLE: dict[str, tuple[str, frozenset[Format]]] = {
     ),
 }
 
+# Portable fields that only steer sampling: a target without them still gives a right
+# answer, so they are dropped (and named) unless the request is strict.
+_SAMPLING_HINTS = frozenset(
+    {"seed", "presence_penalty", "frequency_penalty", "logit_bias", "top_k"}
+)
+# IR hints that some targets have no field for: always dropped there, and named.
+_IR_HINTS: dict[str, frozenset[Format]] = {
+    "user": frozenset({Format.OPENAI_CHAT, Format.OPENAI_RESPONSES, Format.ANTHROPIC}),
+    "verbosity": frozenset({Format.OPENAI_CHAT, Format.OPENAI_RESPONSES}),
+}
+
 # IR field -> the client's own name for it, where that differs from the IR name.
 _CLIENT_FIELD: dict[str, dict[Format, str]] = {
     "seed": {Format.GEMINI: "generationConfig.seed"},
@@ -55,6 +77,8 @@ _CLIENT_FIELD: dict[str, dict[Format, str]] = {
         Format.ANTHROPIC: "stop_sequences",
         Format.GEMINI: "generationConfig.stopSequences",
     },
+    "user": {Format.ANTHROPIC: "metadata.user_id"},
+    "verbosity": {Format.OPENAI_RESPONSES: "text.verbosity"},
 }
 
 
@@ -82,13 +106,42 @@ def _is_set(name: str, value: Any) -> bool:
     return True
 
 
-def check_target(req: Request, target: Format) -> None:
-    """Raise UnsupportedFeature for the first field of `req` that `target` cannot express."""
+def check_target(req: Request, target: Format, ctx: TranslationContext | None = None) -> None:
+    """Raise UnsupportedFeature for the first field of `req` that `target` cannot express
+    and that may not be dropped; record every dropped field in `ctx.dropped`. Without a
+    context, or with a strict one, nothing but the hints is dropped."""
+    lenient = ctx if ctx is not None and not ctx.strict else None
     for field, what in req.untranslatable.items():
-        raise cannot_express(field, what, target)
+        if lenient is None or what not in _DROPPABLE:
+            raise cannot_express(field, what, target)
+        lenient.drop(field)
     for name, (what, targets) in _PORTABLE.items():
-        if target not in targets and _is_set(name, getattr(req, name)):
+        if target in targets or not _is_set(name, getattr(req, name)):
+            continue
+        if lenient is None or name not in _SAMPLING_HINTS:
             raise cannot_express(client_field(req, name), what, target)
+        lenient.drop(client_field(req, name))
+    if ctx is not None:
+        _note_hints(req, target, ctx)
+        _note_client_tools(req, ctx)
+
+
+def _note_client_tools(req: Request, ctx: TranslationContext) -> None:
+    """Tools the client format shapes differently from a function (Responses custom and
+    namespaced tools), so the answer can be given back in the client's own shape."""
+    for tool in req.tools:
+        if tool.freeform:
+            ctx.freeform_tools.add(tool.name)
+        if tool.namespaced is not None:
+            ctx.namespaced_tools[tool.name] = tool.namespaced
+
+
+def _note_hints(req: Request, target: Format, ctx: TranslationContext) -> None:
+    for name in req.hints:
+        ctx.drop(name)
+    for name, targets in _IR_HINTS.items():
+        if target not in targets and getattr(req, name) is not None:
+            ctx.drop(client_field(req, name))
 
 
 def note_unknown(

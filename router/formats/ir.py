@@ -99,9 +99,17 @@ class Message:
 
 @dataclass(slots=True)
 class Tool:
+    """A function tool. `freeform` marks a Responses `custom` tool (free-form text input,
+    e.g. Codex's apply_patch): other targets get a function with one string argument,
+    `input`, and its calls go back to the client as custom_tool_call items.
+    `namespaced` keeps (namespace, name) of a tool from a Codex `namespace` group; `name`
+    is then the two joined, the name every other target sees."""
+
     name: str
     description: str | None
     parameters: dict
+    freeform: bool = False
+    namespaced: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +150,8 @@ class Request:
     `untranslatable` maps a client field to what it asks for when no other format can
     express it at all (n > 1, logprobs, stored prompts ...): every target rejects it,
     naming itself; only the passthrough path (same format) can serve such a request.
+    `hints` names the client fields the decoder read and dropped on purpose (each
+    codec's DROPPED_HINTS); encoders report them in TranslationContext.dropped.
     """
 
     model: str
@@ -167,6 +177,7 @@ class Request:
     previous_response_id: str | None = None
     origin: Format | None = None
     untranslatable: dict[str, str] = field(default_factory=dict)
+    hints: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

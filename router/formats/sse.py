@@ -29,21 +29,14 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self._tail:
-            chunk = self._tail + chunk
-            self._tail = b""
-        try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(chunk) - 3:
-                text = chunk.decode("utf-8", errors="replace")
-            else:
-                text = chunk[: exc.start].decode("utf-8")
-                self._tail = chunk[exc.start :]
-        if self._pending_cr and text.startswith("\n"):
-            text = text[1:]
-        self._pending_cr = text.endswith("\r")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = self._decode_split(chunk)
+        else:
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self._decode_split(chunk)
+        if self._pending_cr or "\r" in text:
+            text = self._normalise_line_ends(text)
         buf = self._buf + text
         if "\n" not in buf:
             self._buf = buf
@@ -60,14 +53,33 @@ class SSEParser:
                 continue
             if line[0] == ":":
                 continue
-            name, sep, value = line.partition(":")
-            if sep and value.startswith(" "):
-                value = value[1:]
+            name, _, value = line.partition(":")
+            value = value[1:] if value[:1] == " " else value
             if name == "data":
                 self._data.append(value)
             elif name == "event":
                 self._event = value
         return events
+
+    def _decode_split(self, chunk: bytes) -> str:
+        """Decode after the bytes kept from the last chunk; keep a UTF-8 sequence cut at
+        the end of this one for the next (invalid bytes elsewhere become U+FFFD)."""
+        chunk = self._tail + chunk
+        self._tail = b""
+        try:
+            return chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(chunk) - 3:
+                return chunk.decode("utf-8", errors="replace")
+            self._tail = chunk[exc.start :]
+            return chunk[: exc.start].decode("utf-8")
+
+    def _normalise_line_ends(self, text: str) -> str:
+        """\\r\\n and \\r become \\n, also when a \\r\\n pair is split between chunks."""
+        if self._pending_cr and text.startswith("\n"):
+            text = text[1:]
+        self._pending_cr = text.endswith("\r")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def close(self) -> list[SSEEvent]:
         """Flush an event left unterminated when the stream ended."""

@@ -16,6 +16,7 @@ from functools import cache
 
 from router.formats.ir import (
     ImagePart,
+    Part,
     ReasoningPart,
     Request,
     TextPart,
@@ -46,11 +47,6 @@ def _counter() -> Callable[[str], int]:
     return lambda text: len(encoding.encode_ordinary(text))
 
 
-def counter_name() -> str:
-    """Which counter is active: "cl100k_base" or "heuristic"."""
-    return "heuristic" if _counter() is _heuristic else "cl100k_base"
-
-
 def estimate_tokens(req: Request) -> int:
     """Approximate prompt tokens of `req` (system, messages, tools)."""
     texts: list[str] = list(req.system)
@@ -58,22 +54,7 @@ def estimate_tokens(req: Request) -> int:
     for msg in req.messages:
         total += MESSAGE_OVERHEAD
         for part in msg.parts:
-            cls = type(part)
-            if cls is TextPart:
-                texts.append(part.text)
-            elif cls is ToolCallPart:
-                texts.append(part.name)
-                texts.append(part.arguments)
-            elif cls is ToolResultPart:
-                for item in part.content:
-                    if type(item) is TextPart:
-                        texts.append(item.text)
-                    else:
-                        total += IMAGE_TOKENS
-            elif cls is ReasoningPart:
-                texts.append(part.text)
-            elif cls is ImagePart:
-                total += IMAGE_TOKENS
+            total += _collect_part(part, texts)
     for tool in req.tools:
         total += TOOL_OVERHEAD
         texts.append(tool.name)
@@ -82,3 +63,24 @@ def estimate_tokens(req: Request) -> int:
         texts.append(json.dumps(tool.parameters, separators=(",", ":")))
     count = _counter()
     return total + count("\n".join(texts))
+
+
+def _collect_part(part: Part, texts: list[str]) -> int:
+    """Append the part's text to `texts`; return the flat token count of its images."""
+    match part:
+        case TextPart() | ReasoningPart():
+            texts.append(part.text)
+        case ToolCallPart():
+            texts.append(part.name)
+            texts.append(part.arguments)
+        case ToolResultPart():
+            images = 0
+            for item in part.content:
+                if isinstance(item, TextPart):
+                    texts.append(item.text)
+                else:
+                    images += IMAGE_TOKENS
+            return images
+        case ImagePart():
+            return IMAGE_TOKENS
+    return 0

@@ -1,13 +1,15 @@
 """Per-field translation decisions: every client field is carried to the targets that can
-express it, dropped on purpose when it is a mere hint, or answered with an error that
-names the client's field and the target format -- never dropped in silence."""
+express it, dropped when the answer stays right without it (and then named in
+TranslationContext.dropped), or answered with an error that names the client's field and
+the target format -- never dropped in silence. A strict context rejects every drop but
+the hints."""
 
 from __future__ import annotations
 
 import pytest
 from fmt_helpers import ctx
 
-from router.formats import Format, UnsupportedFeature, get_codec
+from router.formats import Format, FormatError, TranslationContext, UnsupportedFeature, get_codec
 from router.formats.features import FORMAT_LABEL
 
 CHAT = get_codec(Format.OPENAI_CHAT)
@@ -53,15 +55,24 @@ CLIENT_BODY = {
 }
 
 
-def encode(client: Format, body: dict, target: Format) -> dict:
+def translate(
+    client: Format, body: dict, target: Format, strict: bool = False
+) -> tuple[dict, TranslationContext]:
+    """The upstream body and the context (whose `dropped` names what was left out)."""
     req = CODECS[client].decode_request(body)
     req.model = "upstream-model"
-    return CODECS[target].encode_request(req, ctx())
+    context = ctx()
+    context.strict = strict
+    return CODECS[target].encode_request(req, context), context
 
 
-def rejected(client: Format, body: dict, target: Format) -> str:
+def encode(client: Format, body: dict, target: Format) -> dict:
+    return translate(client, body, target)[0]
+
+
+def rejected(client: Format, body: dict, target: Format, strict: bool = False) -> str:
     with pytest.raises(UnsupportedFeature) as info:
-        encode(client, body, target)
+        translate(client, body, target, strict)
     message = info.value.message
     assert FORMAT_LABEL[target] in message
     return message
@@ -136,8 +147,11 @@ def test_logit_bias_goes_to_chat_only() -> None:
     req = RESP.decode_request(body)
     req.logit_bias = {"50256": -100}
     assert CHAT.encode_request(req, ctx())["logit_bias"] == {"50256": -100}
-    message = rejected(Format.OPENAI_CHAT, chat(logit_bias={"50256": -100}), Format.GEMINI)
-    assert message.startswith("logit_bias:")
+    sent, context = translate(Format.OPENAI_CHAT, chat(logit_bias={"50256": -100}), Format.GEMINI)
+    assert "logit_bias" not in str(sent)
+    assert context.dropped == ["logit_bias"]
+    strict = rejected(Format.OPENAI_CHAT, chat(logit_bias={"50256": -100}), Format.GEMINI, True)
+    assert strict.startswith("logit_bias:")
 
 
 def test_image_detail_goes_between_openai_formats_and_is_a_hint_elsewhere() -> None:
@@ -261,43 +275,65 @@ def test_anthropic_output_config_reaches_the_other_formats() -> None:
     assert encode(Format.ANTHROPIC, effort, Format.OPENAI_CHAT)["reasoning_effort"] == "xhigh"
 
 
-# ---- not expressible by the target: a 400 naming the field and the target ---------------
+# ---- not expressible by the target: dropped and named, or a 400 naming the field ---------
+
+SAMPLING_HINTS = [
+    (Format.OPENAI_CHAT, chat(seed=1), Format.ANTHROPIC, "seed"),
+    (Format.OPENAI_CHAT, chat(seed=0), Format.OPENAI_RESPONSES, "seed"),
+    (Format.OPENAI_CHAT, chat(presence_penalty=0.5), Format.ANTHROPIC, "presence_penalty"),
+    (
+        Format.OPENAI_CHAT,
+        chat(frequency_penalty=1),
+        Format.OPENAI_RESPONSES,
+        "frequency_penalty",
+    ),
+    (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_CHAT, "top_k"),
+    (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_RESPONSES, "top_k"),
+    (Format.GEMINI, gemini({"topK": 3}), Format.OPENAI_CHAT, "generationConfig.topK"),
+    (Format.GEMINI, gemini({"seed": 9}), Format.ANTHROPIC, "generationConfig.seed"),
+    (
+        Format.GEMINI,
+        gemini({"presencePenalty": 0.3}),
+        Format.OPENAI_RESPONSES,
+        "generationConfig.presencePenalty",
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("client", "body", "target", "field"),
-    [
-        (Format.OPENAI_CHAT, chat(seed=1), Format.ANTHROPIC, "seed"),
-        (Format.OPENAI_CHAT, chat(seed=0), Format.OPENAI_RESPONSES, "seed"),
-        (Format.OPENAI_CHAT, chat(presence_penalty=0.5), Format.ANTHROPIC, "presence_penalty"),
-        (
-            Format.OPENAI_CHAT,
-            chat(frequency_penalty=1),
-            Format.OPENAI_RESPONSES,
-            "frequency_penalty",
-        ),
-        (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_CHAT, "top_k"),
-        (Format.ANTHROPIC, anthropic(top_k=3), Format.OPENAI_RESPONSES, "top_k"),
-        (Format.GEMINI, gemini({"topK": 3}), Format.OPENAI_CHAT, "generationConfig.topK"),
-        (Format.GEMINI, gemini({"seed": 9}), Format.ANTHROPIC, "generationConfig.seed"),
-        (
-            Format.GEMINI,
-            gemini({"presencePenalty": 0.3}),
-            Format.OPENAI_RESPONSES,
-            "generationConfig.presencePenalty",
-        ),
-        (
-            Format.ANTHROPIC,
-            anthropic(stop_sequences=["X"]),
-            Format.OPENAI_RESPONSES,
-            "stop_sequences",
-        ),
-    ],
-)
-def test_field_the_target_cannot_express_is_a_400(
+@pytest.mark.parametrize(("client", "body", "target", "field"), SAMPLING_HINTS)
+def test_sampling_hint_the_target_lacks_is_dropped_and_named(
     client: Format, body: dict, target: Format, field: str
 ) -> None:
-    assert rejected(client, body, target).startswith(f"{field}: ")
+    sent, context = translate(client, body, target)
+    leaf = field.rsplit(".", 1)[-1]
+    assert leaf not in str(sent) and leaf.lower() not in str(sent)
+    assert context.dropped == [field]
+
+
+@pytest.mark.parametrize(("client", "body", "target", "field"), SAMPLING_HINTS)
+def test_sampling_hint_the_target_lacks_is_a_400_when_strict(
+    client: Format, body: dict, target: Format, field: str
+) -> None:
+    assert rejected(client, body, target, strict=True).startswith(f"{field}: ")
+
+
+def test_gemini_cli_top_k_reaches_openai_targets_as_a_drop() -> None:
+    """Gemini CLI sends topK on every request; OpenAI formats have no top-k."""
+    body = gemini({"temperature": 0.5, "topK": 64, "topP": 0.95})
+    for target in (Format.OPENAI_CHAT, Format.OPENAI_RESPONSES):
+        sent, context = translate(Format.GEMINI, body, target)
+        assert (sent["temperature"], sent["top_p"]) == (0.5, 0.95)
+        assert context.dropped == ["generationConfig.topK"]
+    assert translate(Format.GEMINI, body, Format.ANTHROPIC)[0]["top_k"] == 64
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_stop_sequences_to_responses_stay_a_400(strict: bool) -> None:
+    """The answer would run past the stop sequence: meaning is at stake."""
+    message = rejected(
+        Format.ANTHROPIC, anthropic(stop_sequences=["X"]), Format.OPENAI_RESPONSES, strict
+    )
+    assert message.startswith("stop_sequences: ")
 
 
 @pytest.mark.parametrize("target", [Format.OPENAI_CHAT, Format.ANTHROPIC, Format.GEMINI])
@@ -322,19 +358,15 @@ UNTRANSLATABLE = [
     (Format.OPENAI_CHAT, chat(modalities=["text", "audio"]), "modalities"),
     (Format.OPENAI_CHAT, chat(audio={"voice": "alloy", "format": "mp3"}), "audio"),
     (Format.OPENAI_CHAT, chat(web_search_options={}), "web_search_options"),
-    (Format.OPENAI_CHAT, chat(frobnicate=True), "frobnicate"),
     (Format.OPENAI_RESPONSES, responses(truncation="auto"), "truncation"),
     (Format.OPENAI_RESPONSES, responses(top_logprobs=2), "top_logprobs"),
     (Format.OPENAI_RESPONSES, responses(include=["message.output_text.logprobs"]), "include"),
     (Format.OPENAI_RESPONSES, responses(background=True), "background"),
     (Format.OPENAI_RESPONSES, responses(conversation="conv_1"), "conversation"),
     (Format.OPENAI_RESPONSES, responses(prompt={"id": "pmpt_1"}), "prompt"),
-    (Format.OPENAI_RESPONSES, responses(text={"shape": "odd"}), "text.shape"),
     (Format.ANTHROPIC, anthropic(mcp_servers=[{"type": "url", "url": "x"}]), "mcp_servers"),
     (Format.ANTHROPIC, anthropic(container="c1"), "container"),
-    (Format.ANTHROPIC, anthropic(metadata={"user_id": "u", "team": "t"}), "metadata.team"),
     (Format.ANTHROPIC, anthropic(inference_geo="eu"), "inference_geo"),
-    (Format.ANTHROPIC, anthropic(output_config={"verbosity": 1}), "output_config.verbosity"),
     (Format.OPENAI_CHAT, chat(moderation={"model": "omni"}), "moderation"),
     (Format.OPENAI_RESPONSES, responses(moderation={"model": "omni"}), "moderation"),
     (Format.GEMINI, gemini({"candidateCount": 2}), "generationConfig.candidateCount"),
@@ -360,17 +392,48 @@ UNTRANSLATABLE = [
         ),
         "safetySettings[0]",
     ),
-    (Format.GEMINI, gemini(bogus=1), "bogus"),
 ]
 
 
 @pytest.mark.parametrize(("client", "body", "field"), UNTRANSLATABLE)
+@pytest.mark.parametrize("strict", [False, True])
 def test_field_no_other_format_can_express_is_a_400_for_every_target(
-    client: Format, body: dict, field: str
+    client: Format, body: dict, field: str, strict: bool
 ) -> None:
     for target in Format:
         if target is not client:
-            assert rejected(client, body, target).startswith(f"{field}: ")
+            assert rejected(client, body, target, strict).startswith(f"{field}: ")
+
+
+UNKNOWN = [
+    (Format.OPENAI_CHAT, chat(frobnicate=True), "frobnicate"),
+    # What Codex CLI sends on every request.
+    (Format.OPENAI_RESPONSES, responses(client_metadata={"x": "1"}), "client_metadata"),
+    (Format.OPENAI_RESPONSES, responses(text={"shape": "odd"}), "text.shape"),
+    (Format.ANTHROPIC, anthropic(metadata={"user_id": "u", "team": "t"}), "metadata.team"),
+    (Format.ANTHROPIC, anthropic(output_config={"verbosity": 1}), "output_config.verbosity"),
+    (Format.GEMINI, gemini(bogus=1), "bogus"),
+    (Format.GEMINI, gemini({"newKnob": 1}), "generationConfig.newKnob"),
+]
+
+
+@pytest.mark.parametrize(("client", "body", "field"), UNKNOWN)
+def test_unknown_field_is_dropped_and_named_for_every_target(
+    client: Format, body: dict, field: str
+) -> None:
+    leaf = field.rsplit(".", 1)[-1]
+    for target in Format:
+        if target is not client:
+            sent, context = translate(client, body, target)
+            assert leaf not in str(sent)
+            assert field in context.dropped
+
+
+@pytest.mark.parametrize(("client", "body", "field"), UNKNOWN)
+def test_unknown_field_is_a_400_when_strict(client: Format, body: dict, field: str) -> None:
+    for target in Format:
+        if target is not client:
+            assert rejected(client, body, target, strict=True).startswith(f"{field}: ")
 
 
 # ---- defaults and hints: accepted, hints dropped on purpose ------------------------------
@@ -463,3 +526,118 @@ def test_defaults_and_hints_translate_everywhere(client: Format, body: dict) -> 
             if hint == "metadata" and target is Format.ANTHROPIC:
                 continue
             assert hint not in sent
+        assert context_dropped(client, body, target) == expected_hints(client, body, target)
+
+
+def context_dropped(client: Format, body: dict, target: Format) -> list[str]:
+    return translate(client, body, target)[1].dropped
+
+
+def expected_hints(client: Format, body: dict, target: Format) -> list[str]:
+    """The hints of the ACCEPTED bodies, in each codec's DROPPED_HINTS order."""
+    names = {
+        Format.OPENAI_CHAT: ["store", "metadata", "service_tier", "prompt_cache_key", "prediction"],
+        Format.OPENAI_RESPONSES: [
+            "store",
+            "metadata",
+            "service_tier",
+            "prompt_cache_key",
+            "max_tool_calls",
+        ],
+        Format.ANTHROPIC: [
+            "service_tier",
+            "speed",
+            "cache_control",
+            "diagnostics",
+            "context_management",
+        ],
+        Format.GEMINI: [
+            "labels",
+            "serviceTier",
+            "store",
+            "generationConfig.mediaResolution",
+            "toolConfig.retrievalConfig",
+        ],
+    }[client]
+    if client is Format.OPENAI_RESPONSES and target not in (Format.OPENAI_CHAT,):
+        names = [*names, "text.verbosity"]
+    if client is Format.ANTHROPIC and target is Format.GEMINI:
+        names = [*names, "metadata.user_id"]
+    return names
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_hints_and_target_less_hints_are_named_even_when_strict(strict: bool) -> None:
+    body = chat(user="u-1", verbosity="low", store=True, prompt_cache_key="k")
+    sent, context = translate(Format.OPENAI_CHAT, body, Format.GEMINI, strict)
+    assert "u-1" not in str(sent) and "verbosity" not in str(sent)
+    assert context.dropped == ["store", "prompt_cache_key", "user", "verbosity"]
+    sent, context = translate(Format.OPENAI_CHAT, body, Format.OPENAI_RESPONSES, strict)
+    assert sent["safety_identifier"] == "u-1" and sent["text"] == {"verbosity": "low"}
+    assert context.dropped == ["store", "prompt_cache_key"]
+
+
+# ---- Claude Code: system messages inside the conversation -------------------------------
+
+
+def test_anthropic_mid_conversation_system_messages_join_the_system_text() -> None:
+    """Claude Code 2.1 sends `role: "system"` messages inside `messages`."""
+    body = anthropic(
+        system="You are Claude Code.",
+        messages=[
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "The user switched to plan mode."},
+            {"role": "assistant", "content": "ok"},
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "x"}}],
+            },
+            {"role": "user", "content": "go"},
+        ],
+    )
+    req = ANTH.decode_request(body)
+    assert req.system == ["You are Claude Code.", "The user switched to plan mode.", "Be brief."]
+    assert [m.role for m in req.messages] == ["user", "assistant", "user"]
+    chat_body = encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)
+    assert [m["role"] for m in chat_body["messages"]] == ["system", "user", "assistant", "user"]
+    assert "Be brief." in str(chat_body["messages"][0]["content"])
+    gemini_body = encode(Format.ANTHROPIC, body, Format.GEMINI)
+    assert [p["text"] for p in gemini_body["systemInstruction"]["parts"]] == req.system
+    responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
+    assert "plan mode" in responses_body["instructions"]
+
+
+def test_anthropic_system_message_with_non_text_content_is_a_400() -> None:
+    body = anthropic(messages=[{"role": "system", "content": [{"type": "image"}]}])
+    with pytest.raises(FormatError) as info:
+        ANTH.decode_request(body)
+    assert info.value.message.startswith("messages[0].content[0]: expected text block")
+
+
+def test_claude_code_adaptive_thinking_keeps_its_effort_for_every_target() -> None:
+    """Claude Code 2.1: thinking {type: adaptive} with output_config.effort."""
+    body = anthropic(thinking={"type": "adaptive"}, output_config={"effort": "high"})
+    assert encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)["reasoning_effort"] == "high"
+    responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
+    assert responses_body["reasoning"] == {"effort": "high", "summary": "auto"}
+    thinking = encode(Format.ANTHROPIC, body, Format.GEMINI)["generationConfig"]["thinkingConfig"]
+    assert thinking == {"thinkingBudget": 16384, "includeThoughts": True}
+    disabled = anthropic(thinking={"type": "disabled"}, output_config={"effort": "high"})
+    assert encode(Format.ANTHROPIC, disabled, Format.OPENAI_RESPONSES)["reasoning"] == {
+        "effort": "none"
+    }
+    assert encode(Format.ANTHROPIC, disabled, Format.OPENAI_CHAT)["reasoning_effort"] == "none"
+
+
+def test_claude_code_long_user_id_fits_openai_as_a_stable_digest() -> None:
+    """Claude Code's metadata.user_id is a long JSON string; OpenAI allows 128 characters."""
+    user_id = '{"device_id":"' + "d" * 64 + '","account_uuid":"' + "a" * 36 + '","session_id":"s"}'
+    body = anthropic(metadata={"user_id": user_id})
+    sent = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)["safety_identifier"]
+    assert len(user_id) > 128 and len(sent) == 64
+    assert sent == encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)["user"]
+    assert sent == encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)["safety_identifier"]
+    short = anthropic(metadata={"user_id": "user_abc"})
+    assert (
+        encode(Format.ANTHROPIC, short, Format.OPENAI_RESPONSES)["safety_identifier"] == "user_abc"
+    )

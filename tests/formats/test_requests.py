@@ -596,7 +596,6 @@ def test_garbage_input_names_the_field(codec, body, message) -> None:
 @pytest.mark.parametrize(
     ("codec", "body", "message"),
     [
-        (RESP, {"model": "m", "input": [], "tools": [{"type": "web_search"}]}, "web_search"),
         (CHAT, {"model": "m", "messages": [], "tools": [{"type": "custom"}]}, "custom"),
         (GEM, {"contents": [], "tools": [{"googleSearch": {}}]}, "functionDeclarations"),
     ],
