@@ -215,13 +215,15 @@ async def test_health_reports_providers_without_secrets(
     assert health["status"] == "degraded"
 
 
-async def test_missing_credential_gives_503_naming_the_fix(router_factory: StartRouter) -> None:
+async def test_missing_credential_gives_403_naming_the_fix(router_factory: StartRouter) -> None:
+    """Retrying cannot fix a missing key, so the status is one SDKs do not retry."""
     config = {"providers": [provider("nokey", "http://127.0.0.1:9/v1", ["${MISSING}"], ["m"])]}
     router = await router_factory(config)
     status, answer, _ = await _post(
         router.url, b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
     )
-    assert status == 503
+    assert status == 403
+    assert answer["error"]["type"] == "permission_error"
     assert "MISSING is not set" in answer["error"]["message"]
 
 
