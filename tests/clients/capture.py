@@ -22,11 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.clients.tool_loop import has_tool_result, shell_call
+from tests.clients.tool_loop import FINAL_TEXT, MARKER, loop_reply
 from tests.fakes.anthropic import MessagesRender
 from tests.fakes.anthropic import status_response as anthropic_status
 from tests.fakes.base import FakeServer, Handler, RecordedRequest, Renderer, json_response
-from tests.fakes.behaviours import Reply, ToolCall
+from tests.fakes.behaviours import Reply
 from tests.fakes.gemini import ContentRender
 from tests.fakes.gemini import status_response as gemini_status
 from tests.fakes.openai import ChatRender, responses_render
@@ -37,9 +37,6 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_QUERY = frozenset({"key", "api_key", "token"})
 REDACTED = "<redacted>"
-MARKER = "CLIPROXY_TOOL_RAN"
-REASONING = "The user wants the marker; a shell command prints it."
-FINAL_TEXT = "Done: the command printed the marker."
 MODELS = ("claude-sonnet-4-5", "gpt-5", "gemini-2.5-pro", "gemini-2.5-flash")
 
 
@@ -83,11 +80,8 @@ class CaptureServer(FakeServer):
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [("*", "/{tail:.*}", self.handle)]
 
-    def generation_reply(self, tools: list[tuple[str, dict[str, Any]]], body: Any) -> Reply:
-        call = None if has_tool_result(body) else shell_call(tools, f"echo {self.marker}")
-        if call is not None:
-            return Reply(text="", reasoning=REASONING, tool_calls=[ToolCall(*call)])
-        return Reply(text=FINAL_TEXT, reasoning=REASONING)
+    def generation_reply(self, body: Any) -> Reply:
+        return loop_reply(body, self.marker)
 
     async def handle(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
         entry = redact(record)
@@ -117,19 +111,16 @@ class CaptureServer(FakeServer):
     async def anthropic(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
     ) -> web.StreamResponse:
-        tools = [(t.get("name", ""), t.get("input_schema") or {}) for t in body.get("tools", [])]
         state = MessagesRender(str(body.get("model")), FINAL_TEXT, 100, sign=sign)
         render = Renderer(bool(body.get("stream")), state.message, state.plan, anthropic_status)
-        reply = self.generation_reply(tools, body)
-        return await self.perform(request, record, reply, render)
+        return await self.perform(request, record, self.generation_reply(body), render)
 
     async def responses(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
     ) -> web.StreamResponse:
         state = responses_render(body, list(body.get("input") or []), lambda _response: None)
         render = Renderer(bool(body.get("stream")), state.final, state.plan, openai_status)
-        reply = self.generation_reply(responses_tools(body.get("tools") or []), body)
-        return await self.perform(request, record, reply, render)
+        return await self.perform(request, record, self.generation_reply(body), render)
 
     async def chat(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
@@ -137,12 +128,7 @@ class CaptureServer(FakeServer):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         state = ChatRender(str(body.get("model")), FINAL_TEXT, 100, include_usage)
         render = Renderer(bool(body.get("stream")), state.completion, state.plan, openai_status)
-        tools = [
-            (t["function"].get("name", ""), t["function"].get("parameters") or {})
-            for t in body.get("tools", [])
-            if isinstance(t.get("function"), dict)
-        ]
-        return await self.perform(request, record, self.generation_reply(tools, body), render)
+        return await self.perform(request, record, self.generation_reply(body), render)
 
     async def gemini(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
@@ -159,28 +145,12 @@ class CaptureServer(FakeServer):
             error=gemini_status,
             content_type="text/event-stream" if use_sse else "application/json",
         )
-        tools = [
-            (d.get("name", ""), d.get("parametersJsonSchema") or d.get("parameters") or {})
-            for tool in body.get("tools", [])
-            for d in tool.get("functionDeclarations", [])
-        ]
-        return await self.perform(request, record, self.generation_reply(tools, body), render)
+        return await self.perform(request, record, self.generation_reply(body), render)
 
 
 def sign(thinking: str) -> str:
     """A fixed, recognisable signature (the capture server checks none)."""
     return "capture-signature-" + str(len(thinking))
-
-
-def responses_tools(tools: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Function tools of a Responses request, namespace groups included (as Codex sends)."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    for tool in tools:
-        if tool.get("type") == "function":
-            found.append((tool.get("name", ""), tool.get("parameters") or {}))
-        elif tool.get("type") == "namespace":
-            found += responses_tools(tool.get("tools") or [])
-    return found
 
 
 def model_list() -> dict[str, Any]:

@@ -8,8 +8,14 @@ schemas the client itself declared (never a guessed shape).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from tests.fakes.behaviours import Reply, ToolCall
+
+MARKER = "CLIPROXY_TOOL_RAN"
+REASONING = "The user wants the marker; a shell command prints it."
+FINAL_TEXT = "Done: the command printed the marker."
 # Shell tools by the names the pinned clients give them, in order of preference.
 SHELL_TOOLS = ("Bash", "exec_command", "shell", "shell_command", "run_shell_command", "bash")
 
@@ -26,12 +32,46 @@ def shell_call(
     arguments: dict[str, Any] = {}
     for key in ("command", "cmd"):
         if key in properties:
-            wants_list = properties[key].get("type") == "array"
+            wants_list = str(properties[key].get("type")).lower() == "array"
             arguments[key] = ["bash", "-lc", command] if wants_list else command
             break
     if "description" in properties:
         arguments["description"] = "Print the test marker"
     return name, arguments
+
+
+def loop_reply(body: Any, marker: str = MARKER) -> Reply:
+    """The model's answer in the scripted loop: when the conversation mentions ``marker``,
+    call the shell tool until a result is back; otherwise (a one-shot) just answer."""
+    call = None
+    if marker in json.dumps(body) and not has_tool_result(body):
+        call = shell_call(offered_tools(body), f"echo {marker}")
+    if call is not None:
+        return Reply(text="", reasoning=REASONING, tool_calls=[ToolCall(*call)])
+    return Reply(text=FINAL_TEXT, reasoning=REASONING)
+
+
+def offered_tools(body: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(name, parameter schema) of every function tool a request in any format offers;
+    Responses namespace groups (as Codex sends them) are opened."""
+    if not isinstance(body, dict):
+        return []
+    found: list[tuple[str, dict[str, Any]]] = []
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        if isinstance(tool.get("function"), dict):
+            found.append((tool["function"].get("name", ""), tool["function"].get("parameters")))
+        elif "input_schema" in tool:
+            found.append((tool.get("name", ""), tool["input_schema"]))
+        elif tool.get("type") == "function":
+            found.append((tool.get("name", ""), tool.get("parameters")))
+        elif tool.get("type") == "namespace":
+            found += offered_tools({"tools": tool.get("tools")})
+        for declaration in tool.get("functionDeclarations") or []:
+            schema = declaration.get("parametersJsonSchema") or declaration.get("parameters")
+            found.append((declaration.get("name", ""), schema))
+    return [(name, schema if isinstance(schema, dict) else {}) for name, schema in found]
 
 
 def has_tool_result(body: Any) -> bool:
