@@ -23,15 +23,16 @@ from typing import Any
 from aiohttp import web
 
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, loop_reply
-from tests.fakes.anthropic import MessagesRender
+from tests.fakes.anthropic import AnthropicFake, MessagesRender
 from tests.fakes.anthropic import status_response as anthropic_status
 from tests.fakes.base import FakeServer, Handler, RecordedRequest, Renderer, json_response
 from tests.fakes.behaviours import Reply
-from tests.fakes.gemini import ContentRender
+from tests.fakes.gemini import ContentRender, GeminiFake
 from tests.fakes.gemini import status_response as gemini_status
 from tests.fakes.openai import ChatRender, responses_render
 from tests.fakes.openai import status_response as openai_status
 
+CORPUS_SIGNING_KEY = b"cliproxy-client-corpus-signing-k"
 SECRET_HEADERS = frozenset(
     {"authorization", "x-api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
 )
@@ -76,6 +77,10 @@ class CaptureServer(FakeServer):
         self.out_dir = out_dir
         self.marker = marker
         self.captured: list[dict[str, Any]] = []
+        # Reasoning is signed as the strict fakes sign it, with the corpus key, so a
+        # recorded second turn replays against a fake built with that key.
+        self.anthropic_signer = AnthropicFake(signing_key=CORPUS_SIGNING_KEY, record=False)
+        self.gemini_signer = GeminiFake(signing_key=CORPUS_SIGNING_KEY, record=False)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [("*", "/{tail:.*}", self.handle)]
@@ -111,7 +116,9 @@ class CaptureServer(FakeServer):
     async def anthropic(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
     ) -> web.StreamResponse:
-        state = MessagesRender(str(body.get("model")), FINAL_TEXT, 100, sign=sign)
+        state = MessagesRender(
+            str(body.get("model")), FINAL_TEXT, 100, sign=self.anthropic_signer.sign
+        )
         render = Renderer(bool(body.get("stream")), state.message, state.plan, anthropic_status)
         return await self.perform(request, record, self.generation_reply(body), render)
 
@@ -136,7 +143,9 @@ class CaptureServer(FakeServer):
         model, _, action = request.match_info["tail"].rsplit("/", 1)[-1].partition(":")
         if action == "countTokens":
             return json_response({"totalTokens": 100})
-        state = ContentRender(model, FINAL_TEXT, 100, issue_signature=lambda: sign("gemini"))
+        state = ContentRender(
+            model, FINAL_TEXT, 100, issue_signature=self.gemini_signer.issue_signature
+        )
         use_sse = request.query.get("alt") == "sse"
         render = Renderer(
             stream=action == "streamGenerateContent",
@@ -146,11 +155,6 @@ class CaptureServer(FakeServer):
             content_type="text/event-stream" if use_sse else "application/json",
         )
         return await self.perform(request, record, self.generation_reply(body), render)
-
-
-def sign(thinking: str) -> str:
-    """A fixed, recognisable signature (the capture server checks none)."""
-    return "capture-signature-" + str(len(thinking))
 
 
 def model_list() -> dict[str, Any]:

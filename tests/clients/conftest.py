@@ -3,7 +3,8 @@
 The fakes are the ones in tests/fakes (they validate like the real APIs and sign their
 reasoning); only their choice of answer changes: a request that mentions the test's
 marker and offers a shell tool gets a call of that tool, every other request a final
-text. Client model ``via-<kind>`` reaches the upstream of that kind.
+text. Client model ``via-<kind>`` reaches the upstream of that kind, and so does any
+``claude-*`` name for the anthropic kind.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ async def loop_mesh(router_factory: StartRouter) -> AsyncIterator[Mesh]:
     require_clients()
     async with LoopOpenAIFake() as openai, LoopAnthropicFake() as anthropic:
         async with LoopGeminiFake() as gemini:
-            router = await router_factory(mesh_config(openai, anthropic, gemini))
+            config = mesh_config(openai, anthropic, gemini)
+            # Claude Code's own names (`sonnet` is sent as its current claude-* id).
+            config["routes"] = [{"model": "claude-*", "providers": ["p-anthropic"]}]
+            router = await router_factory(config)
             yield Mesh(router.url, openai, anthropic, gemini)
 
 

@@ -29,6 +29,7 @@ from tests.clients.clients import (
 
 CORPUS = CLIENTS_DIR / "corpus"
 TIMEOUT = 120.0
+RECORDED_HOME = "/home/user"
 
 
 async def run_client(run: ClientRun, timeout: float = TIMEOUT) -> tuple[int, str]:
@@ -51,6 +52,12 @@ async def run_client(run: ClientRun, timeout: float = TIMEOUT) -> tuple[int, str
     return process.returncode or 0, output.decode("utf-8", "replace")
 
 
+def scrub_home(out_dir: Path, home: str) -> None:
+    """Replace the throwaway HOME (random per run) so re-recordings diff cleanly."""
+    for path in out_dir.glob("*.json"):
+        path.write_text(path.read_text().replace(home, RECORDED_HOME))
+
+
 async def record(client: str) -> bool:
     out_dir = CORPUS / client / version(client)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -59,6 +66,7 @@ async def record(client: str) -> bool:
             prompt = PROMPT.format(marker=MARKER)
             run = prepare(client, server.base_url, Path(home), DEFAULT_MODELS[client], prompt)
             status, output = await run_client(run)
+        scrub_home(out_dir, home)
     files = sorted(p.name for p in out_dir.glob("*.json")) if out_dir.exists() else []
     print(f"== {client} {version(client)}: exit {status}, {len(files)} requests")
     for name in files:
