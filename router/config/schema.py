@@ -278,6 +278,17 @@ class AIStudioConfig:
 
 
 @dataclass(frozen=True)
+class AmpConfig:
+    """Amp CLI's own backend (user, plugins, threads, telemetry), proxied by router/api/amp.py."""
+
+    upstream_url: str = "https://ampcode.com"
+    api_key: str = ""
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_url(self.upstream_url, join(path, "upstream-url"), problems, ("http", "https"))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of config.yaml."""
 
@@ -296,6 +307,7 @@ class Config:
     aistudio: AIStudioConfig = field(default_factory=AIStudioConfig)
     subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
     management: ManagementConfig = field(default_factory=ManagementConfig)
+    amp: AmpConfig = field(default_factory=AmpConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)
