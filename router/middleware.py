@@ -98,11 +98,16 @@ def _check_client_key(request: web.Request) -> None:
         return
     presented = presented_key(request)
     name = keys.identify(presented)
-    if name is None:
+    if name is None and not presented:
         message = (
             "missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key="
-            if not presented
-            else "invalid API key"
         )
         raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
+    if name is None:
+        # 403, not 401: Claude Code retries a 401 for minutes without a word, and no
+        # retry can fix a wrong key.
+        message = (
+            "invalid API key: use one of the keys listed under api-keys in the router's config.yaml"
+        )
+        raise ProxyError(403, message, ErrorKind.PERMISSION)
     request[CONTEXT].log["key"] = name
