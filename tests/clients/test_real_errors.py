@@ -36,31 +36,21 @@ def no_credential() -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("case", "config", "model", "client_key", "expected"),
-    [
-        ("no-credential", no_credential(), "claude-x", None, "NO_SUCH_KEY is not set"),
-        (
-            "no-account",
-            {},
-            "claude-sonnet-4-5",
-            None,
-            "no claude account is logged in",
-        ),
-        ("unknown-model", no_credential(), "nonexistent-model", None, "nonexistent-model"),
-        (
-            "bad-client-key",
-            {**no_credential(), "api-keys": ["right"]},
-            "claude-x",
-            "wrong",
-            "invalid API key",
-        ),
-    ],
-)
+CASES = [
+    pytest.param(no_credential(), "claude-x", None, "NO_SUCH_KEY is not set", id="no-key"),
+    pytest.param({}, "claude-sonnet-4-5", None, "no claude account is logged in", id="no-login"),
+    pytest.param(no_credential(), "no-such-model", None, "no-such-model", id="unknown-model"),
+    pytest.param(
+        {**no_credential(), "api-keys": ["right"]}, "claude-x", "wrong", "invalid API key",
+        id="wrong-client-key",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "model", "client_key", "expected"), CASES)
 async def test_claude_code_shows_the_fix_within_seconds(
     router_factory: StartRouter,
     tmp_path: Path,
-    case: str,
     config: dict,
     model: str,
     client_key: str | None,
@@ -76,4 +66,4 @@ async def test_claude_code_shows_the_fix_within_seconds(
     elapsed = time.monotonic() - started
     assert expected in output, output
     assert status != 0
-    assert elapsed < PROMPT_SECONDS, f"{case}: the message took {elapsed:.1f}s"
+    assert elapsed < PROMPT_SECONDS, f"the message took {elapsed:.1f}s"
