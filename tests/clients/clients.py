@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 CLIENTS_DIR = Path(__file__).resolve().parent
@@ -19,6 +21,8 @@ PACKAGES = {
     "codex": "@openai/codex",
     "gemini-cli": "@google/gemini-cli",
     "opencode": "opencode-ai",
+    "opencode-google": "opencode-ai",
+    "opencode-anthropic": "opencode-ai",
     "amp": "@ampcode/cli",
 }
 PROMPT = "Run the shell command `echo {marker}` with your shell tool, then say done."
@@ -67,7 +71,9 @@ def base_env(home: Path) -> dict[str, str]:
         NO_COLOR="1",
         CI="1",
         NO_PROXY="127.0.0.1,localhost",
+        TMPDIR=str(home / "tmp"),
     )
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     return env
 
 
@@ -162,8 +168,29 @@ def gemini_cli(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
     return ClientRun(argv, env, home / "work", files)
 
 
-def opencode(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
-    """`opencode run` with a provider of the bundled OpenAI-compatible SDK; /v1 base."""
+# opencode's provider SDKs (bundled in its binary), the base path each one expects and
+# the model options that turn thinking on (the OpenAI-compatible one sends
+# reasoning_effort by itself).
+OPENCODE_SDKS: dict[str, tuple[str, str, dict[str, object]]] = {
+    "opencode": ("@ai-sdk/openai-compatible", "/v1", {}),
+    "opencode-google": (
+        "@ai-sdk/google",
+        "/v1beta",
+        {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 2048}},
+    ),
+    "opencode-anthropic": (
+        "@ai-sdk/anthropic",
+        "/v1",
+        {"thinking": {"type": "enabled", "budgetTokens": 2048}},
+    ),
+}
+
+
+def opencode(
+    base_url: str, home: Path, model: str, prompt: str, variant: str = "opencode"
+) -> ClientRun:
+    """`opencode run` with a provider built on one of its bundled AI SDK providers."""
+    sdk, base_path, options = OPENCODE_SDKS[variant]
     env = base_env(home)
     config = {
         "$schema": "https://opencode.ai/config.json",
@@ -172,10 +199,10 @@ def opencode(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
         "permission": {"bash": "allow", "edit": "allow", "webfetch": "deny"},
         "provider": {
             "cliproxy": {
-                "npm": "@ai-sdk/openai-compatible",
+                "npm": sdk,
                 "name": "cliproxy",
-                "options": {"baseURL": base_url + "/v1", "apiKey": FAKE_KEY},
-                "models": {model: {"name": model}},
+                "options": {"baseURL": base_url + base_path, "apiKey": FAKE_KEY},
+                "models": {model: {"name": model, "options": options}},
             }
         },
         "model": f"cliproxy/{model}",
@@ -204,11 +231,13 @@ def amp(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
     return ClientRun(argv, env, home / "work")
 
 
-RUNNERS = {
+RUNNERS: dict[str, Callable[[str, Path, str, str], ClientRun]] = {
     "claude-code": claude_code,
     "codex": codex,
     "gemini-cli": gemini_cli,
     "opencode": opencode,
+    "opencode-google": partial(opencode, variant="opencode-google"),
+    "opencode-anthropic": partial(opencode, variant="opencode-anthropic"),
     "amp": amp,
 }
 # The model each client asks for when recording: its own default family.
@@ -217,6 +246,8 @@ DEFAULT_MODELS = {
     "codex": "gpt-5",
     "gemini-cli": "gemini-2.5-pro",
     "opencode": "gpt-5",
+    "opencode-google": "gemini-2.5-pro",
+    "opencode-anthropic": "claude-sonnet-4-5",
     "amp": "",
 }
 # Clients that cannot finish a turn against the capture server (see their runner).

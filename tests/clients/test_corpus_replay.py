@@ -26,36 +26,23 @@ ROLE_SYSTEM = "400: messages[1].role: expected 'user' or 'assistant'"
 NAMESPACE = "400: tools[4].type: tool type 'namespace' is not supported"
 TOP_K = "400: generationConfig.topK: top-k sampling cannot be translated to <target>"
 
+CLAUDE_CODE = "claude-code/2.1.332/00{}-post-v1-messages-beta"
+CODEX = "codex/0.171.0/00{}-post-v1-responses"
+GEMINI_CLI = "gemini-cli/0.61.0/00{}-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt"
+OPENCODE_GOOGLE = (
+    "opencode-google/1.18.33/00{}-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt"
+)
 # (captured request id, upstream kind) -> what fails today.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("claude-code/2.1.332/001-post-v1-messages-beta", "openai"): ROLE_SYSTEM,
-    ("claude-code/2.1.332/001-post-v1-messages-beta", "openai-responses"): ROLE_SYSTEM,
-    ("claude-code/2.1.332/001-post-v1-messages-beta", "gemini"): ROLE_SYSTEM,
-    ("claude-code/2.1.332/002-post-v1-messages-beta", "openai"): ROLE_SYSTEM,
-    ("claude-code/2.1.332/002-post-v1-messages-beta", "openai-responses"): ROLE_SYSTEM,
-    ("claude-code/2.1.332/002-post-v1-messages-beta", "gemini"): ROLE_SYSTEM,
-    ("codex/0.171.0/001-post-v1-responses", "openai"): NAMESPACE,
-    ("codex/0.171.0/001-post-v1-responses", "anthropic"): NAMESPACE,
-    ("codex/0.171.0/001-post-v1-responses", "gemini"): NAMESPACE,
-    ("codex/0.171.0/002-post-v1-responses", "openai"): NAMESPACE,
-    ("codex/0.171.0/002-post-v1-responses", "anthropic"): NAMESPACE,
-    ("codex/0.171.0/002-post-v1-responses", "gemini"): NAMESPACE,
-    (
-        "gemini-cli/0.61.0/001-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt",
-        "openai",
-    ): TOP_K,
-    (
-        "gemini-cli/0.61.0/001-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt",
-        "openai-responses",
-    ): TOP_K,
-    (
-        "gemini-cli/0.61.0/002-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt",
-        "openai",
-    ): TOP_K,
-    (
-        "gemini-cli/0.61.0/002-post-v1beta-models-gemini-2-5-pro-streamGenerateContent-alt",
-        "openai-responses",
-    ): TOP_K,
+    (request.format(n), kind): reason
+    for request, turns, kinds, reason in (
+        (CLAUDE_CODE, (1, 2), ("openai", "openai-responses", "gemini"), ROLE_SYSTEM),
+        (CODEX, (1, 2), ("openai", "anthropic", "gemini"), NAMESPACE),
+        (GEMINI_CLI, (1, 2), ("openai", "openai-responses"), TOP_K),
+        (OPENCODE_GOOGLE, (1, 2, 3), ("openai", "openai-responses"), TOP_K),
+    )
+    for n in turns
+    for kind in kinds
 }
 
 CASES = [
@@ -83,7 +70,9 @@ def test_known_failures_name_recorded_requests() -> None:
 
 def test_corpus_covers_every_pinned_client() -> None:
     clients = {captured.client for captured in generation_requests()}
-    assert clients == {"claude-code", "codex", "gemini-cli", "opencode"}
+    assert clients == {
+        "claude-code", "codex", "gemini-cli", "opencode", "opencode-google", "opencode-anthropic"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(("captured", "kind"), CASES)

@@ -17,15 +17,51 @@ import pytest
 from tests.clients.clients import PROMPT, prepare
 from tests.clients.record import run_client
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, tool_result_texts
-from tests.translation.conftest import Mesh, client_model
+from tests.translation.conftest import KINDS, Mesh, client_model
 
-# (client, upstream kind) pairs run end to end.
-PATHS = [
-    ("claude-code", "anthropic"),
-    ("codex", "openai-responses"),
-    ("gemini-cli", "gemini"),
-    ("opencode", "openai"),
-]
+CLIENTS = (
+    "claude-code",
+    "codex",
+    "gemini-cli",
+    "opencode",
+    "opencode-google",
+    "opencode-anthropic",
+)
+ROLE_SYSTEM = "400: messages[1].role: expected 'user' or 'assistant'"
+NAMESPACE = "400: tools[4].type: tool type 'namespace' is not supported"
+TOP_K = "400: generationConfig.topK: top-k sampling cannot be translated to <target>"
+NO_REASONING = "turn 2 reaches the upstream without the reasoning of turn 1"
+# (test, client, upstream kind) -> what fails today; every other combination runs.
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
+    **{
+        (test, client, kind): reason
+        for test in ("one-shot", "tool-loop")
+        for client, kinds, reason in (
+            ("claude-code", ("openai", "openai-responses", "gemini"), ROLE_SYSTEM),
+            ("codex", ("openai", "anthropic", "gemini"), NAMESPACE),
+            ("gemini-cli", ("openai", "openai-responses"), TOP_K),
+        )
+        for kind in kinds
+    },
+    ("tool-loop", "gemini-cli", "anthropic"): NO_REASONING,
+    ("tool-loop", "opencode", "openai-responses"): NO_REASONING,
+    ("tool-loop", "opencode", "anthropic"): NO_REASONING,
+    ("tool-loop", "opencode", "gemini"): NO_REASONING,
+    ("tool-loop", "opencode-google", "openai"): NO_REASONING,
+    ("tool-loop", "opencode-google", "openai-responses"): NO_REASONING,
+    ("tool-loop", "opencode-google", "anthropic"): NO_REASONING,
+}
+
+
+def paths(test: str) -> list[object]:
+    return [
+        pytest.param(client, kind, id=f"{client}->{kind}")
+        for client in CLIENTS
+        for kind in KINDS
+        if (test, client, kind) not in KNOWN_FAILURES
+    ]
+
+
 TIMEOUT = 60.0
 
 
@@ -67,7 +103,7 @@ def reasoning_sent_back(kind: str, body: dict[str, Any]) -> bool:
     return any(m.get("reasoning_content") for m in body["messages"] if m["role"] == "assistant")
 
 
-@pytest.mark.parametrize(("client", "kind"), PATHS)
+@pytest.mark.parametrize(("client", "kind"), paths("one-shot"))
 async def test_one_shot(loop_mesh: Mesh, client_home: Path, client: str, kind: str) -> None:
     output = await run(client, loop_mesh, kind, client_home, "Say hello in one word.")
     assert FINAL_TEXT in output
@@ -76,7 +112,7 @@ async def test_one_shot(loop_mesh: Mesh, client_home: Path, client: str, kind: s
     assert all(not tool_result_texts(body) for body in bodies)
 
 
-@pytest.mark.parametrize(("client", "kind"), PATHS)
+@pytest.mark.parametrize(("client", "kind"), paths("tool-loop"))
 async def test_tool_loop_with_reasoning(
     loop_mesh: Mesh, client_home: Path, client: str, kind: str
 ) -> None:
