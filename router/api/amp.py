@@ -100,19 +100,16 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     headers = upstream_headers(request, config.amp, ctx.runtime.client_keys.required)
     ctx.log["upstream"] = "amp"
     url = config.amp.upstream_url.rstrip("/") + request.rel_url.path_qs
-    body = await request.read() if request.can_read_body else None
+    session = request.app[SESSION].get()
     try:
-        upstream = (
-            await request.app[SESSION]
-            .get()
-            .request(
-                request.method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=client_timeout(config.timeouts),
-            )
+        upstream = await session.request(
+            request.method,
+            url,
+            headers=headers,
+            # Streamed, not read first: thread uploads may be large.
+            data=request.content if request.can_read_body else None,
+            allow_redirects=False,
+            timeout=client_timeout(config.timeouts),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ProxyError(

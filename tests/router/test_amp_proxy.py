@@ -160,3 +160,14 @@ def test_amp_config_errors_name_the_key(tmp_path: Path) -> None:
     assert problems_for(tmp_path, {"amp": {"api-kye": "x"}}) == [
         "amp.api-kye: unknown key (did you mean 'api-key'?)"
     ]
+
+
+async def test_large_bodies_are_streamed_through_whole(
+    router_factory: StartRouter, amp_fake: AmpFake
+) -> None:
+    router = await router_factory(config(amp_fake))
+    body = b"x" * (3 * 1024 * 1024)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(router.url + "/api/telemetry", data=body) as response:
+            assert response.status == 200
+    assert amp_fake.last_request.body == body
