@@ -9,17 +9,21 @@ text. Client model ``via-<kind>`` reaches the upstream of that kind, and so does
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from router.credentials import CredentialStore
 from tests.clients.clients import BIN
 from tests.clients.tool_loop import MARKER, loop_reply
 from tests.conftest import StartRouter
 from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.base import RecordedRequest
 from tests.fakes.behaviours import Behaviour
+from tests.fakes.codex import CodexFake
 from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
 from tests.translation.conftest import Mesh, mesh_config
@@ -50,6 +54,18 @@ class LoopGeminiFake(ToolLoop, GeminiFake):
     pass
 
 
+class LoopCodexFake(ToolLoop, CodexFake):
+    pass
+
+
+@dataclass
+class ChatGPTBackend:
+    """A router whose ChatGPT subscription (one logged-in account) uses the Codex fake."""
+
+    url: str
+    codex: LoopCodexFake
+
+
 def require_clients() -> None:
     """The pinned CLIs must be installed; a missing install is a failure, not a skip."""
     missing = [b for b in ("claude", "codex", "gemini", "opencode") if not (BIN / b).exists()]
@@ -67,6 +83,32 @@ async def loop_mesh(router_factory: StartRouter) -> AsyncIterator[Mesh]:
             config["routes"] = [{"model": "claude-*", "providers": ["p-anthropic"]}]
             router = await router_factory(config)
             yield Mesh(router.url, openai, anthropic, gemini)
+
+
+@pytest.fixture
+async def chatgpt_backend(
+    router_factory: StartRouter, tmp_path: Path
+) -> AsyncIterator[ChatGPTBackend]:
+    require_clients()
+    async with LoopCodexFake() as codex:
+        CredentialStore(tmp_path / "auth").save(
+            "chatgpt",
+            "chatgpt-ada@example.com",
+            {
+                "access_token": codex.key,
+                "refresh_token": "unused-refresh-token",
+                "expires_at": time.time() + 86400,
+                "account_id": codex.account_id,
+                "email": "ada@example.com",
+            },
+        )
+        subscriptions = {
+            "chatgpt": {"backend-url": codex.backend_url},
+            "claude": {"enabled": False},
+            "ctonew": {"enabled": False},
+        }
+        router = await router_factory({"subscriptions": subscriptions})
+        yield ChatGPTBackend(router.url, codex)
 
 
 @pytest.fixture
