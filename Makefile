@@ -10,10 +10,10 @@ PROGRAM ?= router
 INSTALL_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev-install start stop restart status logs reload test bench lint format
+.PHONY: help install dev-install start stop restart status logs reload test bench lint format clients record-clients
 
 help:
-	@echo "targets: install dev-install start stop restart status logs reload test bench lint format"
+	@echo "targets: install dev-install start stop restart status logs reload test bench lint format clients record-clients"
 	@echo "  make test ARGS='-k health -x'   make logs PROGRAM=webai   make install INSTALL_ARGS='--with webai'"
 
 install:
@@ -53,3 +53,11 @@ lint: dev-install
 
 format: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .
+
+# The pinned agent CLIs (tests/clients/package.json) the client tests drive.
+clients:
+	"$(ROOT)/scripts/install-clients.sh"
+
+# Re-record what each pinned client sends (tests/clients/corpus/<client>/<version>/).
+record-clients: install clients
+	cd "$(ROOT)" && "$(VENV_BIN)/python" -m tests.clients.record $(ARGS)

@@ -1,7 +1,7 @@
 """Builds the aiohttp application: the routes clients call and the middleware they pass.
 
 Every client API is served at its usual path and again under Amp CLI's
-``/api/provider/<name>`` prefix.
+``/api/provider/<name>`` prefix; Amp's other backend routes are proxied (router/api/amp.py).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api import aistudio_auth, gemini, models
+from router.api.amp import add_amp_routes
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
 from router.api.auth_ctonew import add_ctonew_routes
@@ -56,6 +57,7 @@ def create_app(state: RouterState) -> web.Application:
     add_usage_routes(app)
     add_key_routes(app)
     add_dashboard_routes(app)
+    add_amp_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

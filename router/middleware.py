@@ -114,12 +114,18 @@ def _check_client_key(request: web.Request) -> None:
     if not keys.required and not issued.keys.any_active:
         return
     presented = presented_key(request)
-    name = keys.identify(presented) or issued.admit_issued_key(presented, ctx)
-    if name is None:
+    if not presented:
         message = (
             "missing API key: send it as Authorization: Bearer, x-api-key, x-goog-api-key or ?key="
-            if not presented
-            else "invalid API key"
         )
         raise ProxyError(401, message, ErrorKind.AUTHENTICATION)
+    name = keys.identify(presented) or issued.admit_issued_key(presented, ctx)
+    if name is None:
+        # 403, not 401: Claude Code retries a 401 for minutes without a word, and no retry
+        # can fix a wrong or revoked key.
+        message = (
+            "invalid API key: use one of the api-keys in the router's config.yaml or a key "
+            "issued with 'cliproxy keys create' (a revoked key stays invalid)"
+        )
+        raise ProxyError(403, message, ErrorKind.PERMISSION)
     ctx.log["key"] = name

@@ -323,6 +323,17 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class AmpConfig:
+    """Amp CLI's own backend (user, plugins, threads, telemetry), proxied by router/api/amp.py."""
+
+    upstream_url: str = "https://ampcode.com"
+    api_key: str = ""
+
+    def check(self, path: str, problems: Problems) -> None:
+        check_url(self.upstream_url, join(path, "upstream-url"), problems, ("http", "https"))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of config.yaml."""
 
@@ -352,6 +363,7 @@ class Config:
     # Issue 14: Prometheus metrics and the usage ledger (router/config/usage.py).
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     usage: UsageConfig = field(default_factory=UsageConfig)
+    amp: AmpConfig = field(default_factory=AmpConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         _check_port(self.port, "port", problems)

@@ -302,6 +302,22 @@ class Failover:
 
     def _exhausted(self, targets: Sequence[Target], last: AttemptFailed | None) -> ProxyError:
         soonest = self.selector.soonest_available(targets)
+        reasons = sorted(
+            {
+                f"{t.upstream.name}: {t.upstream.unconfigured_reason}"
+                for t in targets
+                if t.upstream.unconfigured_reason
+            }
+        )
+        if reasons and soonest is None and (last is None or last.auth):
+            # Nothing is configured or logged in (any more): retrying cannot help, so the
+            # status is one clients do not retry (SDKs retry 408, 409, 429 and 5xx) and
+            # the message says what to do.
+            return ProxyError(
+                403,
+                f"no upstream can serve this model until one is set up: {'; '.join(reasons)}",
+                ErrorKind.PERMISSION,
+            )
         if last is not None:
             if last.kind is ErrorKind.RATE_LIMIT and soonest is not None:
                 last.retry_after = soonest
@@ -314,15 +330,9 @@ class Failover:
                 ErrorKind.RATE_LIMIT,
                 retry_after=soonest,
             )
-        reasons = sorted(
-            {
-                f"{t.upstream.name}: {t.upstream.unconfigured_reason}"
-                for t in targets
-                if t.upstream.unconfigured_reason
-            }
+        return ProxyError(
+            503, "no upstream can serve this model (no usable credential)", ErrorKind.OVERLOADED
         )
-        detail = "; ".join(reasons) or "no usable credential"
-        return ProxyError(503, f"no upstream can serve this model ({detail})", ErrorKind.OVERLOADED)
 
 
 def _back_at(seconds: float) -> str:

@@ -119,15 +119,19 @@ class KeyLimits:
         return recent
 
     def admit(self, key: IssuedKey) -> None:
-        """Raise the caller's 401/429 unless ``key`` may make a request now."""
+        """Raise the caller's 403/429 unless ``key`` may make a request now.
+
+        A revoked or expired key is a 403, not a 401: no retry can fix it, and Claude Code
+        retries a 401 for minutes without showing it.
+        """
         now = self._clock()
         if key.revoked_at is not None:
-            raise ProxyError(401, f"API key {key.name!r} was revoked", ErrorKind.AUTHENTICATION)
+            raise ProxyError(403, f"API key {key.name!r} was revoked", ErrorKind.PERMISSION)
         if key.expires_at is not None and key.expires_at <= now:
             raise ProxyError(
-                401,
+                403,
                 f"API key {key.name!r} expired at {utc_iso(key.expires_at)}",
-                ErrorKind.AUTHENTICATION,
+                ErrorKind.PERMISSION,
             )
         self._check_budgets(key, now)
         limit = key.limits.requests_per_minute

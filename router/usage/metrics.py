@@ -79,7 +79,7 @@ class RequestMetrics:
 
         self.key_rejections = Counter(
             "cliproxy_client_key_rejections",
-            "Requests refused for an issued key before reaching a handler: 401 revoked or "
+            "Requests refused for an issued key before reaching a handler: 403 revoked or "
             "expired, 429 over a budget or rate limit.",
             ["key", "status"],
             registry=registry,

@@ -85,7 +85,7 @@ class UsageObserver:
         fields = ctx.log
         if "stream" not in fields:
             key = fields.get("key")
-            if status in (401, 429) and isinstance(key, str) and self.config.metrics.enabled:
+            if status in (403, 429) and isinstance(key, str) and self.config.metrics.enabled:
                 self.metrics.key_rejections.labels(key, str(status)).inc()
             return
         seconds = time.monotonic() - ctx.started
@@ -103,7 +103,7 @@ class UsageObserver:
 
     def admit_issued_key(self, presented: str | None, ctx: RequestContext) -> str | None:
         """The name of the issued key presented, once it may make this request (else the
-        caller's 401 or 429 is raised); None when no issued key matches."""
+        caller's 403 or 429 is raised); None when no issued key matches."""
         key = self.keys.find(presented)
         if key is None:
             return None

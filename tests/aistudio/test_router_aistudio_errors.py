@@ -40,18 +40,20 @@ def test_model_suffix_is_removed_for_the_upstream() -> None:
     assert upstream_model("gemini-2.5-pro") == "gemini-2.5-pro"
 
 
-async def test_no_session_is_a_503_in_each_client_format(router_factory: StartRouter) -> None:
+async def test_no_session_is_a_non_retried_403_in_each_client_format(
+    router_factory: StartRouter,
+) -> None:
     router = await router_factory(aistudio_config())
     chat = openai.AsyncOpenAI(base_url=router.url + "/v1", api_key="unused", max_retries=0)
     with pytest.raises(openai.APIStatusError) as openai_failed:
         await chat.chat.completions.create(model=MODEL, messages=MESSAGES)
-    assert openai_failed.value.status_code == 503
+    assert openai_failed.value.status_code == 403
     assert START_HINT in openai_failed.value.message
 
     messages = anthropic.AsyncAnthropic(base_url=router.url, api_key="unused", max_retries=0)
     with pytest.raises(anthropic.APIStatusError) as anthropic_failed:
         await messages.messages.create(model=MODEL, max_tokens=16, messages=MESSAGES)
-    assert anthropic_failed.value.status_code == 503
+    assert anthropic_failed.value.status_code == 403
     assert anthropic_failed.value.body["type"] == "error"
     assert START_HINT in anthropic_failed.value.body["error"]["message"]
 
@@ -61,8 +63,8 @@ async def test_no_session_is_a_503_in_each_client_format(router_factory: StartRo
             json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
         ) as response:
             body = await response.json()
-    assert response.status == 503
-    assert body["error"]["code"] == 503 and START_HINT in body["error"]["message"]
+    assert response.status == 403
+    assert body["error"]["code"] == 403 and START_HINT in body["error"]["message"]
 
 
 async def test_relay_socket_requires_the_relay_key(router_factory: StartRouter) -> None:

@@ -148,12 +148,14 @@ class AnthropicFake(FakeServer):
         *,
         oauth_tokens: Sequence[str] | None = None,
         record: bool = True,
+        signing_key: bytes | None = None,
     ) -> None:
         super().__init__(keys, record=record)
         self.oauth_tokens = list(
             oauth_tokens if oauth_tokens is not None else self.default_oauth_tokens
         )
-        self._signing_key = secrets.token_bytes(32)
+        # A fixed key lets recorded conversations (tests/clients/corpus) replay.
+        self._signing_key = signing_key or secrets.token_bytes(32)
 
     @property
     def oauth_token(self) -> str:
@@ -305,6 +307,10 @@ class AnthropicFake(FakeServer):
         pending_index = -1
         for i, message in enumerate(messages):
             role = message.get("role") if isinstance(message, dict) else None
+            if role == "system" and i > 0:
+                # A mid-conversation instruction, as Claude Code 2.1 sends: text only.
+                self.check_system_message(i, message)
+                continue
             if role not in ("user", "assistant"):
                 raise invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
             if "content" not in message:
@@ -333,6 +339,11 @@ class AnthropicFake(FakeServer):
                 b["id"] for b in blocks if role == "assistant" and b.get("type") == "tool_use"
             }
             pending_index = i
+
+    def check_system_message(self, i: int, message: dict[str, Any]) -> None:
+        blocks = blocks_of(message.get("content"))
+        if not blocks or any(b.get("type") != "text" or not b.get("text") for b in blocks):
+            raise invalid(f"messages.{i}: a system message must hold non-empty text blocks")
 
     def check_block(
         self, i: int, j: int, block: dict[str, Any], role: str, open_uses: set[str]

@@ -205,14 +205,13 @@ class CodexFake(FakeServer):
         body, items = self.check_body(record.json)
         state = responses_render(body, items, lambda _response: None)
         render = Renderer(stream=True, body=state.final, plan=state.plan, error=status_response)
-        behaviour = self.script.next_for(record.path)
+        behaviour = self.next_behaviour(record)
         if isinstance(behaviour, CutStream):
             record.behaviour = behaviour.reply
             plan = cut_before_completion(state.plan(behaviour.reply), behaviour.after_chunks)
             return await self.send_stream(
                 request, record, plan, behaviour.reply, behaviour.reply.interval
             )
-        record.behaviour = behaviour
         return await self.perform(request, record, behaviour, render)
 
 

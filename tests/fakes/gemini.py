@@ -216,9 +216,16 @@ class GeminiFake(FakeServer):
 
     default_keys = ("AIza-test-gemini",)
 
-    def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str] | None = None,
+        *,
+        record: bool = True,
+        signing_key: bytes | None = None,
+    ) -> None:
         super().__init__(keys, record=record)
-        self._signing_key = secrets.token_bytes(32)
+        # A fixed key lets recorded conversations (tests/clients/corpus) replay.
+        self._signing_key = signing_key or secrets.token_bytes(32)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         routes: list[tuple[str, str, Handler]] = []

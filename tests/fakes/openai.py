@@ -55,6 +55,9 @@ RESPONSES_FIELDS = frozenset(
         "previous_response_id", "conversation", "text", "truncation", "user", "service_tier",
         "prompt", "prompt_cache_key", "prompt_cache_retention", "safety_identifier",
         "background",
+        # Sent by Codex CLI on every request (tests/clients/corpus/codex), which works
+        # against api.openai.com.
+        "client_metadata",
     }
 )  # fmt: skip
 CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")

@@ -100,14 +100,14 @@ async def test_client_key_locations(
         assert "missing API key" in body["error"]["message"]
 
 
-async def test_wrong_key_is_401_and_health_stays_public(
+async def test_wrong_key_is_403_and_health_stays_public(
     router_factory: StartRouter, openai_fake
 ) -> None:
     router = await router_factory(one_provider(openai_fake, **{"api-keys": ["client-secret"]}))
     client = openai.AsyncOpenAI(base_url=router.url + "/v1", api_key="wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError) as caught:
+    with pytest.raises(openai.PermissionDeniedError) as caught:
         await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
-    assert caught.value.body["message"] == "invalid API key"
+    assert caught.value.body["message"].startswith("invalid API key: use one of the api-keys")
     assert openai_fake.requests == []
     async with aiohttp.ClientSession() as http, http.get(router.url + "/v1/health") as response:
         assert response.status == 200
@@ -218,13 +218,15 @@ async def test_health_reports_providers_without_secrets(
     assert health["status"] == "degraded"
 
 
-async def test_missing_credential_gives_503_naming_the_fix(router_factory: StartRouter) -> None:
+async def test_missing_credential_gives_403_naming_the_fix(router_factory: StartRouter) -> None:
+    """Retrying cannot fix a missing key, so the status is one SDKs do not retry."""
     config = {"providers": [provider("nokey", "http://127.0.0.1:9/v1", ["${MISSING}"], ["m"])]}
     router = await router_factory(config)
     status, answer, _ = await _post(
         router.url, b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
     )
-    assert status == 503
+    assert status == 403
+    assert answer["error"]["type"] == "permission_error"
     assert "MISSING is not set" in answer["error"]["message"]
 
 

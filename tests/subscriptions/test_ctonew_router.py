@@ -262,7 +262,7 @@ async def test_dead_cookie_is_a_clean_error_naming_the_fix(setup: Setup) -> None
             await setup.client.chat.completions.create(
                 model="ctonew-gpt-5", messages=[{"role": "user", "content": "hi"}]
             )
-        assert caught.value.status_code == 503
+        assert caught.value.status_code == 403
         assert "POST /v1/auth/ctonew" in caught.value.message
         assert setup.account.cookie not in caught.value.message
     assert len([r for r in setup.clerk.requests if r.path.endswith("/v1/client")]) == 1

@@ -285,7 +285,7 @@ async def test_a_refused_refresh_fails_over_with_the_login_command(
         await client.messages.create(
             model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
-    assert failed.value.status_code == 503
+    assert failed.value.status_code == 403
     assert "login.sh claude" in failed.value.message
     _, shown = await get_json(router.url + "/v1/auth/llmux/claude/status")
     assert shown["accounts"][0]["state"] == "login_required"

@@ -47,7 +47,7 @@ async def test_created_key_is_shown_once_stored_hashed_and_works(router, http, t
     client = Client(router.url, http)
     assert await client.chat(secret, "gpt-4o") == 200
     assert await client.chat(KEYS["alice"], "gpt-4o") == 200  # config keys keep working
-    assert await client.chat("sk-cliproxy-" + "x" * 43, "gpt-4o") == 401
+    assert await client.chat("sk-cliproxy-" + "x" * 43, "gpt-4o") == 403
     rows = await (await http.get(router.url + "/v1/management/usage?group=key")).json()
     assert {r["key"]: r["requests"] for r in rows["rows"]} == {"alice": 1, "carol": 1}
     async with http.post(router.url + "/v1/management/keys", json={"name": "alice"}) as response:
@@ -116,7 +116,7 @@ async def test_rate_limit_names_the_limit_and_when_it_resets(router, http) -> No
         assert 50 <= int(response.headers["Retry-After"]) <= 60
 
 
-async def test_revoked_key_gets_401_and_its_running_stream_finishes(
+async def test_revoked_key_gets_403_and_its_running_stream_finishes(
     router, http, openai_fake
 ) -> None:
     created = await create(http, router.url, name="frank")
@@ -134,7 +134,7 @@ async def test_revoked_key_gets_401_and_its_running_stream_finishes(
     assert text.rstrip().endswith("data: [DONE]")
     assert "w5" in text
     async with http.post(router.url + "/v1/chat/completions", json=body, headers=headers) as r:
-        assert r.status == 401
+        assert r.status == 403
         assert "'frank' was revoked" in (await r.json())["error"]["message"]
 
 
@@ -150,7 +150,7 @@ async def test_allowed_models_and_expiry(router, http) -> None:
     soon = await create(http, router.url, name="hank", expires_at=time.time() + 1)
     assert await client.chat(soon["key"], "gpt-4o") == 200
     await asyncio.sleep(1.1)
-    assert await client.chat(soon["key"], "gpt-4o") == 401
+    assert await client.chat(soon["key"], "gpt-4o") == 403
     async with http.post(
         router.url + "/v1/management/keys", json={"name": "ivy", "limits": {"tokens_per_day": -1}}
     ) as response:
@@ -199,7 +199,7 @@ async def test_cli_create_list_revoke_reach_a_running_router(router, http, tmp_p
     revoked = await asyncio.to_thread(_cli, "--config", config, "revoke", "kim")
     assert revoked.returncode == 0 and revoked.stdout.strip() == "revoked kim"
     await asyncio.sleep(1.1)
-    assert await client.chat(secret, "gpt-4o") == 401
+    assert await client.chat(secret, "gpt-4o") == 403
     duplicate = await asyncio.to_thread(_cli, "--config", config, "create", "alice")
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
 
