@@ -2,8 +2,8 @@
 
 The page itself holds no data, so it is served to whoever the management guard's
 address rule admits (loopback, or anyone with ``management.allow-remote``); every
-number it shows comes from the guarded JSON routes (/v1/management/*, plus the public
-/v1/health), which it calls with the management secret when one is set (the page asks
+number it shows comes from the guarded JSON routes (/v1/management/*, health details
+from /v1/management/health), which it calls with the management secret when one is set (the page asks
 for it and keeps it in the tab's sessionStorage).
 """
 
@@ -22,7 +22,11 @@ _FILES = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
 }
-_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+# frame-ancestors: no other page may frame the dashboard (its buttons revoke keys).
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
 DASHBOARD_PATHS = frozenset({"/dashboard", "/dashboard/", *(f"/dashboard/{f}" for f in _FILES)})
 
 
