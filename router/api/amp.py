@@ -14,14 +14,15 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from router.api.client_format import AMP_PREFIX
 from router.clientauth import presented_key
 from router.config.schema import AmpConfig, Timeouts
 from router.context import CONTEXT
 from router.errors import ErrorKind, ProxyError
 
-# Path prefixes of Amp's backend (the CLI's API, login pages, thread pages).
-AMP_ROUTES = ("/api/{tail:.*}", "/auth/{tail:.*}", "/threads/{tail:.*}")
+# Path prefixes of Amp's backend (the CLI's API, login pages, thread pages). Provider
+# paths (AMP_PREFIX) are left out, so a wrong method or an unknown path there gets the
+# router's own 405 or 404 in the caller's format.
+AMP_ROUTES = ("/api/{tail:(?!provider/).*}", "/auth/{tail:.*}", "/threads/{tail:.*}")
 # Headers that describe one hop, not the message; never forwarded either way.
 HOP_HEADERS = frozenset(
     {
@@ -89,12 +90,6 @@ def upstream_headers(request: web.Request, config: AmpConfig, keys_required: boo
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
-    if request.path.startswith(AMP_PREFIX):
-        raise ProxyError(
-            404,
-            f"{request.method} {request.path}: not a route of this router's Amp providers",
-            ErrorKind.NOT_FOUND,
-        )
     ctx = request[CONTEXT]
     config = ctx.runtime.config
     headers = upstream_headers(request, config.amp, ctx.runtime.client_keys.required)
