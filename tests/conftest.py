@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from google import genai
 
 from router.config import read_config
 from router.server import RunningRouter, start_router
@@ -51,3 +53,13 @@ def health_headers(where: RunningRouter | Path) -> dict[str, str]:
     else:
         key = where.state.runtime.config.aistudio.relay_key
     return {"Authorization": f"Bearer {key}"}
+
+
+@contextlib.asynccontextmanager
+async def closing_genai(client: genai.Client) -> AsyncIterator[genai.Client]:
+    """A google-genai client closed afterwards: one left open logs an error when collected,
+    in whichever later test that happens."""
+    try:
+        yield client
+    finally:
+        await client.aio.aclose()

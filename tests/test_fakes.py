@@ -20,6 +20,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
+from tests.conftest import closing_genai
 from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
 from tests.fakes.behaviours import (
     Delay,
@@ -673,19 +674,21 @@ def goog(fake: GeminiFake) -> dict[str, str]:
 
 
 async def test_gemini_sdk_generate_and_stream(gemini_fake: GeminiFake) -> None:
-    client = gemini_client(gemini_fake)
-    result = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi there")
-    assert result.text == "echo: hi there"
-    assert result.usage_metadata is not None and result.usage_metadata.prompt_token_count > 0
-    gemini_fake.script.push(Stream(chunks=3))
-    pieces = [
-        chunk.text or ""
-        async for chunk in await client.aio.models.generate_content_stream(
-            model="gemini-2.5-flash", contents="hi"
+    async with closing_genai(gemini_client(gemini_fake)) as client:
+        result = await client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents="hi there"
         )
-    ]
-    assert "".join(pieces) == "w0 w1 w2"
-    assert gemini_fake.last_request.query["alt"] == "sse"
+        assert result.text == "echo: hi there"
+        assert result.usage_metadata is not None and result.usage_metadata.prompt_token_count > 0
+        gemini_fake.script.push(Stream(chunks=3))
+        pieces = [
+            chunk.text or ""
+            async for chunk in await client.aio.models.generate_content_stream(
+                model="gemini-2.5-flash", contents="hi"
+            )
+        ]
+        assert "".join(pieces) == "w0 w1 w2"
+        assert gemini_fake.last_request.query["alt"] == "sse"
 
 
 async def test_gemini_thoughts_calls_and_signature_round_trip(gemini_fake: GeminiFake) -> None:
@@ -783,33 +786,33 @@ async def test_gemini_auth(gemini_fake: GeminiFake) -> None:
 
 
 async def test_gemini_errors_models_and_count(gemini_fake: GeminiFake) -> None:
-    client = gemini_client(gemini_fake)
-    gemini_fake.script.push(Status(429, retry_after=5), path=":generateContent")
-    with pytest.raises(genai_errors.APIError) as caught:
-        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
-    assert caught.value.details["error"]["details"][0]["retryDelay"] == "5s"
-    models = [m.name async for m in await client.aio.models.list()]
-    assert "models/gemini-2.5-pro" in models
-    one = await client.aio.models.get(model="gemini-2.5-pro")
-    assert one.display_name == "Gemini 2.5 Pro"
-    counted = await client.aio.models.count_tokens(model="gemini-2.5-flash", contents="hello")
-    assert counted.total_tokens and counted.total_tokens > 0
+    async with closing_genai(gemini_client(gemini_fake)) as client:
+        gemini_fake.script.push(Status(429, retry_after=5), path=":generateContent")
+        with pytest.raises(genai_errors.APIError) as caught:
+            await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
+        assert caught.value.details["error"]["details"][0]["retryDelay"] == "5s"
+        models = [m.name async for m in await client.aio.models.list()]
+        assert "models/gemini-2.5-pro" in models
+        one = await client.aio.models.get(model="gemini-2.5-pro")
+        assert one.display_name == "Gemini 2.5 Pro"
+        counted = await client.aio.models.count_tokens(model="gemini-2.5-flash", contents="hello")
+        assert counted.total_tokens and counted.total_tokens > 0
 
 
 async def test_gemini_drop_mid_stream(gemini_fake: GeminiFake) -> None:
     gemini_fake.script.push(Drop(after_chunks=1))
-    client = gemini_client(gemini_fake)
-    seen = []
-    with pytest.raises(Exception) as caught:
-        async for chunk in await client.aio.models.generate_content_stream(
-            model="gemini-2.5-flash", contents="hi"
-        ):
-            seen.append(chunk.text)
-    assert seen == ["w0"]
-    assert not isinstance(caught.value, AssertionError)
-    await gemini_fake.wait_idle(timeout=2)
-    assert gemini_fake.last_request.dropped_by_fake and gemini_fake.disconnect_count == 0
+    async with closing_genai(gemini_client(gemini_fake)) as client:
+        seen = []
+        with pytest.raises(Exception) as caught:
+            async for chunk in await client.aio.models.generate_content_stream(
+                model="gemini-2.5-flash", contents="hi"
+            ):
+                seen.append(chunk.text)
+        assert seen == ["w0"]
+        assert not isinstance(caught.value, AssertionError)
+        await gemini_fake.wait_idle(timeout=2)
+        assert gemini_fake.last_request.dropped_by_fake and gemini_fake.disconnect_count == 0
 
 
 async def test_responses_mid_stream_failure_keeps_sequence(openai_fake: OpenAIFake) -> None:

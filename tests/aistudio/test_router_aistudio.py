@@ -34,7 +34,7 @@ from tests.aistudio.test_aistudio_service import (
     cookie_export,
     make_config,
 )
-from tests.conftest import health_headers
+from tests.conftest import closing_genai, health_headers
 
 pytestmark = [
     pytest.mark.e2e,
@@ -178,29 +178,33 @@ async def test_anthropic_messages_stream_reaches_the_browser(stack: Stack) -> No
 
 
 async def test_google_genai_stream_and_whole_answer(stack: Stack) -> None:
-    client = genai.Client(
-        api_key="unused", http_options=genai.types.HttpOptions(base_url=stack.router.url)
-    )
-    async with asyncio.timeout(20):
-        stream = await client.aio.models.generate_content_stream(model=MODEL, contents="hi")
-        text = "".join([chunk.text or "" async for chunk in stream])
-        whole = await client.aio.models.generate_content(model=MODEL, contents="hi")
-    assert text == STREAMED_TEXT
-    assert whole.text == "hello"
-    assert stack.paths == [
-        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
-        "/v1beta/models/gemini-2.5-flash:generateContent",
-    ]
+    async with closing_genai(
+        genai.Client(
+            api_key="unused", http_options=genai.types.HttpOptions(base_url=stack.router.url)
+        )
+    ) as client:
+        async with asyncio.timeout(20):
+            stream = await client.aio.models.generate_content_stream(model=MODEL, contents="hi")
+            text = "".join([chunk.text or "" async for chunk in stream])
+            whole = await client.aio.models.generate_content(model=MODEL, contents="hi")
+        assert text == STREAMED_TEXT
+        assert whole.text == "hello"
+        assert stack.paths == [
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+        ]
 
 
 async def test_google_genai_count_tokens_is_counted_by_the_origin(stack: Stack) -> None:
-    client = genai.Client(
-        api_key="unused", http_options=genai.types.HttpOptions(base_url=stack.router.url)
-    )
-    async with asyncio.timeout(20):
-        counted = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
-    assert counted.total_tokens == len("hello there")
-    assert stack.paths == ["/v1beta/models/gemini-2.5-flash:countTokens"]
+    async with closing_genai(
+        genai.Client(
+            api_key="unused", http_options=genai.types.HttpOptions(base_url=stack.router.url)
+        )
+    ) as client:
+        async with asyncio.timeout(20):
+            counted = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+        assert counted.total_tokens == len("hello there")
+        assert stack.paths == ["/v1beta/models/gemini-2.5-flash:countTokens"]
 
 
 async def open_stream(http: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:

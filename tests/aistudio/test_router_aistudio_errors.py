@@ -18,7 +18,7 @@ from router.errors import ProxyError
 from router.management.guard import is_management_path
 from router.upstreams.aistudio import upstream_model
 from tests.aistudio.relay_peer import Handler, RelayPeer, Send, stream_handler
-from tests.conftest import StartRouter, health_headers
+from tests.conftest import StartRouter, closing_genai, health_headers
 
 MODEL = "gemini-2.5-flash-aistudio"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -195,18 +195,18 @@ async def test_count_tokens_is_asked_of_gemini_through_the_relay(
             "body": '{"totalTokens": 4321}',
         },
     )
-    client = genai.Client(
-        api_key="unused", http_options=genai.types.HttpOptions(base_url=router.url)
-    )
-    async with asyncio.timeout(10):
-        estimated = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
-        assert estimated.total_tokens != 4321, "with no session the router estimates"
-        async with RelayPeer(ws_url(router.url), counted) as peer:
-            await router.state.relay.wait_for_session("applet")
-            relayed = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
-    assert relayed.total_tokens == 4321
-    (request,) = peer.requests
-    assert request["payload"]["url"].endswith("/v1beta/models/gemini-2.5-flash:countTokens")
-    sent = json.loads(request["payload"]["body"])
-    assert sent["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
-    assert sent["generateContentRequest"]["contents"][0]["parts"] == [{"text": "hello there"}]
+    async with closing_genai(
+        genai.Client(api_key="unused", http_options=genai.types.HttpOptions(base_url=router.url))
+    ) as client:
+        async with asyncio.timeout(10):
+            estimated = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+            assert estimated.total_tokens != 4321, "with no session the router estimates"
+            async with RelayPeer(ws_url(router.url), counted) as peer:
+                await router.state.relay.wait_for_session("applet")
+                relayed = await client.aio.models.count_tokens(model=MODEL, contents="hello there")
+        assert relayed.total_tokens == 4321
+        (request,) = peer.requests
+        assert request["payload"]["url"].endswith("/v1beta/models/gemini-2.5-flash:countTokens")
+        sent = json.loads(request["payload"]["body"])
+        assert sent["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
+        assert sent["generateContentRequest"]["contents"][0]["parts"] == [{"text": "hello there"}]

@@ -27,7 +27,9 @@ CONNECTIONS = 40
 
 
 async def _router(router_factory: StartRouter, fakes, **server: float) -> RunningRouter:
-    config = mesh_config(*fakes)
+    # No usage ledger: its SQLite files (database, WAL, shared memory) open as the first
+    # row is written, which would read as descriptors held for client connections here.
+    config = {**mesh_config(*fakes), "usage": {"enabled": False}}
     return await router_factory({**config, "server": server})
 
 

@@ -11,6 +11,7 @@ import pytest
 from google import genai
 from google.genai import types
 
+from tests.conftest import closing_genai
 from tests.fakes.behaviours import Reply
 from tests.translation.conftest import KINDS, UPSTREAM_MODEL, Mesh, client_model
 
@@ -138,8 +139,10 @@ async def test_single_model_lookup_in_each_sdk(mesh) -> None:
     openai_client = openai.AsyncOpenAI(base_url=mesh.url + "/v1", api_key="x")
     found = await openai_client.models.retrieve("via-openai")
     assert found.id == "via-openai"
-    genai_client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=mesh.url))
-    model = await genai_client.aio.models.get(model="via-gemini")
-    assert model.name == "models/via-gemini"
-    with pytest.raises(openai.NotFoundError):
-        await openai_client.models.retrieve("no-such-model")
+    async with closing_genai(
+        genai.Client(api_key="x", http_options=types.HttpOptions(base_url=mesh.url))
+    ) as genai_client:
+        model = await genai_client.aio.models.get(model="via-gemini")
+        assert model.name == "models/via-gemini"
+        with pytest.raises(openai.NotFoundError):
+            await openai_client.models.retrieve("no-such-model")
