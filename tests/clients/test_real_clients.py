@@ -8,6 +8,7 @@ translated ones that pass); the translated matrix follows the translation policy
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,22 +28,14 @@ CLIENTS = (
     "opencode-google",
     "opencode-anthropic",
 )
-ROLE_SYSTEM = "400: messages[1].role: expected 'user' or 'assistant'"
-NAMESPACE = "400: tools[4].type: tool type 'namespace' is not supported"
-TOP_K = "400: generationConfig.topK: top-k sampling cannot be translated to <target>"
 NO_REASONING = "turn 2 reaches the upstream without the reasoning of turn 1"
+SYSTEM_MERGED = "Claude Code's mid-conversation system message is merged, not kept in place"
 # (test, client, upstream kind) -> what fails today; every other combination runs.
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    **{
-        (test, client, kind): reason
-        for test in ("one-shot", "tool-loop")
-        for client, kinds, reason in (
-            ("claude-code", ("openai", "openai-responses", "gemini"), ROLE_SYSTEM),
-            ("codex", ("openai", "anthropic", "gemini"), NAMESPACE),
-            ("gemini-cli", ("openai", "openai-responses"), TOP_K),
-        )
-        for kind in kinds
-    },
+    ("tool-loop", "claude-code", "openai"): SYSTEM_MERGED,
+    ("tool-loop", "claude-code", "openai-responses"): SYSTEM_MERGED,
+    ("tool-loop", "gemini-cli", "openai"): NO_REASONING,
+    ("tool-loop", "gemini-cli", "openai-responses"): NO_REASONING,
     ("tool-loop", "gemini-cli", "anthropic"): NO_REASONING,
     ("tool-loop", "opencode", "openai-responses"): NO_REASONING,
     ("tool-loop", "opencode", "anthropic"): NO_REASONING,
@@ -81,6 +74,26 @@ async def run(client: str, mesh: Mesh, kind: str, home: Path, prompt: str) -> st
         f"{client} exited {status} after {time.monotonic() - started:.1f}s:\n{output}"
     )
     return output
+
+
+# How Claude Code's mid-conversation system message (its environment notes) begins.
+CLAUDE_CODE_INSTRUCTION = "You have been invoked in the following environment"
+
+
+def instruction_kept(kind: str, body: dict[str, Any]) -> bool:
+    """Claude Code's mid-conversation instruction reached the upstream: in place where the
+    format holds one there (a later system/developer message or item), else merged into
+    the system instruction (Gemini); Anthropic gets Claude Code's own bytes."""
+    if kind == "openai":
+        later = [m for m in body["messages"][1:] if m["role"] in ("system", "developer")]
+    elif kind == "openai-responses":
+        items = body["input"] if isinstance(body["input"], list) else []
+        later = [i for i in items[1:] if i.get("role") in ("system", "developer")]
+    elif kind == "gemini":
+        later = [body.get("systemInstruction")]
+    else:
+        later = body["messages"][1:]
+    return CLAUDE_CODE_INSTRUCTION in json.dumps(later)
 
 
 def reasoning_sent_back(kind: str, body: dict[str, Any]) -> bool:
@@ -125,5 +138,6 @@ async def test_tool_loop_with_reasoning(
     assert any(MARKER in text for text in tool_result_texts(last)), tool_result_texts(last)
     assert reasoning_sent_back(kind, last), f"{client} dropped the reasoning on {kind}"
     if client == "claude-code":
-        roles = [message["role"] for message in last["messages"]]
-        assert "system" in roles[1:], "Claude Code's mid-conversation instruction went missing"
+        assert instruction_kept(kind, last), (
+            "Claude Code's mid-conversation instruction went missing"
+        )
