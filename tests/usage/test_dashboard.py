@@ -5,6 +5,7 @@ clean, and it fits a phone's width. Screenshots go to $CLIPROXY_ARTIFACTS (else 
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Status, Usage
+from tests.fakes.oauth import ClaudeOAuthFake
 from tests.usage.conftest import KEYS, Client, start_usage_router
 
 CHROMIUM = "/usr/bin/chromium"
@@ -121,6 +123,17 @@ async def test_dashboard_renders_and_its_actions_work(
     print(f"dashboard screenshots in {artifacts}")
 
 
+def claude_section(oauth: ClaudeOAuthFake) -> dict[str, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return {
+        "authorize-url": oauth.authorize_endpoint,
+        "token-url": oauth.token_endpoint,
+        "redirect-uri": f"http://localhost:{port}/callback",
+    }
+
+
 def _is_error(message: ConsoleMessage) -> bool:
     return message.type == "error"
 
@@ -149,3 +162,59 @@ async def test_dashboard_with_a_secret_asks_once_then_loads(
         assert await page.locator("#usage tbody tr[data-name=alice]").count() == 1
         assert len(refused) == 1
         await browser.close()
+
+
+async def test_dashboard_logs_in_a_subscription_account_on_a_phone(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http, artifacts
+) -> None:
+    async with ClaudeOAuthFake(emails=("ada@example.com",)) as oauth:
+        router = await start_usage_router(
+            router_factory, openai_fake, anthropic_fake, gemini_fake,
+            subscriptions={"claude": claude_section(oauth)},
+        )  # fmt: skip
+        assert router.state.credentials.list("claude") == []
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            problems: list[str] = []
+            refused: list[str] = []
+
+            def console(message: ConsoleMessage) -> None:
+                # Chromium logs the one 400 this test provokes (a wrong code) as an error.
+                if _is_error(message) and "status of 400" in message.text:
+                    refused.append(message.location.get("url", ""))
+                elif _is_error(message):
+                    problems.append(message.text)
+
+            page.on("console", console)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            await _loaded(page, router.url)
+            claude_row = page.locator("#providers tr[data-provider=llmux-claude]")
+            assert "not_logged_in" in await claude_row.inner_text()
+
+            await page.click("button[data-login=llmux-claude]")
+            link = page.locator("#login-url")
+            await link.wait_for(state="visible")
+            authorize_url = await link.get_attribute("href")
+            assert authorize_url and authorize_url.startswith(oauth.authorize_endpoint)
+            # The user signs in elsewhere and pastes the code#state the provider shows.
+            await page.fill("#login-input", "abc#not-the-state")
+            await page.click("#login-form button[type=submit]")
+            await page.locator("#login-result.error").wait_for()
+            assert "unknown or expired login state" in await page.inner_text("#login-result")
+
+            pasted = await oauth.authorize_paste(authorize_url)
+            await page.fill("#login-input", pasted)
+            await page.click("#login-form button[type=submit]")
+            await page.locator("#login-result.ok").wait_for()
+            assert "as ada@example.com" in await page.inner_text("#login-result")
+            await claude_row.get_by_text("ada@example.com: ok").wait_for()
+            assert [c.label for c in router.state.credentials.list("claude")] == ["ada@example.com"]
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, "the login panel is wider than a phone's screen"
+            await page.screenshot(path=str(artifacts / "dashboard-login-phone.png"), full_page=True)
+            await browser.close()
+    assert problems == []
+    assert refused == [router.url + "/v1/auth/llmux/claude/callback"]
