@@ -260,7 +260,9 @@ async function loadRecent() {
   const data = await api("GET", "/v1/management/usage/recent?limit=50");
   fill("recent", data.requests.map((r) => el("tr", {},
     el("td", {}, new Date(r.ts * 1000).toISOString().slice(0, 19).replace("T", " ")),
-    el("td", {}, r.key || "–"), el("td", {}, r.model), el("td", {}, r.provider || "–"),
+    el("td", {}, r.key || "–"),
+    el("td", {}, r.model, r.operation === "count_tokens" ? el("small", {}, " (token count)") : ""),
+    el("td", {}, r.provider || "–"),
     el("td", { class: r.status >= 400 ? "error" : "ok" }, r.status + (r.error ? ` ${r.error}` : "")),
     el("td", {}, number(r.latency_ms, 1)), el("td", {}, number(r.ttft_ms, 1)),
     el("td", {}, `${number(r.tokens_in)} / ${number(r.tokens_out)}`),

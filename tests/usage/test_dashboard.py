@@ -14,6 +14,8 @@ from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Status, Usage
+from tests.fakes.clerk import ClerkFake
+from tests.fakes.enginelabs import EngineLabsFake
 from tests.fakes.oauth import ClaudeOAuthFake
 from tests.usage.conftest import KEYS, Client, start_usage_router
 
@@ -51,6 +53,12 @@ async def test_dashboard_renders_and_its_actions_work(
     assert await client.messages(KEYS["bob"], "claude-sonnet-4-5") == 200
     gemini_fake.script.push(Reply(usage=Usage(900, 90)))
     assert await client.gemini(KEYS["bob"], "gemini-2.5-flash") == 200
+    count = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {KEYS['bob']}"}
+    async with http.post(
+        router.url + "/v1/messages/count_tokens", json=count, headers=headers
+    ) as r:
+        assert r.status == 200
     async with http.post(
         router.url + "/v1/management/keys",
         json={"name": "tablet", "limits": {"requests_per_minute": 30, "tokens_per_day": 50000}},
@@ -80,7 +88,9 @@ async def test_dashboard_renders_and_its_actions_work(
         # bob: Anthropic's 5000 + 2000 cache reads + Gemini's 900 prompt tokens.
         assert "7,900" in await usage.locator("tr[data-name=bob]").inner_text()
         assert await page.locator("#chart svg rect").count() == 3
-        assert await page.locator("#recent tbody tr").count() == 4
+        # The token count is listed as one, and left out of bob's totals above.
+        assert await page.locator("#recent tbody tr").count() == 5
+        assert await page.locator("#recent tbody tr", has_text="(token count)").count() == 1
         assert (
             "requests per minute: 30"
             in await page.locator("#keys tr[data-key=tablet]").inner_text()
@@ -164,13 +174,19 @@ async def test_dashboard_with_a_secret_asks_once_then_loads(
         await browser.close()
 
 
-async def test_dashboard_logs_in_a_subscription_account_on_a_phone(
+async def test_dashboard_logs_in_subscription_accounts_on_a_phone(
     router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http, artifacts
 ) -> None:
-    async with ClaudeOAuthFake(emails=("ada@example.com",)) as oauth:
+    async with (
+        ClaudeOAuthFake(emails=("ada@example.com",)) as oauth,
+        ClerkFake() as clerk,
+        EngineLabsFake(clerk) as engine,
+    ):
+        ctonew = {"clerk-url": clerk.base_url, "api-base": engine.base_url,
+                  "ws-base": engine.ws_base}  # fmt: skip
         router = await start_usage_router(
             router_factory, openai_fake, anthropic_fake, gemini_fake,
-            subscriptions={"claude": claude_section(oauth)},
+            subscriptions={"claude": claude_section(oauth), "ctonew": ctonew},
         )  # fmt: skip
         assert router.state.credentials.list("claude") == []
         async with async_playwright() as playwright:
@@ -210,6 +226,18 @@ async def test_dashboard_logs_in_a_subscription_account_on_a_phone(
             assert "as ada@example.com" in await page.inner_text("#login-result")
             await claude_row.get_by_text("ada@example.com: ok").wait_for()
             assert [c.label for c in router.state.credentials.list("claude")] == ["ada@example.com"]
+
+            account = clerk.add_account(user_id="user_dash", session_id="sess_dash")
+            await page.click("button[data-login=ctonew]")
+            await page.locator("#login-label-field").wait_for(state="visible")
+            assert await link.is_hidden()
+            await page.fill("#login-input", account.cookie)
+            await page.fill("#login-label", "work")
+            await page.click("#login-form button[type=submit]")
+            await page.get_by_text("Logged in to ctonew as work.").wait_for()
+            ctonew_row = page.locator("#providers tr[data-provider=ctonew]")
+            await ctonew_row.get_by_text("work: ").wait_for()
+            assert [c.label for c in router.state.credentials.list("ctonew")] == ["work"]
             overflow = await page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
