@@ -121,7 +121,7 @@ async def test_scrape_time_gauges_streams_and_sidecars(
     with socket.socket() as closed:  # a port nothing listens on: the sidecar is down
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    webai = {"enabled": True, "port": port, "key": "sidecar-key"}
+    webai = {"enabled": True, "port": port, "key": "sidecar-key", "providers": ["Gemini"]}
     router = await start_usage_router(
         router_factory, openai_fake, anthropic_fake, gemini_fake, webai=webai
     )
