@@ -16,7 +16,7 @@ from bench.core import CHAT_PATH, CONNECTIONS
 from bench.processes import Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
 from router.config.usage import UsageConfig
-from router.usage.ledger import Ledger
+from router.usage.ledger import GENERATE, Ledger
 
 OFF = "metrics:\n  enabled: false\nusage:\n  enabled: false\n"
 LEDGER_ROWS = 20_000
@@ -25,7 +25,7 @@ LEDGER_ROWS = 20_000
 def _row(i: int) -> tuple[object, ...]:
     return (
         time.time(), f"{i:016x}", "alice", "openai-chat", "gpt-4o", "bench", "key1", "gpt-4o",
-        0, 200, None, 1200, 300, 200, 0, 0.006, 0.006, 12.5, 9.1,
+        0, 200, None, 1200, 300, 200, 0, 0.006, 0.006, 12.5, 9.1, GENERATE,
     )  # fmt: skip
 
 

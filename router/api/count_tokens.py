@@ -1,5 +1,9 @@
 """Token counting: exact from an upstream that counts (Anthropic, Gemini), else a local
-offline estimate (labelled ``tokens_estimated=true`` in the request log)."""
+offline estimate (labelled ``tokens_estimated=true`` in the request log).
+
+An issued key may count tokens only for the models it may use (403 naming the model, as
+for generation). Counts are ledger rows with ``operation=count_tokens``: they spend no
+budget and usage totals leave them out unless asked (router/usage/ledger.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from router.formats import (
 from router.routing.selector import Candidate
 from router.runtime import Runtime
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall
+from router.usage.ledger import COUNT_TOKENS as COUNT_TOKENS_OPERATION
+from router.usage.observer import check_key_model
 
 # Fields Anthropic's count_tokens accepts; anything else it rejects.
 _ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
@@ -52,7 +58,8 @@ async def count_tokens(
 ) -> int:
     """Tokens in ``body``; asks an upstream that counts, else estimates locally."""
     ctx = context(request)
-    ctx.log.update(model=model, format=client_format.value)
+    ctx.log.update(model=model, format=client_format.value, operation=COUNT_TOKENS_OPERATION)
+    check_key_model(ctx, model)
     targets = runtime.table.resolve(model)
     if not targets:
         raise unknown_model(model)

@@ -3,8 +3,8 @@
 The page itself holds no data, so it is served to whoever the management guard's
 address rule admits (loopback, or anyone with ``management.allow-remote``); every
 number it shows comes from the guarded JSON routes (/v1/management/*, health details
-from /v1/management/health), which it calls with the management secret when one is set (the page asks
-for it and keeps it in the tab's sessionStorage).
+from /v1/management/health), which it calls with the management secret when one is set
+(the page asks for it and keeps it in the tab's sessionStorage).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 - ``GET /metrics``: Prometheus text format; guarded like management unless
   ``metrics.public``.
-- ``GET /v1/management/usage``: ledger totals, ``?group=key,model,provider,day`` (any,
-  comma-separated), ``?from=&to=`` (epoch seconds, YYYY-MM-DD or ISO 8601, UTC; ``to``
-  is exclusive), ``?format=csv`` for a CSV download.
+- ``GET /v1/management/usage``: ledger totals, ``?group=key,model,provider,day,operation``
+  (any, comma-separated), ``?from=&to=`` (epoch seconds, YYYY-MM-DD or ISO 8601, UTC;
+  ``to`` is exclusive), ``?operation=generate|count_tokens|all`` (generation by default:
+  a token count's tokens were counted, not used), ``?format=csv`` for a CSV download.
 - ``GET /v1/management/usage/recent?limit=50``: the latest requests, newest first.
 """
 

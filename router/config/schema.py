@@ -376,8 +376,10 @@ class Config:
         if not is_loopback(self.host) and not any(k.key for k in self.api_keys):
             problems.add(
                 "host",
-                f"refusing to serve {self.host!r} without api-keys: with no client keys "
-                "cliproxy serves loopback only (set host: 127.0.0.1 or add api-keys)",
+                f"refusing to serve {self.host!r} without api-keys: with no api-keys "
+                "cliproxy serves loopback only, issued keys (cliproxy keys create) or not, "
+                "since revoking the last issued key would open it to anyone. Set host: "
+                "127.0.0.1, or add one api-keys entry (for yourself) and issue keys to others",
             )
         _unique([p.name for p in self.providers], "providers", problems)
         if self.webai.enabled and self.provider(WEBAI_PROVIDER):

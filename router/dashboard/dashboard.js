@@ -68,9 +68,11 @@ function renderProviders(health) {
     const accounts = el("ul", {}, ...(p.accounts || []).map((a) =>
       el("li", {}, el("span", { class: a.state }, `${a.label || a.id}: ${a.state}`), " ",
         el("button", { class: "danger", "data-forget": a.id, onclick: () => forget(name, a.id) }, "Forget"))));
-    const actions = p.cooldowns.length
-      ? el("button", { "data-reset": name, onclick: () => resetCooldown(name) }, "Reset cooldowns")
-      : "";
+    const actions = el("div", { class: "actions" },
+      p.cooldowns.length
+        ? el("button", { "data-reset": name, onclick: () => resetCooldown(name) }, "Reset cooldowns")
+        : "",
+      name in LOGINS ? el("button", { "data-login": name, onclick: () => startLogin(name) }, "Log in") : "");
     return el("tr", { "data-provider": name },
       el("td", {}, name, el("br"), el("small", {}, p.kind)),
       el("td", { class: p.status }, p.status),
@@ -94,6 +96,80 @@ function renderProviders(health) {
     el("li", {}, `upstream connections: ${health.upstream_connections}`),
   ];
   document.getElementById("services").replaceChildren(...items);
+}
+
+// How each login-based provider signs in (the routes management already offers).
+const LOGINS = {
+  "llmux-claude": { kind: "oauth", provider: "claude" },
+  "llmux-chatgpt": { kind: "oauth", provider: "chatgpt" },
+  aistudio: { kind: "aistudio" },
+  ctonew: { kind: "ctonew" },
+};
+const LOGIN_HELP = {
+  oauth: ["Code (code#state)", "Open the sign-in page and sign in. A browser on the router's machine " +
+    "comes back by itself; anywhere else, paste the code the page shows (code#state) here."],
+  aistudio: ["Storage state JSON (optional)", "Paste the storage-state JSON (or cookie export) of a " +
+    "signed-in Google account, or leave it empty to open a browser on the router's machine."],
+  ctonew: ["Cookie", "Paste the __client cookie value (or the whole Cookie header) of a browser " +
+    "signed in to cto.new."],
+};
+let loginTarget = null;
+
+function loginResult(message, ok) {
+  const result = document.getElementById("login-result");
+  result.textContent = message;
+  result.className = ok ? "ok" : "error";
+}
+
+async function startLogin(name) {
+  const how = LOGINS[name];
+  loginTarget = name;
+  const [field, help] = LOGIN_HELP[how.kind];
+  const section = document.getElementById("login-section");
+  section.hidden = false;
+  section.scrollIntoView({ block: "nearest" });
+  document.getElementById("login-title").textContent = `Log in to ${name}`;
+  document.getElementById("login-field").textContent = field;
+  document.getElementById("login-help").textContent = help;
+  document.getElementById("login-input").value = "";
+  document.getElementById("login-input").required = how.kind !== "aistudio";
+  document.getElementById("login-label-field").hidden = how.kind !== "ctonew";
+  const link = document.getElementById("login-url");
+  link.hidden = true;
+  loginResult("", true);
+  if (how.kind !== "oauth") return;
+  try {
+    const started = await api("GET", `/v1/auth/llmux/${how.provider}/login`);
+    link.href = started.url;
+    link.hidden = false;
+  } catch (error) {
+    loginResult(error.message, false);
+  }
+}
+
+function loginRequest(how, text) {
+  if (how.kind === "oauth") return ["POST", `/v1/auth/llmux/${how.provider}/callback`, { code: text }];
+  if (how.kind === "ctonew") {
+    const label = document.getElementById("login-label").value.trim();
+    return ["POST", "/v1/auth/ctonew", label ? { cookie: text, label } : { cookie: text }];
+  }
+  return ["POST", "/v1/auth/aistudio/login", text ? JSON.parse(text) : undefined];
+}
+
+async function submitLogin(event) {
+  event.preventDefault();
+  const how = LOGINS[loginTarget];
+  const text = document.getElementById("login-input").value.trim();
+  try {
+    const done = await api(...loginRequest(how, text));
+    const who = done.label || done.account || done.email || done.id;
+    loginResult(`Logged in to ${loginTarget}${who ? ` as ${who}` : ""}.`, true);
+    document.getElementById("login-input").value = "";
+    document.getElementById("login-url").hidden = true;
+    await refresh();
+  } catch (error) {
+    loginResult(error instanceof SyntaxError ? `Not JSON: ${error.message}` : error.message, false);
+  }
 }
 
 async function resetCooldown(provider) {
@@ -184,7 +260,9 @@ async function loadRecent() {
   const data = await api("GET", "/v1/management/usage/recent?limit=50");
   fill("recent", data.requests.map((r) => el("tr", {},
     el("td", {}, new Date(r.ts * 1000).toISOString().slice(0, 19).replace("T", " ")),
-    el("td", {}, r.key || "–"), el("td", {}, r.model), el("td", {}, r.provider || "–"),
+    el("td", {}, r.key || "–"),
+    el("td", {}, r.model, r.operation === "count_tokens" ? el("small", {}, " (token count)") : ""),
+    el("td", {}, r.provider || "–"),
     el("td", { class: r.status >= 400 ? "error" : "ok" }, r.status + (r.error ? ` ${r.error}` : "")),
     el("td", {}, number(r.latency_ms, 1)), el("td", {}, number(r.ttft_ms, 1)),
     el("td", {}, `${number(r.tokens_in)} / ${number(r.tokens_out)}`),
@@ -269,6 +347,10 @@ document.getElementById("secret-form").addEventListener("submit", (event) => {
   refresh();
 });
 document.getElementById("key-form").addEventListener("submit", createKey);
+document.getElementById("login-form").addEventListener("submit", submitLogin);
+document.getElementById("login-close").addEventListener("click", () => {
+  document.getElementById("login-section").hidden = true;
+});
 for (const id of ["group", "measure", "days"]) {
   document.getElementById(id).addEventListener("change", () => guarded(loadUsage));
 }

@@ -1,4 +1,7 @@
-"""The usage ledger: one SQLite row per generation request, written off the request path.
+"""The usage ledger: one SQLite row per generation or token-count request, written off the
+request path. ``operation`` tells them apart (``generate`` or ``count_tokens``): a count's
+``tokens_in`` is what it counted, not tokens used, so totals and budgets read only
+``generate`` rows unless asked otherwise.
 
 Requests only append a tuple to a bounded buffer. One writer thread takes the rows and
 commits them in batches (when ``flush-rows`` rows are waiting or every ``flush-interval``
@@ -42,6 +45,7 @@ COLUMNS = (
     "api_equivalent_usd",
     "latency_ms",
     "ttft_ms",
+    "operation",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -51,11 +55,16 @@ CREATE TABLE IF NOT EXISTS requests (
     upstream_model TEXT, stream INTEGER, status INTEGER, error TEXT,
     tokens_in INTEGER NOT NULL DEFAULT 0, tokens_out INTEGER NOT NULL DEFAULT 0,
     tokens_cached INTEGER NOT NULL DEFAULT 0, tokens_reasoning INTEGER NOT NULL DEFAULT 0,
-    cost_usd REAL, api_equivalent_usd REAL, latency_ms REAL, ttft_ms REAL
+    cost_usd REAL, api_equivalent_usd REAL, latency_ms REAL, ttft_ms REAL,
+    operation TEXT NOT NULL DEFAULT 'generate'
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
 CREATE INDEX IF NOT EXISTS requests_key_ts ON requests (key, ts);
 """
+GENERATE = "generate"
+COUNT_TOKENS = "count_tokens"
+# Columns added after the first release, added in place to a ledger file that predates them.
+_ADDED_COLUMNS = {"operation": f"TEXT NOT NULL DEFAULT '{GENERATE}'"}
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _RETENTION_CHECK = 3600.0
 
@@ -70,8 +79,18 @@ def connect(path: Path) -> sqlite3.Connection:
     # NORMAL in WAL mode: a committed batch survives a killed process (not a power cut).
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.executescript(_SCHEMA)
+    _migrate(connection)
     path.chmod(0o600)
     return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Add the columns a ledger written by an older cliproxy lacks (old rows: defaults)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    with connection:
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE requests ADD COLUMN {name} {definition}")
 
 
 class Ledger:

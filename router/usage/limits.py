@@ -21,7 +21,7 @@ from pathlib import Path
 from router.errors import ErrorKind, ProxyError
 from router.logs import utc_iso
 from router.usage.keys import IssuedKey
-from router.usage.ledger import connect
+from router.usage.ledger import GENERATE, connect
 from router.usage.prices import Cost
 
 _WINDOW = 60.0
@@ -65,6 +65,7 @@ class KeyLimits:
         sql = (
             "SELECT key, ts >= ? AS today, SUM(tokens_in + tokens_out), "
             "SUM(COALESCE(cost_usd, 0)) FROM requests WHERE ts >= ? AND key IS NOT NULL "
+            f"AND operation = '{GENERATE}' "
             "GROUP BY key, today"
         )
         connection = connect(path)

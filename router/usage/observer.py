@@ -2,7 +2,9 @@
 arrives and ``finished`` with its log fields when it ends. Handlers know nothing of it.
 
 A generation request (its fields carry ``stream``) feeds the metrics, the usage ledger
-and the per-key usage that budgets are checked against.
+and the per-key usage that budgets are checked against. A token-count request (its
+fields carry ``operation=count_tokens``) gets a ledger row of its own kind only: it
+generates nothing, costs nothing and spends no budget.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.usage.collector import RuntimeCollector, ledger_families
 from router.usage.keys import IssuedKey, KeyStore
-from router.usage.ledger import Ledger, Row
+from router.usage.ledger import COUNT_TOKENS, GENERATE, Ledger, Row
 from router.usage.limits import KeyLimits
 from router.usage.metrics import RequestMetrics
 from router.usage.prices import Cost, PriceTable
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("router.usage")
 
+FREE = Cost(0.0, 0.0)
 UsageSink = Callable[[Mapping[str, object], Cost, float], None]
 
 
@@ -83,6 +86,11 @@ class UsageObserver:
     def finished(self, ctx: RequestContext, status: int) -> None:
         self._active.pop(ctx.request_id, None)
         fields = ctx.log
+        if fields.get("operation") == COUNT_TOKENS:
+            seconds = time.monotonic() - ctx.started
+            if self.ledger is not None:
+                self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, FREE))
+            return
         if "stream" not in fields:
             key = fields.get("key")
             if status in (403, 429) and isinstance(key, str) and self.config.metrics.enabled:
@@ -170,6 +178,7 @@ def ledger_row(
         cost.api_equivalent_usd,
         round(seconds * 1000, 1),
         fields.get("ttfb_ms"),
+        fields.get("operation") or GENERATE,
     )
 
 

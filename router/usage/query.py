@@ -10,14 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from router.errors import bad_request
-from router.usage.ledger import connect
+from router.usage.ledger import COUNT_TOKENS, GENERATE, connect
 
 GROUPS = {
     "key": "COALESCE(key, '')",
     "model": "COALESCE(model, '')",
     "provider": "COALESCE(provider, '')",
     "day": "strftime('%Y-%m-%d', ts, 'unixepoch')",
+    "operation": "operation",
 }
+# ``?operation=``: generation only by default (a count's tokens were not used).
+OPERATIONS = (GENERATE, COUNT_TOKENS, "all")
 _TOTALS = (
     ("requests", "COUNT(*)"),
     ("errors", "SUM(status >= 400)"),
@@ -34,7 +37,7 @@ _TOTALS = (
 RECENT_COLUMNS = (
     "ts", "request_id", "key", "format", "model", "provider", "credential", "upstream_model",
     "stream", "status", "error", "tokens_in", "tokens_out", "cost_usd", "api_equivalent_usd",
-    "latency_ms", "ttft_ms",
+    "latency_ms", "ttft_ms", "operation",
 )  # fmt: skip
 
 
@@ -43,6 +46,7 @@ class UsageQuery:
     groups: tuple[str, ...] = ()
     since: float | None = None
     until: float | None = None
+    operation: str = GENERATE
 
 
 def parse_time(value: str, name: str) -> float:
@@ -73,11 +77,20 @@ def parse_query(params: dict[str, str]) -> UsageQuery:
             )
     since = parse_time(params["from"], "from") if params.get("from") else None
     until = parse_time(params["to"], "to") if params.get("to") else None
-    return UsageQuery(groups, since, until)
+    operation = params.get("operation") or GENERATE
+    if operation not in OPERATIONS:
+        raise bad_request(
+            f"operation: expected one of {', '.join(OPERATIONS)}, got {operation!r}", "operation"
+        )
+    return UsageQuery(groups, since, until, operation)
 
 
-def _where(query: UsageQuery) -> tuple[str, list[float]]:
-    clauses, args = [], []
+def _where(query: UsageQuery) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    if query.operation != "all":
+        clauses.append("operation = ?")
+        args.append(query.operation)
     if query.since is not None:
         clauses.append("ts >= ?")
         args.append(query.since)
@@ -104,7 +117,7 @@ def recent_rows(path: Path, limit: int) -> list[dict[str, object]]:
     return _fetch(path, sql, [limit])
 
 
-def _fetch(path: Path, sql: str, args: list) -> list[dict[str, object]]:
+def _fetch(path: Path, sql: str, args: list[object]) -> list[dict[str, object]]:
     connection = connect(path)
     connection.row_factory = sqlite3.Row
     try:

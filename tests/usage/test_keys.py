@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Stream, Usage
@@ -220,3 +221,25 @@ async def test_budget_spend_survives_a_restart(
         assert response.status == 429
         message = (await response.json())["error"]["message"]
     assert "budget cost-per-month (0.0035 of 0.001 USD used)" in message
+
+
+def test_issued_keys_alone_do_not_open_a_public_host_and_the_error_says_why(
+    tmp_path: Path,
+) -> None:
+    """Revoking the last issued key would leave a public router open (no key is asked
+    for when none is active), so only config api-keys unlock a non-loopback host."""
+    config = tmp_path / "public.yaml"
+    config.write_text(yaml.safe_dump({"host": "127.0.0.1", "auth-dir": str(tmp_path / "auth")}))
+    assert _cli("--config", str(config), "create", "kim").returncode == 0
+    config.write_text(yaml.safe_dump({"host": "0.0.0.0", "auth-dir": str(tmp_path / "auth")}))
+    served = subprocess.run(
+        [sys.executable, "-m", "router", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+    )
+    assert served.returncode == 2
+    assert "refusing to serve '0.0.0.0' without api-keys" in served.stderr
+    assert "revoking the last issued key would open it to anyone" in served.stderr
+    assert "add one api-keys entry (for yourself) and issue keys to others" in served.stderr

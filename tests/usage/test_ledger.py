@@ -221,3 +221,11 @@ async def test_an_unwritable_ledger_does_not_stop_the_router(
     async with http.get(router.url + "/v1/management/usage") as response:
         assert response.status == 404
         assert "usage ledger is off" in (await response.json())["error"]["message"]
+
+
+def test_the_benchmarks_ledger_rows_fit_the_ledger() -> None:
+    """bench's ledger write cost builds rows by hand: a column added to the ledger must
+    reach them too, or the benchmark measures nothing."""
+    from bench.usage import ledger_write_cost
+
+    assert ledger_write_cost(50)["rows"] == 50
