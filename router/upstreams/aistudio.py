@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -21,14 +22,9 @@ from router.errors import ErrorKind
 from router.formats import Format
 from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
 from router.routing.failover import AttemptFailed, retry_after_seconds
-from router.upstreams.base import (
-    COUNT_TOKENS,
-    Upstream,
-    UpstreamCall,
-    UpstreamCredential,
-    UpstreamReply,
-)
+from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.gemini import gemini_model_url
+from router.upstreams.pool import PooledUpstream, UpstreamPool
 
 log = logging.getLogger("router.aistudio")
 
@@ -99,10 +95,10 @@ def gemini_error_body(status: int, message: str) -> bytes:
 class RelayedReply(UpstreamReply):
     """An UpstreamReply over a RelayReply; ``close`` cancels an unfinished request at the peer."""
 
-    def __init__(self, owner: AIStudioUpstream, reply: RelayReply) -> None:
+    def __init__(self, owner: AIStudioUpstream, reply: RelayReply, on_close: Callable[[], None]):
         self._owner = owner
         self._reply = reply
-        self._closed = False
+        self._on_close: Callable[[], None] | None = on_close
         self.status = reply.status
         headers = CIMultiDict(reply.headers)
         if reply.streaming and "Content-Type" not in headers:
@@ -120,9 +116,10 @@ class RelayedReply(UpstreamReply):
             raise RelayStreamLost(exc.message) from None
 
     def close(self) -> None:
-        if self._closed:
+        if self._on_close is None:
             return
-        self._closed = True
+        on_close, self._on_close = self._on_close, None
+        on_close()
         self._owner.release(self._reply)
 
 
@@ -144,7 +141,7 @@ class ErrorReply(UpstreamReply):
         self._body = b""
 
 
-class AIStudioUpstream(Upstream):
+class AIStudioUpstream(PooledUpstream):
     """Serves ``aistudio.model-pattern`` models through the relay hub, in Gemini format."""
 
     kind = "aistudio"
@@ -157,7 +154,8 @@ class AIStudioUpstream(Upstream):
         self.timeouts = timeouts
         self.hub = hub
         self.control = AIStudioControl(config)
-        self._active = 0
+        # Replies travel over the hub, so the pool only counts them; it never makes a session.
+        self.pool = UpstreamPool(lambda: self.timeouts)
         self._closers: set[asyncio.Task[None]] = set()
 
     @property
@@ -196,8 +194,7 @@ class AIStudioUpstream(Upstream):
                 raise login_required(session) from None
             rest = self._cool(session, None, exc.message) if exc.status == 429 else None
             return ErrorReply(exc.status, f"AI Studio relay: {exc.message}", rest)
-        self._active += 1
-        relayed = RelayedReply(self, reply)
+        relayed = RelayedReply(self, reply, self.pool.opened())
         if reply.status == 401:
             relayed.close()
             raise login_required(session)
@@ -230,19 +227,16 @@ class AIStudioUpstream(Upstream):
         return rest
 
     def release(self, reply: RelayReply) -> None:
-        """Count a reply out and cancel it at the peer if unfinished (in the background)."""
-        self._active -= 1
+        """Cancel a closed reply at the peer if unfinished (in the background)."""
         closer = asyncio.get_running_loop().create_task(reply.aclose())
         self._closers.add(closer)
         closer.add_done_callback(self._closers.discard)
-
-    def active_requests(self) -> int:
-        return self._active
 
     async def close(self) -> None:
         if self._closers:
             await asyncio.wait(list(self._closers), timeout=5)
         await self.control.close()
+        await super().close()
 
 
 class AIStudioControl:

@@ -44,7 +44,7 @@ class WebAIUpstream(OpenAICompatibleUpstream):
     async def probe(self) -> dict[str, object]:
         """The sidecar's own /health, or why it could not be read."""
         try:
-            async with self.session().get(
+            async with self.pool.session().get(
                 f"{self.service_url}/health", timeout=aiohttp.ClientTimeout(total=1.0)
             ) as response:
                 if response.status != 200:

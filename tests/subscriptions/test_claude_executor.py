@@ -20,7 +20,7 @@ from router.subscriptions.claude.restore import RestoredMessageReply, RestoredSt
 from router.subscriptions.claude.toolnames import upstream_tool_name
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
-from router.upstreams.http import HttpReply
+from router.upstreams.pool import HttpReply
 from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
 from tests.fakes.behaviours import Reply, Status, Stream, ToolCall
 
