@@ -25,6 +25,7 @@ from router.routing.failover import AttemptFailed, retry_after_seconds
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.gemini import gemini_model_url
 from router.upstreams.pool import PooledUpstream, UpstreamPool
+from router.upstreams.probe import probe_health
 
 log = logging.getLogger("router.aistudio")
 
@@ -36,7 +37,6 @@ START_HINT = (
 LOGIN_HINT = "log in with `cliproxy login aistudio` (paste a storage state on a headless machine)"
 LOGGED_OUT_STATES = ("absent", "expired")
 _CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
-_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 
 
 def login_required(session: str) -> AttemptFailed:
@@ -281,19 +281,8 @@ class AIStudioControl:
 
     async def probe(self) -> dict[str, object]:
         """The service's own /health, or why it could not be read."""
-        try:
-            async with self._http().get(
-                self.url + "/health", headers=self._headers(), timeout=_PROBE_TIMEOUT
-            ) as response:
-                if response.status != 200:
-                    return {"status": "down", "reason": f"/health answered {response.status}"}
-                service = await response.json()
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            return {
-                "status": "down",
-                "reason": f"not reachable at {self.url}: {type(exc).__name__}",
-            }
-        report: dict[str, object] = {"status": "up", "service": service}
+        report = await probe_health(self._http(), self.url, self._headers())
+        service = report.get("service")
         if isinstance(service, dict) and service.get("session") in LOGGED_OUT_STATES:
             report["login"] = "required"
             report["reason"] = f"Google session {service['session']}: {LOGIN_HINT}"
