@@ -19,7 +19,8 @@ from multidict import CIMultiDict
 
 from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
 from router.errors import ErrorKind
-from router.formats import Format
+from router.formats import Format, get_codec
+from router.formats.errors import kind_for_status
 from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
 from router.routing.failover import AttemptFailed, retry_after_seconds
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
@@ -36,6 +37,7 @@ START_HINT = (
 )
 LOGIN_HINT = "log in with `cliproxy login aistudio` (paste a storage state on a headless machine)"
 LOGGED_OUT_STATES = ("absent", "expired")
+_GEMINI_CODEC = get_codec(Format.GEMINI)
 _CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 
 
@@ -80,18 +82,6 @@ def count_tokens_body(body: bytes) -> bytes:
     return json.dumps(payload).encode()
 
 
-def gemini_error_body(status: int, message: str) -> bytes:
-    gemini_status = {
-        401: "UNAUTHENTICATED",
-        403: "PERMISSION_DENIED",
-        429: "RESOURCE_EXHAUSTED",
-        503: "UNAVAILABLE",
-        504: "DEADLINE_EXCEEDED",
-    }.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
-    error = {"code": status, "message": message, "status": gemini_status}
-    return json.dumps({"error": error}).encode()
-
-
 class RelayedReply(UpstreamReply):
     """An UpstreamReply over a RelayReply; ``close`` cancels an unfinished request at the peer."""
 
@@ -131,7 +121,8 @@ class ErrorReply(UpstreamReply):
         self.headers = CIMultiDict({"Content-Type": "application/json"})
         if retry_after is not None:
             self.headers["Retry-After"] = str(max(1, round(retry_after)))
-        self._body = gemini_error_body(status, message)
+        error = _GEMINI_CODEC.encode_error(status, message, kind_for_status(status))
+        self._body = json.dumps(error).encode()
 
     async def next_chunk(self) -> bytes:
         body, self._body = self._body, b""
