@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import re
 import secrets
 import time
@@ -22,7 +23,6 @@ from providers.webai.errors import (
     openai_error_body,
 )
 from providers.webai.gpt4free_client import G4FBackend, ProviderStream, resolve_providers
-from providers.webai.logfmt import kv, logger
 from providers.webai.openai_shapes import (
     SSE_DONE,
     chat_completion,
@@ -33,6 +33,9 @@ from providers.webai.openai_shapes import (
 )
 from providers.webai.outcomes import ProviderOutcomes
 from router.config import WebAIConfig
+from router.logs import log_fields
+
+log = logging.getLogger("cliproxy.webai")
 
 HEALTH_PATH = "/health"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -97,19 +100,19 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         trace.outcome = trace.outcome or "client_disconnected"
         raise
     finally:
-        logger.info(
-            kv(
-                event="request",
-                request_id=request_id,
-                method=request.method,
-                path=request.path,
-                model=trace.model,
-                provider=trace.provider,
-                status=status,
-                outcome=trace.outcome or ("ok" if status < 400 else "error"),
-                latency_ms=round((time.monotonic() - started) * 1000),
-                reason=trace.reason,
-            )
+        log_fields(
+            log,
+            logging.INFO,
+            event="request",
+            request_id=request_id,
+            method=request.method,
+            path=request.path,
+            model=trace.model,
+            provider=trace.provider,
+            status=status,
+            outcome=trace.outcome or ("ok" if status < 400 else "error"),
+            latency_ms=round((time.monotonic() - started) * 1000),
+            reason=trace.reason,
         )
 
 

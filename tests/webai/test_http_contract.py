@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
+from router.logs import LineFormatter
 from tests.webai.helpers import CHAT_PATH, KEY, auth_headers, chat_body
 
 
@@ -124,7 +125,8 @@ async def test_one_key_value_log_line_per_request_without_secrets(
         )
     assert status == 200
     assert headers["X-Request-Id"] == "req-abc123"
-    lines = [record.getMessage() for record in caplog.records if record.name == "cliproxy.webai"]
+    formatter = LineFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.name == "cliproxy.webai"]
     assert len(lines) == 1
     fields = dict(part.split("=", 1) for part in lines[0].split(" ") if "=" in part)
     assert fields["event"] == "request"
