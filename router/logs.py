@@ -82,7 +82,9 @@ def utc_iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
-    """Log one structured line."""
+def log_fields(
+    logger: logging.Logger, level: int, *, exc_info: bool = False, **fields: Any
+) -> None:
+    """Log one structured line (``exc_info``: with the traceback of the exception handled)."""
     if logger.isEnabledFor(level):
-        logger.log(level, "", extra={"fields": fields})
+        logger.log(level, "", exc_info=exc_info, extra={"fields": fields})

@@ -18,6 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from providers.aistudio import constants
 from providers.aistudio.errors import BrowserUnavailable
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.browser")
 
@@ -77,7 +78,13 @@ class BrowserManager:
         self.state = "running"
         self._ready.set()
         self._launched.set()
-        log.info("event=browser_started generation=%d version=%s", self.generation, browser.version)
+        log_fields(
+            log,
+            logging.INFO,
+            event="browser_started",
+            generation=self.generation,
+            version=browser.version,
+        )
 
     def _on_disconnected(self, browser: Browser) -> None:
         if browser is not self._browser or self._stopping:
@@ -85,7 +92,7 @@ class BrowserManager:
         self._ready.clear()
         self._browser = self._context = None
         self.last_error = "browser process exited"
-        log.warning("event=browser_crashed generation=%d", self.generation)
+        log_fields(log, logging.WARNING, event="browser_crashed", generation=self.generation)
         self._restart_task = asyncio.create_task(self._restart_after_crash())
 
     async def _restart_after_crash(self) -> None:
@@ -99,7 +106,7 @@ class BrowserManager:
                 f"browser crashed {len(self._crashes)} times in "
                 f"{constants.BROWSER_CRASH_WINDOW_SECONDS:g}s; not restarting"
             )
-            log.error("event=browser_gave_up crashes=%d", len(self._crashes))
+            log_fields(log, logging.ERROR, event="browser_gave_up", crashes=len(self._crashes))
             return
         self.state = "restarting"
         attempt = len(self._crashes) - 1
@@ -119,7 +126,7 @@ class BrowserManager:
             except PlaywrightError as exc:
                 attempt += 1
                 self.last_error = f"browser restart failed: {exc.message.splitlines()[0]}"
-                log.warning("event=browser_restart_failed attempt=%d", attempt)
+                log_fields(log, logging.WARNING, event="browser_restart_failed", attempt=attempt)
 
     async def context(self, wait: float) -> BrowserContext:
         """The live context; waits up to ``wait`` seconds while the browser (re)starts."""

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from providers.aistudio.service import AIStudioService
 from providers.aistudio.session_manager import InvalidSessionImport
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.control")
 
@@ -35,7 +36,7 @@ def _auth_middleware(key: str) -> Callable[[web.Request, Handler], Awaitable[web
         except web.HTTPException:
             raise
         except Exception as exc:
-            log.exception("event=control_error path=%s", request.path)
+            log_fields(log, logging.ERROR, exc_info=True, event="control_error", path=request.path)
             return _error(500, f"internal error: {type(exc).__name__}")
 
     return require_key
@@ -97,5 +98,5 @@ async def start_control_server(service: AIStudioService, port: int) -> tuple[web
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     bound = runner.addresses[0][1]
-    log.info("event=control_listening port=%d", bound)
+    log_fields(log, logging.INFO, event="control_listening", port=bound)
     return runner, bound

@@ -11,6 +11,8 @@ from pathlib import Path
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
+from router.logs import log_fields
+
 log = logging.getLogger("aistudio.diagnostics")
 
 
@@ -27,9 +29,15 @@ class Diagnostics:
             await page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
             stem.with_suffix(".html").write_text(await page.content(), encoding="utf-8")
         except (PlaywrightError, OSError) as exc:
-            log.warning("event=diagnostics_failed reason=%s error=%s", slug, type(exc).__name__)
+            log_fields(
+                log,
+                logging.WARNING,
+                event="diagnostics_failed",
+                reason=slug,
+                error=type(exc).__name__,
+            )
             with contextlib.suppress(OSError):
                 stem.with_suffix(".png").unlink(missing_ok=True)
             return None
-        log.info("event=diagnostics_saved path=%s", stem)
+        log_fields(log, logging.INFO, event="diagnostics_saved", path=stem)
         return stem

@@ -16,6 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from providers.aistudio import constants
 from providers.aistudio.errors import BrowserCrashed, SessionExpired
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.page")
 
@@ -208,7 +209,7 @@ class GeminiPage:
         with contextlib.suppress(PlaywrightError, TimeoutError):
             async with asyncio.timeout(5):
                 await asyncio.shield(self.page.evaluate(ABORT_SCRIPT, request_id))
-        log.info("event=fetch_aborted page=%d", self.number)
+        log_fields(log, logging.INFO, event="fetch_aborted", page=self.number)
 
     @property
     def usable(self) -> bool:

@@ -13,6 +13,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from providers.aistudio import constants
 from providers.aistudio.gemini_client import looks_signed_out
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.login")
 
@@ -56,7 +57,7 @@ class InteractiveLogin:
             page = await context.new_page()
             await page.goto(self._origin, timeout=constants.PAGE_LOAD_TIMEOUT_MS)
             self.page = page
-            log.info("event=interactive_login_waiting")
+            log_fields(log, logging.INFO, event="interactive_login_waiting")
             try:
                 async with asyncio.timeout(self._timeout):
                     while not await self._signed_in(page):
@@ -90,9 +91,9 @@ class InteractiveLogin:
     def finish(self, signed_in: bool, detail: str = "") -> None:
         self.state, self.detail = ("signed_in" if signed_in else "failed"), detail
         if signed_in:
-            log.info("event=interactive_login_saved")
+            log_fields(log, logging.INFO, event="interactive_login_saved")
         else:
-            log.warning("event=interactive_login_failed detail=%s", detail)
+            log_fields(log, logging.WARNING, event="interactive_login_failed", detail=detail)
 
     def describe(self) -> dict[str, str]:
         return {"state": self.state, "detail": self.detail}

@@ -12,6 +12,7 @@ from pathlib import Path
 from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import Config, ConfigError, load_config
+from router.logs import log_fields, setup_logging
 from router.relay.key import config_with_relay_key
 
 log = logging.getLogger("aistudio")
@@ -40,7 +41,7 @@ async def run(config: Config) -> int:
     try:
         await stop.wait()
     finally:
-        log.info("event=shutdown_requested")
+        log_fields(log, logging.INFO, event="shutdown_requested")
         await runner.cleanup()
         await service.stop()
     return 0
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}")
         return 2
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
+    setup_logging(config.log_level)
     if not config.aistudio.enabled:
-        log.warning("event=aistudio_disabled hint=set aistudio.enabled: true in the config")
+        log_fields(
+            log,
+            logging.WARNING,
+            event="aistudio_disabled",
+            hint="set aistudio.enabled: true in the config",
+        )
         return 0
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(run(config))

@@ -8,7 +8,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from providers.aistudio.page_pool import PagePool
 from providers.aistudio.session_manager import SessionManager, normalize_import
 from providers.aistudio.ws_client import SESSION_LOGIN, FrameSender, RelayClient
 from router.config import AIStudioConfig
+from router.logs import log_fields, utc_iso
 
 log = logging.getLogger("aistudio.service")
 
@@ -61,7 +61,7 @@ class Exchange:
 
 
 def _iso(timestamp: float | None) -> str | None:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+    return utc_iso(timestamp) if timestamp else None
 
 
 def _wants_stream(request: RelayedRequest, head: ResponseHead) -> bool:
@@ -113,7 +113,7 @@ class AIStudioService:
         await self.browser.start()
         self.relay.start()
         self._refresher = asyncio.create_task(self._refresh_storage_periodically())
-        log.info("event=service_started session=%s", self.session.state)
+        log_fields(log, logging.INFO, event="service_started", session=self.session.state)
 
     async def stop(self) -> None:
         if self._refresher is not None:
@@ -124,7 +124,7 @@ class AIStudioService:
         await self.save_storage()
         await self.pool.clear()
         await self.browser.stop()
-        log.info("event=service_stopped")
+        log_fields(log, logging.INFO, event="service_stopped")
 
     async def save_storage(self) -> None:
         """Write the browser's cookies and local storage back, if the session is good."""
@@ -140,7 +140,9 @@ class AIStudioService:
             try:
                 await self.save_storage()
             except OSError as exc:
-                log.warning("event=storage_refresh_failed error=%s", type(exc).__name__)
+                log_fields(
+                    log, logging.WARNING, event="storage_refresh_failed", error=type(exc).__name__
+                )
 
     # ---- requests ----------------------------------------------------------------------
 
@@ -151,10 +153,16 @@ class AIStudioService:
             async with self.pool.lease() as page:
                 await self._run(page, request, exchange)
         except asyncio.CancelledError:
-            log.info("event=request_cancelled")
+            log_fields(log, logging.INFO, event="request_cancelled")
             raise
         except AIStudioError as exc:
-            log.warning("event=request_failed kind=%s status=%d", type(exc).__name__, exc.status)
+            log_fields(
+                log,
+                logging.WARNING,
+                event="request_failed",
+                kind=type(exc).__name__,
+                status=exc.status,
+            )
             with contextlib.suppress(ConnectionError):
                 await sender.send("error", {"error": exc.message, "status": exc.status})
 
@@ -238,7 +246,13 @@ class AIStudioService:
     def _enter_cooldown(self, reason: str) -> None:
         self.cooldown_until = time.monotonic() + self.config.quota_cooldown
         self.cooldown_reason = reason
-        log.warning("event=quota_cooldown seconds=%g reason=%s", self.config.quota_cooldown, reason)
+        log_fields(
+            log,
+            logging.WARNING,
+            event="quota_cooldown",
+            seconds=self.config.quota_cooldown,
+            reason=reason,
+        )
 
     def clear_cooldown(self) -> None:
         self.cooldown_until = 0.0
@@ -301,7 +315,7 @@ class AIStudioService:
         self.session.forget()
         await self.pool.clear()
         await self.browser.stop()
-        log.info("event=session_forgotten")
+        log_fields(log, logging.INFO, event="session_forgotten")
 
     # ---- reporting ---------------------------------------------------------------------
 

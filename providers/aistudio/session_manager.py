@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from router.credentials.atomic import write_private_json
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.session")
 
@@ -78,7 +79,7 @@ class SessionManager:
             return None
         except (OSError, ValueError) as exc:
             self.state, self.detail = "absent", f"unreadable storage state: {type(exc).__name__}"
-            log.warning("event=storage_state_unreadable path=%s", self.path)
+            log_fields(log, logging.WARNING, event="storage_state_unreadable", path=self.path)
             return None
         if self.state == "absent":
             self.state = "unverified"
@@ -94,7 +95,12 @@ class SessionManager:
         record["cliproxy"] = {"account": self.account, "logged_in_at": self.logged_in_at}
         write_private_json(self.path, record)
         self.saved_at = time.time()
-        log.info("event=storage_state_saved cookies=%d", len(storage_state.get("cookies", [])))
+        log_fields(
+            log,
+            logging.INFO,
+            event="storage_state_saved",
+            cookies=len(storage_state.get("cookies", [])),
+        )
 
     def imported(self, account: str | None) -> None:
         self.account = account or self.account
@@ -103,14 +109,14 @@ class SessionManager:
 
     def mark_logged_in(self) -> None:
         if self.state != "logged_in":
-            log.info("event=session_logged_in")
+            log_fields(log, logging.INFO, event="session_logged_in")
         if self.logged_in_at is None:
             self.logged_in_at = time.time()
         self.state, self.detail = "logged_in", ""
 
     def mark_expired(self, detail: str) -> None:
         if self.state != "expired":
-            log.warning("event=session_expired detail=%s", detail)
+            log_fields(log, logging.WARNING, event="session_expired", detail=detail)
         self.state, self.detail = "expired", detail
 
     @property

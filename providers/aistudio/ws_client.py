@@ -17,6 +17,7 @@ from yarl import URL
 
 from providers.aistudio import constants
 from providers.aistudio.gemini_client import RelayedRequest
+from router.logs import log_fields
 
 log = logging.getLogger("aistudio.relay")
 
@@ -100,8 +101,12 @@ class RelayClient:
                 )
                 attempt += 1
                 delay *= random.uniform(0.5, 1.0)
-                log.info(
-                    "event=relay_reconnect_wait seconds=%.2f reason=%s", delay, self.last_error
+                log_fields(
+                    log,
+                    logging.INFO,
+                    event="relay_reconnect_wait",
+                    seconds=round(delay, 2),
+                    reason=self.last_error,
                 )
                 await asyncio.sleep(delay)
 
@@ -111,7 +116,7 @@ class RelayClient:
         self.connections += 1
         self.connected_since = time.time()
         self.connected.set()
-        log.info("event=relay_connected url=%s", self._log_url)
+        log_fields(log, logging.INFO, event="relay_connected", url=self._log_url)
         try:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
@@ -123,7 +128,7 @@ class RelayClient:
             self._ws = self._send_lock = None
             for task in list(self._tasks.values()):
                 task.cancel()
-            log.info("event=relay_disconnected in_flight=%d", len(self._tasks))
+            log_fields(log, logging.INFO, event="relay_disconnected", in_flight=len(self._tasks))
 
     async def _on_frame(self, ws: aiohttp.ClientWebSocketResponse, lock: asyncio.Lock, text: str):
         try:
@@ -131,7 +136,7 @@ class RelayClient:
             frame_id, frame_type = frame["id"], frame["type"]
             payload = frame.get("payload") or {}
         except (ValueError, KeyError, TypeError):
-            log.warning("event=relay_bad_frame")
+            log_fields(log, logging.WARNING, event="relay_bad_frame")
             return
         sender = FrameSender(ws, lock, frame_id)
         if frame_type == "http_request":
@@ -148,7 +153,7 @@ class RelayClient:
         elif frame_type == "cancel":
             task = self._tasks.get(frame_id)
             if task is not None:
-                log.info("event=relay_cancel_received")
+                log_fields(log, logging.INFO, event="relay_cancel_received")
                 task.cancel()
         elif frame_type == "ping":
             with contextlib.suppress(ConnectionError):
@@ -163,7 +168,7 @@ class RelayClient:
             await FrameSender(ws, lock, uuid.uuid4().hex).send(frame_type, payload)
         except (ConnectionError, RuntimeError):
             return False
-        log.info("event=relay_announced type=%s", frame_type)
+        log_fields(log, logging.INFO, event="relay_announced", type=frame_type)
         return True
 
     @property

@@ -6,6 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from router.formats.errors import ErrorKind
+from router.formats.openai_chat import openai_error_body as codec_error_body
+
 REASON_MAX_CHARS = 300
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8
@@ -69,10 +72,12 @@ def describe_attempts(attempts: Iterable[ProviderAttempt]) -> str:
     return "; ".join(f"{attempt.provider}: {attempt.reason}" for attempt in attempts)
 
 
-def openai_error_body(
-    message: str, error_type: str, code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+def openai_error_body(message: str, error_type: str, code: str | None = None) -> dict[str, Any]:
+    """The router's OpenAI error object (the OpenAI codec's shape), carrying the sidecar's
+    own, more specific ``type`` and ``code``."""
+    body: dict[str, Any] = codec_error_body(message, ErrorKind.API_ERROR)
+    body["error"].update(type=error_type, code=code)
+    return body
 
 
 class Redactor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
+import logging
 import re
 import secrets
 import time
@@ -22,7 +22,6 @@ from providers.webai.errors import (
     openai_error_body,
 )
 from providers.webai.gpt4free_client import G4FBackend, ProviderStream, resolve_providers
-from providers.webai.logfmt import kv, logger
 from providers.webai.openai_shapes import (
     SSE_DONE,
     chat_completion,
@@ -32,12 +31,23 @@ from providers.webai.openai_shapes import (
     sse_event,
 )
 from providers.webai.outcomes import ProviderOutcomes
+from router.api.body import loads_bounded, read_limited
+from router.api.errors import error_response as router_error_response
 from router.config import WebAIConfig
+from router.config.schema import ServerConfig
+from router.errors import ProxyError
+from router.formats import Format
+from router.logs import log_fields
+
+log = logging.getLogger("cliproxy.webai")
 
 HEALTH_PATH = "/health"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CLIENT_CLOSED_STATUS = 499
+# aiohttp's default client_max_size, the limit the service has always had.
+BODY_LIMIT = 1024 * 1024
+JSON_DEPTH = ServerConfig.max_json_depth
 
 CONFIG_KEY = web.AppKey("webai_config", WebAIConfig)
 BACKEND_KEY = web.AppKey("webai_backend", G4FBackend)
@@ -97,19 +107,19 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         trace.outcome = trace.outcome or "client_disconnected"
         raise
     finally:
-        logger.info(
-            kv(
-                event="request",
-                request_id=request_id,
-                method=request.method,
-                path=request.path,
-                model=trace.model,
-                provider=trace.provider,
-                status=status,
-                outcome=trace.outcome or ("ok" if status < 400 else "error"),
-                latency_ms=round((time.monotonic() - started) * 1000),
-                reason=trace.reason,
-            )
+        log_fields(
+            log,
+            logging.INFO,
+            event="request",
+            request_id=request_id,
+            method=request.method,
+            path=request.path,
+            model=trace.model,
+            provider=trace.provider,
+            status=status,
+            outcome=trace.outcome or ("ok" if status < 400 else "error"),
+            latency_ms=round((time.monotonic() - started) * 1000),
+            reason=trace.reason,
         )
 
 
@@ -120,6 +130,8 @@ async def error_shape_middleware(request: web.Request, handler: Handler) -> web.
         return await handler(request)
     except RequestRejected as exc:
         return error_response(exc.status, exc.message, exc.error_type, exc.code)
+    except ProxyError as exc:
+        return router_error_response(Format.OPENAI_CHAT, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -270,9 +282,12 @@ def generation_error_response(request: web.Request, exc: GenerationError) -> web
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, read by the router's reader (size limit, Content-Encoding,
+    nesting depth, unpaired surrogates: those failures are ProxyErrors)."""
+    raw = await read_limited(request, BODY_LIMIT, limit_name="the webai service's limit")
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = loads_bounded(raw, JSON_DEPTH)
+    except ValueError:
         raise RequestRejected(
             400, "request body is not valid JSON", "invalid_request_error", "invalid_json"
         ) from None
@@ -331,7 +346,8 @@ def build_app(cfg: WebAIConfig) -> web.Application:
 async def start_webai(cfg: WebAIConfig) -> tuple[web.AppRunner, str]:
     """Start the service on cfg.host:cfg.port (port 0 picks a free one); returns its base URL."""
     app = build_app(cfg)
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+    # The router's body reader undoes Content-Encoding itself, within the size limit.
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, auto_decompress=False)
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port)
     try:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 
 from providers.webai.errors import WebAIConfigError
 from providers.webai.http_server import start_webai
-from providers.webai.logfmt import configure_logging, kv, logger
 from router.config import ConfigError, WebAIConfig, load_config
+from router.logs import log_fields, setup_logging
+
+log = logging.getLogger("cliproxy.webai")
+# Libraries whose own handlers would bypass the one line format: routed to the root's.
+THIRD_PARTY_LOGGERS = ("g4f",)
 
 EXIT_OK = 0
 EXIT_BIND_FAILED = 1
@@ -37,7 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def serve(cfg: WebAIConfig) -> None:
     runner, base_url = await start_webai(cfg)
-    logger.info(kv(event="listening", url=base_url, providers=",".join(cfg.providers)))
+    log_fields(
+        log, logging.INFO, event="listening", url=base_url, providers=",".join(cfg.providers)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -45,8 +52,17 @@ async def serve(cfg: WebAIConfig) -> None:
     try:
         await stop.wait()
     finally:
-        logger.info(kv(event="stopping"))
+        log_fields(log, logging.INFO, event="stopping")
         await runner.cleanup()
+
+
+def configure_logging() -> None:
+    """The router's line format on stderr, g4f's records included."""
+    setup_logging("info")
+    for name in THIRD_PARTY_LOGGERS:
+        third_party = logging.getLogger(name)
+        third_party.handlers.clear()
+        third_party.propagate = True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,12 +74,19 @@ def main(argv: list[str] | None = None) -> int:
             raise WebAIConfigError("webai.enabled is false")
         asyncio.run(serve(cfg))
     except ConfigError as exc:
-        logger.error(kv(event="config_error", error="; ".join(exc.problems)))
+        log_fields(log, logging.ERROR, event="config_error", error="; ".join(exc.problems))
         return EXIT_BAD_CONFIG
     except WebAIConfigError as exc:
-        logger.error(kv(event="config_error", error=str(exc)))
+        log_fields(log, logging.ERROR, event="config_error", error=str(exc))
         return EXIT_BAD_CONFIG
     except OSError as exc:
-        logger.error(kv(event="bind_failed", host=cfg.host, port=cfg.port, error=exc.strerror))
+        log_fields(
+            log,
+            logging.ERROR,
+            event="bind_failed",
+            host=cfg.host,
+            port=cfg.port,
+            error=exc.strerror,
+        )
         return EXIT_BIND_FAILED
     return EXIT_OK

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from router.logs import utc_iso
 
 
 @dataclass(frozen=True)
@@ -40,4 +42,4 @@ class ProviderOutcomes:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return utc_iso(time.time())

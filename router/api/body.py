@@ -22,10 +22,13 @@ from router.errors import ErrorKind, ProxyError, bad_request
 _DEPTH_KEY = "server.max-json-depth"
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes:
+async def read_limited(
+    request: web.Request, limit: int, *, limit_name: str = "body-limit-mb"
+) -> bytes:
+    """The body's bytes; ``limit_name`` is what the 413 message names as the limit."""
     too_large = ProxyError(
         413,
-        f"request body is larger than the configured limit of {limit} bytes (body-limit-mb)",
+        f"request body is larger than the configured limit of {limit} bytes ({limit_name})",
         ErrorKind.REQUEST_TOO_LARGE,
     )
     if request.content_length is not None and request.content_length > limit:

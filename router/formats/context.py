@@ -8,28 +8,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-MAX_TOOL_NAME = 64
-_TOOL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
+from router.formats.toolnames import shorten_tool_name
+
 _CALL_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 _CALL_ID_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
-_TOOL_NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 
 DEFAULT_MAX_TOKENS = 8192
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def shorten_tool_name(name: str) -> str:
-    """Deterministic name every target accepts: <= 64 chars of [a-zA-Z0-9_-], starting
-    with a letter or underscore. Names already valid are returned unchanged."""
-    if _TOOL_NAME_OK.match(name):
-        return name
-    clean = _TOOL_NAME_BAD_CHARS.sub("_", name)
-    if not (clean[:1].isalpha() or clean[:1] == "_"):
-        clean = "_" + clean
-    return f"{clean[: MAX_TOOL_NAME - 11]}_{_digest(name)}"
 
 
 def sanitize_call_id(call_id: str) -> str:

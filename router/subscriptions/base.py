@@ -11,14 +11,12 @@ import abc
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import aiohttp
-
 from router.config.schema import ModelEntry, Timeouts
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
 from router.errors import ErrorKind
 from router.routing.failover import AttemptFailed
-from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
-from router.upstreams.http import HttpReply, pooled_session
+from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.pool import HttpReply, PooledUpstream, UpstreamPool
 
 
 @dataclass
@@ -31,7 +29,7 @@ class Prepared:
     state: Any = None
 
 
-class SubscriptionUpstream(Upstream):
+class SubscriptionUpstream(PooledUpstream):
     """An upstream whose credentials are the logged-in accounts of one provider."""
 
     provider: ClassVar[str]
@@ -46,8 +44,7 @@ class SubscriptionUpstream(Upstream):
         self.timeouts = timeouts
         self.store = store
         self.keeper = keeper
-        self._active = 0
-        self._session: aiohttp.ClientSession | None = None
+        self.pool = UpstreamPool(lambda: self.timeouts)
 
     @property
     def credentials(self) -> tuple[UpstreamCredential, ...]:
@@ -102,18 +99,4 @@ class SubscriptionUpstream(Upstream):
             raise AttemptFailed(503, ErrorKind.OVERLOADED, exc.message, auth=True) from None
 
     async def _send(self, prepared: Prepared) -> HttpReply:
-        if self._session is None:
-            self._session = pooled_session(self.timeouts)
-        response = await self._session.post(
-            prepared.url, data=prepared.body, headers=prepared.headers
-        )
-        self._active += 1
-        return HttpReply(self, response)
-
-    def active_requests(self) -> int:
-        return self._active
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return await self.pool.post(prepared.url, prepared.body, prepared.headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -18,17 +19,14 @@ from multidict import CIMultiDict
 
 from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
 from router.errors import ErrorKind
-from router.formats import Format
+from router.formats import Format, get_codec
+from router.formats.errors import kind_for_status
 from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
 from router.routing.failover import AttemptFailed, retry_after_seconds
-from router.upstreams.base import (
-    COUNT_TOKENS,
-    Upstream,
-    UpstreamCall,
-    UpstreamCredential,
-    UpstreamReply,
-)
+from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.gemini import gemini_model_url
+from router.upstreams.pool import PooledUpstream, UpstreamPool
+from router.upstreams.probe import probe_health
 
 log = logging.getLogger("router.aistudio")
 
@@ -39,8 +37,8 @@ START_HINT = (
 )
 LOGIN_HINT = "log in with `cliproxy login aistudio` (paste a storage state on a headless machine)"
 LOGGED_OUT_STATES = ("absent", "expired")
+_GEMINI_CODEC = get_codec(Format.GEMINI)
 _CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
-_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 
 
 def login_required(session: str) -> AttemptFailed:
@@ -84,25 +82,13 @@ def count_tokens_body(body: bytes) -> bytes:
     return json.dumps(payload).encode()
 
 
-def gemini_error_body(status: int, message: str) -> bytes:
-    gemini_status = {
-        401: "UNAUTHENTICATED",
-        403: "PERMISSION_DENIED",
-        429: "RESOURCE_EXHAUSTED",
-        503: "UNAVAILABLE",
-        504: "DEADLINE_EXCEEDED",
-    }.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
-    error = {"code": status, "message": message, "status": gemini_status}
-    return json.dumps({"error": error}).encode()
-
-
 class RelayedReply(UpstreamReply):
     """An UpstreamReply over a RelayReply; ``close`` cancels an unfinished request at the peer."""
 
-    def __init__(self, owner: AIStudioUpstream, reply: RelayReply) -> None:
+    def __init__(self, owner: AIStudioUpstream, reply: RelayReply, on_close: Callable[[], None]):
         self._owner = owner
         self._reply = reply
-        self._closed = False
+        self._on_close: Callable[[], None] | None = on_close
         self.status = reply.status
         headers = CIMultiDict(reply.headers)
         if reply.streaming and "Content-Type" not in headers:
@@ -120,9 +106,10 @@ class RelayedReply(UpstreamReply):
             raise RelayStreamLost(exc.message) from None
 
     def close(self) -> None:
-        if self._closed:
+        if self._on_close is None:
             return
-        self._closed = True
+        on_close, self._on_close = self._on_close, None
+        on_close()
         self._owner.release(self._reply)
 
 
@@ -134,7 +121,8 @@ class ErrorReply(UpstreamReply):
         self.headers = CIMultiDict({"Content-Type": "application/json"})
         if retry_after is not None:
             self.headers["Retry-After"] = str(max(1, round(retry_after)))
-        self._body = gemini_error_body(status, message)
+        error = _GEMINI_CODEC.encode_error(status, message, kind_for_status(status))
+        self._body = json.dumps(error).encode()
 
     async def next_chunk(self) -> bytes:
         body, self._body = self._body, b""
@@ -144,7 +132,7 @@ class ErrorReply(UpstreamReply):
         self._body = b""
 
 
-class AIStudioUpstream(Upstream):
+class AIStudioUpstream(PooledUpstream):
     """Serves ``aistudio.model-pattern`` models through the relay hub, in Gemini format."""
 
     kind = "aistudio"
@@ -157,7 +145,8 @@ class AIStudioUpstream(Upstream):
         self.timeouts = timeouts
         self.hub = hub
         self.control = AIStudioControl(config)
-        self._active = 0
+        # Replies travel over the hub, so the pool only counts them; it never makes a session.
+        self.pool = UpstreamPool(lambda: self.timeouts)
         self._closers: set[asyncio.Task[None]] = set()
 
     @property
@@ -196,8 +185,7 @@ class AIStudioUpstream(Upstream):
                 raise login_required(session) from None
             rest = self._cool(session, None, exc.message) if exc.status == 429 else None
             return ErrorReply(exc.status, f"AI Studio relay: {exc.message}", rest)
-        self._active += 1
-        relayed = RelayedReply(self, reply)
+        relayed = RelayedReply(self, reply, self.pool.opened())
         if reply.status == 401:
             relayed.close()
             raise login_required(session)
@@ -230,19 +218,16 @@ class AIStudioUpstream(Upstream):
         return rest
 
     def release(self, reply: RelayReply) -> None:
-        """Count a reply out and cancel it at the peer if unfinished (in the background)."""
-        self._active -= 1
+        """Cancel a closed reply at the peer if unfinished (in the background)."""
         closer = asyncio.get_running_loop().create_task(reply.aclose())
         self._closers.add(closer)
         closer.add_done_callback(self._closers.discard)
-
-    def active_requests(self) -> int:
-        return self._active
 
     async def close(self) -> None:
         if self._closers:
             await asyncio.wait(list(self._closers), timeout=5)
         await self.control.close()
+        await super().close()
 
 
 class AIStudioControl:
@@ -287,19 +272,8 @@ class AIStudioControl:
 
     async def probe(self) -> dict[str, object]:
         """The service's own /health, or why it could not be read."""
-        try:
-            async with self._http().get(
-                self.url + "/health", headers=self._headers(), timeout=_PROBE_TIMEOUT
-            ) as response:
-                if response.status != 200:
-                    return {"status": "down", "reason": f"/health answered {response.status}"}
-                service = await response.json()
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            return {
-                "status": "down",
-                "reason": f"not reachable at {self.url}: {type(exc).__name__}",
-            }
-        report: dict[str, object] = {"status": "up", "service": service}
+        report = await probe_health(self._http(), self.url, self._headers())
+        service = report.get("service")
         if isinstance(service, dict) and service.get("session") in LOGGED_OUT_STATES:
             report["login"] = "required"
             report["reason"] = f"Google session {service['session']}: {LOGIN_HINT}"

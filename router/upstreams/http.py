@@ -1,62 +1,15 @@
-"""HTTP upstreams: one pooled aiohttp ClientSession per provider, reused across requests."""
+"""HTTP upstreams reached with an API key: where a call goes and how it is authenticated."""
 
 from __future__ import annotations
 
 import abc
-from typing import Protocol
-
-import aiohttp
 
 from router.config.schema import ProviderConfig, Timeouts
-from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
-
-_CONNECTION_LIMIT = 512
-
-
-class CountsReplies(Protocol):
-    """An upstream that counts its open replies in ``_active``."""
-
-    _active: int
+from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.pool import PooledUpstream, UpstreamPool
 
 
-def pooled_session(timeouts: Timeouts) -> aiohttp.ClientSession:
-    """A keep-alive connection pool for one upstream."""
-    connector = aiohttp.TCPConnector(limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
-    timeout = aiohttp.ClientTimeout(
-        total=None, connect=timeouts.connect, sock_connect=timeouts.connect
-    )
-    return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
-    )
-
-
-class HttpReply(UpstreamReply):
-    """Wraps an aiohttp response; counts itself out of its upstream exactly once."""
-
-    __slots__ = ("_closed", "_owner", "_response", "headers", "status")
-
-    def __init__(self, owner: CountsReplies, response: aiohttp.ClientResponse) -> None:
-        self._owner = owner
-        self._response = response
-        self._closed = False
-        self.status = response.status
-        self.headers = response.headers
-
-    async def next_chunk(self) -> bytes:
-        return await self._response.content.readany()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._owner._active -= 1
-        if self._response.content.at_eof():
-            self._response.release()
-        else:
-            self._response.close()
-
-
-class HttpUpstream(Upstream):
+class HttpUpstream(PooledUpstream):
     """Base for upstreams reached over HTTP; subclasses say where and how to authenticate."""
 
     def __init__(self, config: ProviderConfig, timeouts: Timeouts, unset_env: tuple[str, ...] = ()):
@@ -72,13 +25,7 @@ class HttpUpstream(Upstream):
             if c.key
         )
         self.unconfigured_reason = _unconfigured_reason(self.credentials, unset_env)
-        self._active = 0
-        self._session: aiohttp.ClientSession | None = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = pooled_session(self.timeouts)
-        return self._session
+        self.pool = UpstreamPool(lambda: self.timeouts)
 
     @abc.abstractmethod
     def url(self, call: UpstreamCall) -> str:
@@ -103,17 +50,7 @@ class HttpUpstream(Upstream):
         headers.update(self.auth_headers(call.credential))
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        response = await self.session().post(self.url(call), data=call.body, headers=headers)
-        self._active += 1
-        return HttpReply(self, response)
-
-    def active_requests(self) -> int:
-        return self._active
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return await self.pool.post(self.url(call), call.body, headers)
 
 
 def _unconfigured_reason(

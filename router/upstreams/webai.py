@@ -7,8 +7,6 @@ model names) and it may be the last fallback of other models (``webai.fallback-f
 
 from __future__ import annotations
 
-import aiohttp
-
 from router.config.schema import (
     WEBAI_PROVIDER,
     Credential,
@@ -19,6 +17,7 @@ from router.config.schema import (
     WebAIConfig,
 )
 from router.upstreams.openai import OpenAICompatibleUpstream
+from router.upstreams.probe import probe_health
 
 # Extra seconds the router waits beyond the sidecar's own generation timeout, so that the
 # sidecar's clean 504 arrives before the router gives up.
@@ -43,15 +42,4 @@ class WebAIUpstream(OpenAICompatibleUpstream):
 
     async def probe(self) -> dict[str, object]:
         """The sidecar's own /health, or why it could not be read."""
-        try:
-            async with self.session().get(
-                f"{self.service_url}/health", timeout=aiohttp.ClientTimeout(total=1.0)
-            ) as response:
-                if response.status != 200:
-                    return {"status": "down", "reason": f"/health answered {response.status}"}
-                return {"status": "up", "service": await response.json()}
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return {
-                "status": "down",
-                "reason": f"not reachable at {self.service_url}: {exc!r}"[:200],
-            }
+        return await probe_health(self.pool.session(), self.service_url)

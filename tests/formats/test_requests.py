@@ -6,7 +6,7 @@ import pytest
 from fmt_helpers import ctx
 
 from router.formats import Format, FormatError, UnsupportedFeature, get_codec
-from router.formats.context import shorten_tool_name
+from router.formats.toolnames import shorten_tool_name
 
 CHAT = get_codec(Format.OPENAI_CHAT)
 RESP = get_codec(Format.OPENAI_RESPONSES)

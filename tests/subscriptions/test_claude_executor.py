@@ -15,12 +15,12 @@ from router.config.schema import Timeouts
 from router.config.subscriptions import ClaudeSubscriptionConfig
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.formats.sse import SSEParser
+from router.formats.toolnames import shorten_tool_name
 from router.subscriptions.base import Prepared
 from router.subscriptions.claude.restore import RestoredMessageReply, RestoredStreamReply
-from router.subscriptions.claude.toolnames import upstream_tool_name
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
-from router.upstreams.http import HttpReply
+from router.upstreams.pool import HttpReply
 from tests.fakes.anthropic import CLAUDE_CODE_SYSTEM, AnthropicFake
 from tests.fakes.behaviours import Reply, Status, Stream, ToolCall
 
@@ -316,7 +316,7 @@ async def test_names_over_64_characters_are_shortened_and_restored(claude: Harne
     await claude.call(body)
     shortened = claude.seen["tools"][0]["name"]
     assert len(shortened) <= 64 and shortened != "proxy_" + LONG_NAME
-    assert shortened == upstream_tool_name(LONG_NAME, "proxy_")
+    assert shortened == shorten_tool_name(LONG_NAME, "proxy_")
     claude.fake.script.push(Reply(tool_calls=[ToolCall(shortened), ToolCall("proxy_get_time")]))
     claude.fake.script.push(Stream(tool_calls=[ToolCall(shortened)]))
     _, raw = await claude.call(body)

@@ -9,13 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from router.formats.toolnames import shorten_tool_name
 from router.subscriptions.claude.request import (
     InvalidRequestBody,
     merge_betas,
     rewrite_body,
     with_claude_code_system,
 )
-from router.subscriptions.claude.toolnames import ToolNameMap, map_tool_names, upstream_tool_name
+from router.subscriptions.claude.toolnames import ToolNameMap, map_tool_names
 
 VALID_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 PROMPT = "You are Claude Code, Anthropic's official CLI for Claude."
@@ -26,31 +27,31 @@ def tool(name: str, **extra: object) -> dict:
 
 
 def test_short_names_get_the_prefix() -> None:
-    assert upstream_tool_name("get_weather", "proxy_") == "proxy_get_weather"
-    assert upstream_tool_name("get_weather", "") == "get_weather"
+    assert shorten_tool_name("get_weather", "proxy_") == "proxy_get_weather"
+    assert shorten_tool_name("get_weather", "") == "get_weather"
 
 
 def test_long_names_are_shortened_deterministically_with_a_hash() -> None:
     name = "mcp__filesystem__" + "read_multiple_files_with_a_very_long_descriptive_name"
-    first = upstream_tool_name(name, "proxy_")
-    assert first == upstream_tool_name(name, "proxy_")
+    first = shorten_tool_name(name, "proxy_")
+    assert first == shorten_tool_name(name, "proxy_")
     assert len(first) == 64
     assert VALID_NAME.fullmatch(first)
     assert first.startswith("proxy_mcp__filesystem__read")
-    other = upstream_tool_name(name + "x", "proxy_")
+    other = shorten_tool_name(name + "x", "proxy_")
     assert other != first and len(other) == 64
 
 
 def test_invalid_characters_are_replaced_and_hashed() -> None:
-    name = upstream_tool_name("server.tool/read", "proxy_")
+    name = shorten_tool_name("server.tool/read", "proxy_")
     assert VALID_NAME.fullmatch(name)
     assert name.startswith("proxy_server_tool_read_")
-    assert name != upstream_tool_name("server_tool_read", "proxy_")
+    assert name != shorten_tool_name("server_tool_read", "proxy_")
 
 
 @given(st.text(min_size=0, max_size=200), st.sampled_from(["", "proxy_", "p-", "x" * 40]))
 def test_every_upstream_name_is_valid(name: str, prefix: str) -> None:
-    assert VALID_NAME.fullmatch(upstream_tool_name(name, prefix))
+    assert VALID_NAME.fullmatch(shorten_tool_name(name, prefix))
 
 
 @given(st.lists(st.text(min_size=1, max_size=120), min_size=1, max_size=12, unique=True))
@@ -64,7 +65,7 @@ def test_the_map_is_injective_and_restores_exactly(names: list[str]) -> None:
 
 def test_a_collision_with_a_hashed_name_picks_another_candidate() -> None:
     long_name = "a" * 80
-    hashed = upstream_tool_name(long_name, "proxy_")
+    hashed = shorten_tool_name(long_name, "proxy_")
     literal = hashed.removeprefix("proxy_")
     mapping = ToolNameMap("proxy_")
     first = mapping.outbound(long_name)

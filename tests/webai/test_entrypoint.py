@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -52,6 +53,9 @@ async def spawn_service(config: Path) -> asyncio.subprocess.Process:
     )
 
 
+ROUTER_LINE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+
+
 async def read_listening_url(process: asyncio.subprocess.Process) -> str:
     assert process.stderr is not None
     async with asyncio.timeout(STARTUP_TIMEOUT):
@@ -83,7 +87,11 @@ async def test_module_entrypoint_serves_health_and_stops_on_sigterm(tmp_path: Pa
             assert await process.wait() == 0
         assert process.stderr is not None
         remaining_log = (await process.stderr.read()).decode()
-        assert "event=request" in remaining_log
+        request_lines = [line for line in remaining_log.splitlines() if "event=request" in line]
+        # The router's own line dialect (router.logs): "<UTC ms>Z <level> <logger> key=value".
+        assert re.fullmatch(
+            ROUTER_LINE + r"info cliproxy\.webai event=request .*", request_lines[0]
+        )
         assert KEY not in remaining_log
         assert "Traceback" not in remaining_log
     finally:

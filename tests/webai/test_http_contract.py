@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 from typing import Any
 
@@ -9,6 +11,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
+from router.logs import LineFormatter
 from tests.webai.helpers import CHAT_PATH, KEY, auth_headers, chat_body
 
 
@@ -124,7 +127,8 @@ async def test_one_key_value_log_line_per_request_without_secrets(
         )
     assert status == 200
     assert headers["X-Request-Id"] == "req-abc123"
-    lines = [record.getMessage() for record in caplog.records if record.name == "cliproxy.webai"]
+    formatter = LineFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.name == "cliproxy.webai"]
     assert len(lines) == 1
     fields = dict(part.split("=", 1) for part in lines[0].split(" ") if "=" in part)
     assert fields["event"] == "request"
@@ -134,3 +138,32 @@ async def test_one_key_value_log_line_per_request_without_secrets(
     assert fields["status"] == "200"
     assert int(fields["latency_ms"]) >= 0
     assert KEY not in lines[0]
+
+
+async def test_bodies_nested_too_deeply_get_the_routers_400(start_service: Any) -> None:
+    base_url = await start_service("FixedText")
+    payload = chat_body()
+    payload["metadata"] = json.loads("[" * 200 + "]" * 200)
+    status, body, _ = await request(base_url, "POST", CHAT_PATH, auth_headers(), json=payload)
+    assert status == 400
+    assert_openai_error(body, "invalid_request_error")
+    assert "deeper than 128 levels" in body["error"]["message"]
+
+
+async def test_bodies_over_the_limit_get_413(start_service: Any) -> None:
+    base_url = await start_service("FixedText")
+    payload = chat_body()
+    payload["padding"] = "x" * (1024 * 1024)
+    status, body, _ = await request(base_url, "POST", CHAT_PATH, auth_headers(), json=payload)
+    assert status == 413
+    assert_openai_error(body, "invalid_request_error")
+    assert "the webai service's limit" in body["error"]["message"]
+
+
+async def test_a_gzip_body_is_read(start_service: Any) -> None:
+    base_url = await start_service("FixedText")
+    headers = {**auth_headers(), "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    data = gzip.compress(json.dumps(chat_body()).encode())
+    status, body, _ = await request(base_url, "POST", CHAT_PATH, headers, data=data)
+    assert status == 200
+    assert body["object"] == "chat.completion"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from router.formats.context import shorten_tool_name
+from router.formats.toolnames import shorten_tool_name
 
 
 class ToolNames:

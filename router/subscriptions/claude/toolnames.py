@@ -8,30 +8,10 @@ Server tools (a ``type`` other than ``custom``, e.g. ``web_search_20250305``) ke
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
-MAX_TOOL_NAME = 64
-_VALID_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_INVALID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
-_HASH_CHARS = 8
-
-
-def upstream_tool_name(name: str, prefix: str, attempt: int = 0) -> str:
-    """``prefix + name`` when that is a valid Anthropic tool name, else a shortened form.
-
-    The shortened form keeps the start of ``prefix + name`` (invalid characters become
-    ``_``) and ends with ``_`` and a hash of ``name``, 64 characters at most. ``attempt``
-    varies the hash when a request needs a second candidate to avoid a collision.
-    """
-    plain = prefix + name
-    if attempt == 0 and _VALID_NAME.fullmatch(plain):
-        return plain
-    digest = hashlib.sha256(f"{attempt}:{name}".encode()).hexdigest()[:_HASH_CHARS]
-    head = _INVALID_CHARS.sub("_", plain)[: MAX_TOOL_NAME - _HASH_CHARS - 1]
-    return f"{head}_{digest}"
+from router.formats.toolnames import shorten_tool_name
 
 
 class ToolNameMap:
@@ -52,10 +32,10 @@ class ToolNameMap:
         if known is not None:
             return known
         attempt = 0
-        candidate = upstream_tool_name(name, self._prefix)
+        candidate = shorten_tool_name(name, self._prefix)
         while candidate in self._inbound or candidate in self._reserved:
             attempt += 1
-            candidate = upstream_tool_name(name, self._prefix, attempt)
+            candidate = shorten_tool_name(name, self._prefix, attempt)
         self._outbound[name] = candidate
         self._inbound[candidate] = name
         return candidate

@@ -18,9 +18,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
-
-import aiohttp
 
 from router.config.schema import ModelEntry, Timeouts
 from router.config.subscriptions import CtoNewConfig
@@ -50,7 +49,8 @@ from router.subscriptions.ctonew.replies import (
     completion_reply,
     error_reply,
 )
-from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.pool import PooledUpstream, UpstreamPool
 
 log = logging.getLogger("router.ctonew")
 
@@ -67,7 +67,7 @@ class Refusal(Exception):
         self.message = message
 
 
-class CtoNewUpstream(Upstream):
+class CtoNewUpstream(PooledUpstream):
     kind = "ctonew"
     wire_format = Format.OPENAI_CHAT
     quota_limited = True
@@ -82,10 +82,9 @@ class CtoNewUpstream(Upstream):
         self.endpoints = EngineEndpoints(
             api_base=config.api_base, ws_base=config.ws_base, origin=config.origin
         )
-        self._session: aiohttp.ClientSession | None = None
+        self.pool = UpstreamPool(lambda: self.timeouts, cookies=False)
         self._tokens: TokenCache | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._active = 0
         # Credential id -> the cookie Clerk called signed out (a new cookie clears it).
         self._signed_out: dict[str, str] = {}
         self._last_used: dict[str, float] = {}
@@ -141,57 +140,47 @@ class CtoNewUpstream(Upstream):
 
     # ---- requests ------------------------------------------------------------------------
 
-    def _session_pool(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=self.timeouts.connect, sock_connect=self.timeouts.connect
-            )
-            self._session = aiohttp.ClientSession(
-                timeout=timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-            )
+    def _token_cache(self) -> TokenCache:
+        """Clerk tokens, fetched over the upstream's pooled session (made with it)."""
+        if self._tokens is None:
             clerk = ClerkClient(
-                self._session,
+                self.pool.session(),
                 clerk_url=self.config.clerk_url,
                 api_version=self.config.clerk_api_version,
                 origin=self.config.origin,
             )
             self._tokens = TokenCache(clerk, self.config.token_margin)
-        return self._session
-
-    def _closed(self) -> None:
-        self._active -= 1
+        return self._tokens
 
     async def open(self, call: UpstreamCall) -> UpstreamReply:
-        self._active += 1
+        closed = self.pool.opened()
         try:
-            return await self._open(call)
+            return await self._open(call, closed)
         except BaseException:
-            self._active -= 1
+            closed()
             raise
 
-    async def _open(self, call: UpstreamCall) -> UpstreamReply:
+    async def _open(self, call: UpstreamCall, closed: Callable[[], None]) -> UpstreamReply:
         try:
             credential = self._credential(call.credential.name)
             prompt, adapter = self._prompt(call)
             chat = await self._start_chat(credential, prompt, adapter)
         except Refusal as refusal:
-            return error_reply(refusal.status, refusal.message, self._closed)
+            return error_reply(refusal.status, refusal.message, closed)
         head = {
             "id": f"chatcmpl-{call.request_id}",
             "created": int(time.time()),
             "model": call.model,
         }
         if call.stream:
-            return StreamReply(chat, head, self._closed)
+            return StreamReply(chat, head, closed)
         try:
             pieces = await _whole_answer(chat)
         except ChatLost as exc:
-            return error_reply(502, str(exc), self._closed)
+            return error_reply(502, str(exc), closed)
         finally:
             chat.close()
-        return completion_reply(head, pieces, self._closed)
+        return completion_reply(head, pieces, closed)
 
     def _credential(self, credential_id: str) -> StoredCredential:
         credential = self.store.get(constants.PROVIDER, credential_id)
@@ -208,8 +197,7 @@ class CtoNewUpstream(Upstream):
             if exc.status != 401:
                 raise Refusal(exc.status, exc.message) from None
         # EngineLabs refused the JWT before its time: fetch a new one and try once more.
-        assert self._tokens is not None
-        self._tokens.forget(credential.id)
+        self._token_cache().forget(credential.id)
         token = await self._token(credential)
         try:
             return await self._chat(token, prompt, adapter)
@@ -217,7 +205,7 @@ class CtoNewUpstream(Upstream):
             raise Refusal(exc.status, exc.message) from None
 
     async def _chat(self, token: SessionToken, prompt: str, adapter: str) -> Chat:
-        chat = Chat(self._session_pool(), self.endpoints, self._tasks)
+        chat = Chat(self.pool.session(), self.endpoints, self._tasks)
         await chat.start(token.jwt, token.user_id, prompt, adapter)
         return chat
 
@@ -241,15 +229,13 @@ class CtoNewUpstream(Upstream):
 
     async def _token(self, credential: StoredCredential) -> SessionToken:
         """The account's session JWT; Refusal when Clerk will not give one."""
-        self._session_pool()
-        assert self._tokens is not None
         data = credential.data
 
         def persist(cookie: str) -> bool:
             return self._save_rotated(credential, cookie)
 
         try:
-            return await self._tokens.token(
+            return await self._token_cache().token(
                 credential.id,
                 str(data[COOKIE_FIELD]),
                 persist,
@@ -279,19 +265,14 @@ class CtoNewUpstream(Upstream):
         log_fields(log, logging.INFO, event="ctonew_cookie_rotated", credential=credential.id)
         return True
 
-    def active_requests(self) -> int:
-        return self._active
-
     async def close(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-            self._tokens = None
+        await self.pool.close()
+        self._tokens = None
 
 
 def _unusable(message: str) -> AttemptFailed:

@@ -1,0 +1,105 @@
+"""What every upstream's ``open`` shares: one pooled session, made once on first use, and
+the count of replies opened and not yet closed.
+
+An upstream says only where a call goes and how it is authenticated; it takes its session
+from ``pool.session()`` and hands each reply the ``on_close`` that ``pool.opened()``
+returns, so ``active_requests()`` and ``close()`` are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import aiohttp
+
+from router.config.schema import Timeouts
+from router.upstreams.base import Upstream, UpstreamReply
+
+_CONNECTION_LIMIT = 512
+
+
+def pooled_session(timeouts: Timeouts, *, cookies: bool = True) -> aiohttp.ClientSession:
+    """A keep-alive connection pool for one upstream; ``cookies=False`` keeps none."""
+    connector = aiohttp.TCPConnector(limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=timeouts.connect, sock_connect=timeouts.connect
+    )
+    jar = None if cookies else aiohttp.DummyCookieJar()
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=jar, skip_auto_headers=("User-Agent",)
+    )
+
+
+class UpstreamPool:
+    """One upstream's pooled session and its open replies."""
+
+    def __init__(self, timeouts: Callable[[], Timeouts], *, cookies: bool = True) -> None:
+        """``timeouts``: read when the session is made (the upstream's own, merged)."""
+        self._timeouts = timeouts
+        self._cookies = cookies
+        self._session: aiohttp.ClientSession | None = None
+        self.active = 0
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = pooled_session(self._timeouts(), cookies=self._cookies)
+        return self._session
+
+    def opened(self) -> Callable[[], None]:
+        """Count one reply open; the callable returned counts it closed, once."""
+        self.active += 1
+        counted = True
+
+        def closed() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.active -= 1
+
+        return closed
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
+        response = await self.session().post(url, data=body, headers=headers)
+        return HttpReply(response, self.opened())
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpReply(UpstreamReply):
+    """Wraps an aiohttp response; counts itself out of its pool exactly once."""
+
+    __slots__ = ("_on_close", "_response", "headers", "status")
+
+    def __init__(self, response: aiohttp.ClientResponse, on_close: Callable[[], None]) -> None:
+        self._response = response
+        self._on_close: Callable[[], None] | None = on_close
+        self.status = response.status
+        self.headers = response.headers
+
+    async def next_chunk(self) -> bytes:
+        return await self._response.content.readany()
+
+    def close(self) -> None:
+        if self._on_close is None:
+            return
+        on_close, self._on_close = self._on_close, None
+        on_close()
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class PooledUpstream(Upstream):
+    """An upstream whose replies are counted by ``pool``; subclasses make the pool."""
+
+    pool: UpstreamPool
+
+    def active_requests(self) -> int:
+        return self.pool.active
+
+    async def close(self) -> None:
+        await self.pool.close()
