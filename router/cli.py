@@ -8,10 +8,10 @@ import json
 import sys
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.config.secret import hash_secret
 from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
-from router.management.secret import hash_secret
 from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 from router.relay.key import ensure_relay_key, relay_key_path
 

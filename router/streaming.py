@@ -21,8 +21,8 @@ from aiohttp import web
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.routing.failover import Opened
-from router.routing.faults import AnswerTooLarge, answer_too_large
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
+from router.upstreams.faults import AnswerTooLarge, answer_too_large
 
 KEEPALIVE = b": keep-alive\n\n"
 

@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
+from router.config.wire.claude import UPSTREAM_NAME as CLAUDE_PROVIDER
+from router.config.wire.ctonew import UPSTREAM_NAME as CTONEW_PROVIDER
 from router.ops.assess import service_findings
 from router.ops.checks import deployment_problems, unset_variable_warnings
 from router.ops.probe import HealthUnavailable, fetch_health, operator_key
-from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
-from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
-from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
 
 MAX_CLOCK_SKEW_S = 60.0
 LOGIN_COMMANDS = {

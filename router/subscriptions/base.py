@@ -15,8 +15,7 @@ import aiohttp
 
 from router.config.schema import ModelEntry, Timeouts
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
-from router.errors import ErrorKind
-from router.routing.failover import AttemptFailed
+from router.errors import AttemptFailed, ErrorKind
 from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.http import HttpReply, pooled_session
 

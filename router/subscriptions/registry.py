@@ -14,18 +14,18 @@ from typing import Any
 
 from router.config.schema import Config
 from router.config.subscriptions import OAuthSubscription
+from router.config.wire.ctonew import PROVIDER as CTONEW
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.oauth.client import refresh_tokens
 from router.oauth.login import OAuthProvider
-from router.routing.faults import MIB
 from router.subscriptions.base import SubscriptionUpstream
 from router.subscriptions.chatgpt.oauth import ChatGPTOAuth
 from router.subscriptions.chatgpt.upstream import CodexUpstream
 from router.subscriptions.claude.oauth import ClaudeOAuth
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
-from router.subscriptions.ctonew.constants import PROVIDER as CTONEW
 from router.subscriptions.ctonew.upstream import CtoNewUpstream
 from router.upstreams.base import Upstream
+from router.upstreams.faults import MIB
 
 
 def login_hint(provider: str) -> str:

@@ -225,7 +225,8 @@ async def test_client_disconnect_cancels_the_relayed_fetch(stack: Stack) -> None
     assert upstream.active_requests() == 0
 
 
-async def test_relay_drop_mid_stream_ends_with_a_clean_error(stack: Stack) -> None:
+async def test_relay_drop_mid_stream_ends_with_the_relays_own_message(stack: Stack) -> None:
+    """A relay peer dropping mid-stream says so to the client (not a generic "connection lost")."""
     stack.fake.mode = "stall"
     hub = stack.router.state.relay
     async with asyncio.timeout(20):
@@ -233,7 +234,9 @@ async def test_relay_drop_mid_stream_ends_with_a_clean_error(stack: Stack) -> No
             response = await open_stream(http, stack.router.url)
             await stack.service.relay.drop_connection()
             rest = (await response.read()).decode()
-        assert '"error"' in rest and "upstream connection lost mid-stream" in rest
+        assert '"error"' in rest
+        assert f"upstream failed mid-stream: relay session '{SESSION}' dropped" in rest
+        assert "upstream connection lost mid-stream" not in rest
         assert "Traceback" not in rest
         await stack.fake.disconnects.get()
         await hub.wait_for_session(SESSION)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from router.subscriptions.ctonew import constants
+from router.config.wire import ctonew as constants
 from router.upstreams.base import UpstreamStreamError
 
 TEXT = "text"
