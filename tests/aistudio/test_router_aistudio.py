@@ -26,7 +26,7 @@ from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import read_config
 from router.server import RunningRouter, start_router
-from tests.aistudio.fake_aistudio import FakeAIStudio, serve_fake, sse
+from testkit.fake_aistudio import FakeAIStudio, serve_fake, sse
 from tests.aistudio.test_aistudio_service import (
     CHROMIUM,
     RELAY_KEY,
