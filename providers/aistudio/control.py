@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from providers.aistudio.service import AIStudioService
 from providers.aistudio.session_manager import InvalidSessionImport
@@ -22,7 +23,7 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": {"message": message, "status": status}}, status=status)
 
 
-def _auth_middleware(key: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _auth_middleware(key: str) -> Middleware:
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
         if key:

@@ -39,7 +39,7 @@ async def metrics(request: web.Request) -> web.Response:
     if not config.enabled:
         raise ProxyError(404, "metrics are off (metrics.enabled: false)", ErrorKind.NOT_FOUND)
     if not config.public:
-        state.management.check(request)
+        await state.management.check(request)
     await state.usage.collector.probe_sidecars()
     body = generate_latest(state.usage.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

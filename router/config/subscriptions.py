@@ -17,7 +17,9 @@ from router.config.wire import chatgpt, claude, ctonew
 _URL_FIELDS = ("authorize_url", "token_url", "redirect_uri")
 
 
-def _check_urls(values: dict[str, str], path: str, problems: Problems, schemes: tuple[str, ...]):
+def _check_urls(
+    values: dict[str, str], path: str, problems: Problems, schemes: tuple[str, ...]
+) -> None:
     for key, url in values.items():
         check_url(url, join(path, key.replace("_", "-")), problems, schemes)
 

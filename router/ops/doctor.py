@@ -110,7 +110,7 @@ def _fix_of(warning: str) -> str:
 def router_url(loaded: LoadedConfig) -> str:
     from router.cli import describe
 
-    return str(describe(loaded)["url"])
+    return describe(loaded)["url"]
 
 
 def router_checks(loaded: LoadedConfig, url: str) -> tuple[dict[str, object] | None, Check]:
@@ -165,7 +165,7 @@ def listener_name(port: int) -> str:
 def service_checks(loaded: LoadedConfig, document: dict[str, object]) -> list[Check]:
     from router.cli import describe
 
-    expected = [str(p) for p in describe(loaded)["programs"]]  # type: ignore[union-attr]
+    expected = describe(loaded)["programs"]
     findings = service_findings(document, expected)
     checks = [Check(f.subject, False, f.problem, f.fix) for f in findings]
     for name in ("webai", "aistudio"):

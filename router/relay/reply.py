@@ -44,8 +44,9 @@ def error_from_payload(payload: dict[str, Any]) -> RelayError:
     if not isinstance(message, str) or not message:
         message = "relay peer reported an error"
     status = payload.get("status")
-    valid = type(status) is int and 400 <= status <= 599
-    return RelayError(message[:1000], status if valid else 502)
+    if type(status) is not int or not 400 <= status <= 599:
+        status = 502
+    return RelayError(message[:1000], status)
 
 
 class RelayReply:

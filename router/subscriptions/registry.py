@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from router.config.schema import Config
@@ -35,7 +35,9 @@ def login_hint(provider: str) -> str:
     )
 
 
-def oauth_refresher(oauth: OAuthProvider):
+def oauth_refresher(
+    oauth: OAuthProvider,
+) -> Callable[[StoredCredential], Awaitable[Mapping[str, Any]]]:
     """The TokenKeeper refresher for ``oauth``: a refresh grant, as credential fields."""
 
     async def refresh(credential: StoredCredential) -> Mapping[str, Any]:
@@ -56,7 +58,7 @@ class Subscriptions:
         self.fallbacks: list[tuple[str, Upstream, str]] = []
         sections = config.subscriptions
         if sections.claude.enabled:
-            oauth = ClaudeOAuth(sections.claude)
+            oauth: OAuthProvider = ClaudeOAuth(sections.claude)
             keeper = self._keeper(oauth, sections.claude)
             self._add(
                 ClaudeSubscriptionUpstream(sections.claude, config.timeouts, store, keeper),
