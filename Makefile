@@ -49,7 +49,7 @@ bench: dev-install
 
 lint: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check . \
-		&& "$(VENV_BIN)/mypy" router/formats
+		&& "$(VENV_BIN)/mypy" router providers && "$(VENV_BIN)/lint-imports"
 
 format: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format . && "$(VENV_BIN)/ruff" check --fix .

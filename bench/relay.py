@@ -6,7 +6,7 @@ relay-browser  router -> /v1/ws -> AI Studio service -> fetch in a Chromium page
                origin (needs /usr/bin/chromium)
 
 Both measure the latency a Gemini ``generateContent`` gains through the relay, against
-calling the same fake origin (tests/aistudio/fake_aistudio.py, answering at once) directly
+calling the same fake origin (testkit/fake_aistudio.py, answering at once) directly
 in the same run, requests alternating one by one; and a 1,000-chunk
 ``streamGenerateContent`` that must arrive complete and in order. relay-browser also
 reads the service process's own RSS: Chromium and the Playwright driver are its children
@@ -35,8 +35,8 @@ from bench.load import percentile
 from bench.processes import PYTHON, START_TIMEOUT, Child, Processes, free_port, health
 from bench.processes import wait_healthy as wait_router_healthy
 from bench.registry import BenchResult, RunOptions, Target, benchmark
-from tests.aistudio.fake_aistudio import COOKIE, GOOD_SESSION
-from tests.aistudio.relay_peer import RelayPeer, Send
+from testkit.fake_aistudio import COOKIE, GOOD_SESSION
+from testkit.relay_peer import RelayPeer, Send
 
 CHROMIUM = "/usr/bin/chromium"
 RELAY_KEY = "bench-relay"
@@ -134,7 +134,7 @@ async def relay_stack(
         [
             PYTHON,
             "-m",
-            "tests.aistudio.fake_aistudio",
+            "testkit.fake_aistudio",
             "--chunks",
             str(STREAM_CHUNKS),
             "--interval",

@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import TypedDict
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.config.secret import hash_secret
 from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
-from router.management.secret import hash_secret
 from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 from router.relay.key import ensure_relay_key, relay_key_path
 
@@ -102,7 +103,16 @@ def _print_relay_key(loaded: LoadedConfig) -> int:
     return 0
 
 
-def describe(loaded: LoadedConfig) -> dict[str, object]:
+class Description(TypedDict):
+    """What ``python -m router describe`` prints (as JSON) for the scripts."""
+
+    url: str
+    health_url: str
+    programs: list[str]
+    unset_variables: list[str]
+
+
+def describe(loaded: LoadedConfig) -> Description:
     """What scripts need to know: where the router answers, which programs to run, and
     which variables the enabled sections miss (names only: start.sh compares them)."""
     config = loaded.config
@@ -114,9 +124,9 @@ def describe(loaded: LoadedConfig) -> dict[str, object]:
         programs.append("aistudio")
     if config.webai.enabled:
         programs.append("webai")
-    return {
-        "url": url,
-        "health_url": f"{url}/v1/health",
-        "programs": programs,
-        "unset_variables": unset_variables(loaded),
-    }
+    return Description(
+        url=url,
+        health_url=f"{url}/v1/health",
+        programs=programs,
+        unset_variables=unset_variables(loaded),
+    )

@@ -9,7 +9,7 @@ import math
 
 from router.formats.errors import ErrorKind
 
-__all__ = ["ErrorKind", "ProxyError", "bad_request"]
+__all__ = ["AttemptFailed", "ErrorKind", "OAuthError", "ProxyError", "bad_request"]
 
 
 class ProxyError(Exception):
@@ -39,3 +39,45 @@ class ProxyError(Exception):
 
 def bad_request(message: str, param: str | None = None) -> ProxyError:
     return ProxyError(400, message, ErrorKind.INVALID_REQUEST, param=param)
+
+
+class AttemptFailed(Exception):
+    """One candidate failed before anything reached the client.
+
+    Raised by upstreams, caught by failover (which tries the next candidate); it lives here,
+    at the bottom, so upstreams never import routing.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        auth: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.auth = auth
+
+    def as_proxy_error(self) -> ProxyError:
+        return ProxyError(self.status, self.message, self.kind, retry_after=self.retry_after)
+
+
+class OAuthError(Exception):
+    """The token endpoint refused or could not be reached.
+
+    Raised by router.oauth, handled by the credential keeper (router.credentials).
+
+    ``rejected`` means the grant itself was refused (``invalid_grant`` and the like): the
+    user has to log in again. Otherwise trying later may help.
+    """
+
+    def __init__(self, message: str, *, rejected: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rejected = rejected

@@ -82,9 +82,12 @@ def utc_iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def log_fields(
-    logger: logging.Logger, level: int, *, exc_info: bool = False, **fields: Any
-) -> None:
-    """Log one structured line (``exc_info``: with the traceback of the exception handled)."""
+def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
+    """Log one structured line."""
     if logger.isEnabledFor(level):
-        logger.log(level, "", exc_info=exc_info, extra={"fields": fields})
+        logger.log(level, "", extra={"fields": fields})
+
+
+def log_exception_fields(logger: logging.Logger, **fields: Any) -> None:
+    """Log one structured error line with the traceback of the exception being handled."""
+    logger.error("", exc_info=True, extra={"fields": fields})

@@ -16,13 +16,13 @@ from router.credentials import CredentialStore
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
-from router.routing.faults import MIB
 from router.routing.selector import Selector
 from router.routing.table import ModelTable
 from router.security.origin import OriginPolicy
 from router.subscriptions.registry import Subscriptions
 from router.upstreams.aistudio import AIStudioUpstream
 from router.upstreams.base import Upstream
+from router.upstreams.faults import MIB
 from router.upstreams.registry import build_upstream
 from router.upstreams.webai import WebAIUpstream
 

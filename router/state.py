@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -37,7 +38,7 @@ class RouterState:
         self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
         self.usage = UsageObserver(self, loaded.config)
         self.started_at = time.time()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._refresher: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
@@ -48,7 +49,7 @@ class RouterState:
             self.runtime.subscriptions.refresh_forever()
         )
 
-    def keep_background(self, task: asyncio.Task[None]) -> None:
+    def keep_background(self, task: asyncio.Task[Any]) -> None:
         """Hold a reference to ``task`` until it ends; cancelled at close."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -21,8 +21,8 @@ from aiohttp import web
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.routing.failover import Opened
-from router.routing.faults import AnswerTooLarge, answer_too_large
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
+from router.upstreams.faults import AnswerTooLarge, answer_too_large
 
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -59,7 +59,6 @@ class StreamOutcome:
     """
 
     chunks: int = 0
-    bytes_out: int = 0
     error: str | None = None
     client_gone: bool = False
 
@@ -106,7 +105,7 @@ async def forward_stream(
             await pump.run()
         except _StreamEnded as ended:
             outcome.error = ended.reason
-            await _write(response, _failure_bytes(transform, ended.error), outcome)
+            await _write(response, _failure_bytes(transform, ended.error))
         await response.write_eof()
     except ConnectionResetError:
         outcome.client_gone = True
@@ -198,7 +197,7 @@ class _Pump:
             ) from None
 
     async def _send(self, data: bytes) -> None:
-        await _write(self.response, data, self.outcome)
+        await _write(self.response, data)
 
 
 def _failure_bytes(transform: StreamTransform, error: ProxyError) -> bytes:
@@ -280,7 +279,6 @@ class SilenceTimer:
         self._handle = self._loop.call_at(due, self._check)
 
 
-async def _write(response: web.StreamResponse, data: bytes, outcome: StreamOutcome) -> None:
+async def _write(response: web.StreamResponse, data: bytes) -> None:
     if data:
-        outcome.bytes_out += len(data)
         await response.write(data)

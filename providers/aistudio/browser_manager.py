@@ -10,10 +10,16 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import psutil
-from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Playwright,
+    StorageState,
+    async_playwright,
+)
 from playwright.async_api import Error as PlaywrightError
 
 from providers.aistudio import constants
@@ -23,6 +29,12 @@ from router.logs import log_fields
 log = logging.getLogger("aistudio.browser")
 
 StorageLoader = Callable[[], dict[str, Any] | None]
+
+
+def as_storage_state(storage: dict[str, Any]) -> StorageState:
+    """The session file's JSON, which has Playwright's storage-state shape (it was written
+    from ``storage_state()`` or checked by the session import); Playwright validates it."""
+    return cast("StorageState", storage)
 
 
 class BrowserManager:
@@ -69,7 +81,9 @@ class BrowserManager:
             executable_path=self._chromium_path, headless=self._headless, args=args
         )
         storage = self._storage_loader()
-        context = await browser.new_context(storage_state=storage) if storage else None
+        context = (
+            await browser.new_context(storage_state=as_storage_state(storage)) if storage else None
+        )
         if context is None:
             context = await browser.new_context()
         self._browser, self._context = browser, context
@@ -159,7 +173,9 @@ class BrowserManager:
                 with contextlib.suppress(PlaywrightError):
                     await old.close()
             storage = self._storage_loader()
-            self._context = await self._browser.new_context(storage_state=storage or None)
+            self._context = await self._browser.new_context(
+                storage_state=as_storage_state(storage) if storage else None
+            )
             self.generation += 1
             self._ready.set()
 
@@ -167,7 +183,7 @@ class BrowserManager:
         if self._context is None or not self._ready.is_set():
             return None
         try:
-            return await self._context.storage_state()
+            return dict(await self._context.storage_state())
         except PlaywrightError:
             return None
 

@@ -8,10 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from providers.aistudio.service import AIStudioService
 from providers.aistudio.session_manager import InvalidSessionImport
-from router.logs import log_fields
+from router.logs import log_exception_fields, log_fields
 
 log = logging.getLogger("aistudio.control")
 
@@ -23,7 +24,7 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": {"message": message, "status": status}}, status=status)
 
 
-def _auth_middleware(key: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _auth_middleware(key: str) -> Middleware:
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
         if key:
@@ -36,7 +37,7 @@ def _auth_middleware(key: str) -> Callable[[web.Request, Handler], Awaitable[web
         except web.HTTPException:
             raise
         except Exception as exc:
-            log_fields(log, logging.ERROR, exc_info=True, event="control_error", path=request.path)
+            log_exception_fields(log, event="control_error", path=request.path)
             return _error(500, f"internal error: {type(exc).__name__}")
 
     return require_key

@@ -115,11 +115,6 @@ def looks_signed_out(url: str, origin: str) -> bool:
     return any(marker in path for marker in constants.SIGN_IN_PATH_MARKERS)
 
 
-def is_page_gone(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(m in text for m in ("closed", "crash", "disconnected", "target page"))
-
-
 class GeminiPage:
     """One AI Studio page that runs one relayed fetch at a time."""
 

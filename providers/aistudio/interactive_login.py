@@ -65,7 +65,7 @@ class InteractiveLogin:
             except TimeoutError:
                 raise SignInAbandoned(f"no sign-in within {self._timeout:g}s") from None
             self.state = "verifying"
-            return await context.storage_state()
+            return dict(await context.storage_state())
         finally:
             self.page = None
             with contextlib.suppress(PlaywrightError):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -41,7 +42,7 @@ class FrameSender:
             await self._ws.send_str(frame)
 
 
-RequestHandler = Callable[[RelayedRequest, FrameSender], Awaitable[None]]
+RequestHandler = Callable[[RelayedRequest, FrameSender], Coroutine[Any, Any, None]]
 
 
 def relay_connect_url(relay_url: str, key: str, name: str) -> URL:
@@ -130,7 +131,9 @@ class RelayClient:
                 task.cancel()
             log_fields(log, logging.INFO, event="relay_disconnected", in_flight=len(self._tasks))
 
-    async def _on_frame(self, ws: aiohttp.ClientWebSocketResponse, lock: asyncio.Lock, text: str):
+    async def _on_frame(
+        self, ws: aiohttp.ClientWebSocketResponse, lock: asyncio.Lock, text: str
+    ) -> None:
         try:
             frame = json.loads(text)
             frame_id, frame_type = frame["id"], frame["type"]
@@ -149,15 +152,18 @@ class RelayClient:
             )
             task = asyncio.create_task(self._handler(request, sender))
             self._tasks[frame_id] = task
-            task.add_done_callback(lambda _t, rid=frame_id: self._tasks.pop(rid, None))
+            task.add_done_callback(functools.partial(self._forget_task, frame_id))
         elif frame_type == "cancel":
-            task = self._tasks.get(frame_id)
-            if task is not None:
+            running = self._tasks.get(frame_id)
+            if running is not None:
                 log_fields(log, logging.INFO, event="relay_cancel_received")
-                task.cancel()
+                running.cancel()
         elif frame_type == "ping":
             with contextlib.suppress(ConnectionError):
                 await sender.send("pong", {})
+
+    def _forget_task(self, request_id: str, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(request_id, None)
 
     async def announce(self, frame_type: str, payload: dict[str, Any]) -> bool:
         """Send a frame of the service's own (not a reply); False when not connected."""

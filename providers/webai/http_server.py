@@ -21,7 +21,12 @@ from providers.webai.errors import (
     WebAIConfigError,
     openai_error_body,
 )
-from providers.webai.gpt4free_client import G4FBackend, ProviderStream, resolve_providers
+from providers.webai.gpt4free_client import (
+    G4FBackend,
+    ProviderStream,
+    StreamDelta,
+    resolve_providers,
+)
 from providers.webai.openai_shapes import (
     SSE_DONE,
     chat_completion,
@@ -175,8 +180,7 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
     client_model = body.get("model")
     if not isinstance(client_model, str) or not client_model:
         raise RequestRejected(400, "model is required", "invalid_request_error", "missing_model")
-    messages = body.get("messages")
-    validate_messages(messages)
+    messages = validate_messages(body.get("messages"))
     request[TRACE_KEY].model = client_model
     g4f_model = request.app[CONFIG_KEY].models.get(client_model)
     if g4f_model is None:
@@ -262,7 +266,7 @@ async def relay_deltas(
     chunk: Callable[[dict[str, Any]], bytes],
 ) -> str:
     """Write every text delta as a chunk; returns the finish reason."""
-    delta = stream.first
+    delta: StreamDelta | None = stream.first
     finish_reason = "stop"
     while delta is not None:
         if delta.text:
@@ -298,7 +302,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def validate_messages(messages: Any) -> None:
+def validate_messages(messages: Any) -> list[dict[str, Any]]:
     if not isinstance(messages, list) or not messages:
         raise RequestRejected(
             400, "messages must be a non-empty array", "invalid_request_error", "missing_messages"
@@ -311,6 +315,7 @@ def validate_messages(messages: Any) -> None:
                 "invalid_request_error",
                 "invalid_messages",
             )
+    return messages
 
 
 async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from router.api.body import loads_bounded, max_json_depth, read_text
+from router.config.wire import ctonew as constants
 from router.credentials.store import credential_id
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.state import STATE
-from router.subscriptions.ctonew import constants
 from router.subscriptions.ctonew.clerk import client_cookie, client_id
 from router.subscriptions.ctonew.upstream import FIX, CtoNewUpstream
 

@@ -18,6 +18,7 @@ import contextlib
 from aiohttp import web
 
 from router.api.body import loads_bounded, max_json_depth, read_text
+from router.credentials.store import StoredCredential
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.oauth.callback_server import CallbackListener
 from router.oauth.login import LOGIN_TTL, LoginError, OAuthProvider, split_pasted_code
@@ -101,7 +102,9 @@ async def _listen(app: web.Application, state: RouterState, oauth: OAuthProvider
     return True
 
 
-async def _complete(state: RouterState, oauth: OAuthProvider, code: str, login_state: str):
+async def _complete(
+    state: RouterState, oauth: OAuthProvider, code: str, login_state: str
+) -> StoredCredential:
     try:
         credential = await state.logins.complete(oauth, code, login_state)
     except LoginError as exc:

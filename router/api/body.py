@@ -89,7 +89,7 @@ def loads_bounded(data: bytes | str, max_depth: int) -> Any:
 
 # A surrogate escape (\ud800-\udfff) or its raw bytes, which json.loads lets through: only
 # then are the strings searched for one left unpaired.
-_MAYBE_SURROGATE = {
+_MAYBE_SURROGATE: dict[type, re.Pattern[Any]] = {
     bytes: re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]"),
     str: re.compile(r"\\u[dD][89a-fA-F]"),
 }

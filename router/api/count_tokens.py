@@ -40,7 +40,7 @@ def _decode(client_format: Format, body: dict[str, Any], model: str, request_id:
     return dataclasses.replace(request, model=model)
 
 
-def _count_body(fmt: str, request: Request, ctx: TranslationContext) -> dict[str, Any]:
+def _count_body(fmt: Format, request: Request, ctx: TranslationContext) -> dict[str, Any]:
     encoded = get_codec(fmt).encode_request(request, ctx)
     if fmt == Format.ANTHROPIC:
         return {k: v for k, v in encoded.items() if k in _ANTHROPIC_COUNT_FIELDS}

@@ -7,18 +7,18 @@ import json
 from aiohttp import web
 
 from router.errors import ProxyError
-from router.formats import get_codec
+from router.formats import Format, get_codec
 
 
-def error_body(client_format: str, error: ProxyError) -> dict[str, object]:
+def error_body(client_format: Format, error: ProxyError) -> dict[str, object]:
     return get_codec(client_format).encode_error(error.status, error.message, error.kind)
 
 
-def stream_error_bytes(client_format: str, error: ProxyError) -> bytes:
+def stream_error_bytes(client_format: Format, error: ProxyError) -> bytes:
     return get_codec(client_format).encode_stream_error(error.status, error.message, error.kind)
 
 
-def error_response(client_format: str, error: ProxyError) -> web.Response:
+def error_response(client_format: Format, error: ProxyError) -> web.Response:
     return web.Response(
         status=error.status,
         body=json.dumps(error_body(client_format, error)).encode(),

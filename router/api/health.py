@@ -29,7 +29,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def health_document(state: RouterState) -> dict[str, Any]:
     runtime = state.runtime
-    providers: dict[str, object] = {}
+    providers: dict[str, dict[str, Any]] = {}
     degraded = False
     for upstream in runtime.upstreams:
         cooling = state.cooldowns.active(upstream.name)

@@ -6,7 +6,7 @@ from router.api.errors import stream_error_bytes
 from router.errors import ProxyError
 from router.formats import Format, SSEParser, TranslationContext, get_codec
 from router.formats.ir import Finish, StreamError, Usage
-from router.routing.faults import AnswerTooLarge
+from router.upstreams.faults import AnswerTooLarge
 
 
 def usage_log_fields(usage: Usage) -> dict[str, int]:

@@ -13,10 +13,13 @@ import difflib
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
@@ -76,7 +79,7 @@ def convert(hint: Any, value: Any, path: str, problems: Problems) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return convert(inner[0], value, path, problems)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if hasattr(hint, "from_shorthand") and not isinstance(value, Mapping):
             value = hint.from_shorthand(value)
         return bind(hint, value, path, problems)

@@ -16,9 +16,9 @@ from router.config.binder import Problems, check_positive, check_url, did_you_me
 from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
 from router.config.usage import MetricsConfig, UsageConfig
-from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
-from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
-from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
+from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
+from router.config.wire.claude import UPSTREAM_NAME as CLAUDE_PROVIDER
+from router.config.wire.ctonew import UPSTREAM_NAME as CTONEW_PROVIDER
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")

@@ -11,15 +11,15 @@ import re
 from dataclasses import dataclass, field
 
 from router.config.binder import Problems, check_url, join
-from router.management.secret import ManagementSecret
-from router.subscriptions.chatgpt import constants as chatgpt
-from router.subscriptions.claude import constants as claude
-from router.subscriptions.ctonew import constants as ctonew
+from router.config.secret import ManagementSecret
+from router.config.wire import chatgpt, claude, ctonew
 
 _URL_FIELDS = ("authorize_url", "token_url", "redirect_uri")
 
 
-def _check_urls(values: dict[str, str], path: str, problems: Problems, schemes: tuple[str, ...]):
+def _check_urls(
+    values: dict[str, str], path: str, problems: Problems, schemes: tuple[str, ...]
+) -> None:
     for key, url in values.items():
         check_url(url, join(path, key.replace("_", "-")), problems, schemes)
 

@@ -7,6 +7,7 @@ name without ``.json`` is the credential id. Files that cannot be read are repor
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -93,7 +94,7 @@ class CredentialStore:
         current = self.get(credential.provider, credential.id) or credential
         return self.save(credential.provider, credential.id, {**current.data, **changes})
 
-    def delete(self, provider: str, credential_id: str | None = None) -> list[str]:
+    def delete(self, provider: str, credential_id: str | None = None) -> builtins.list[str]:
         """Remove one credential of ``provider`` (or all of them); returns the ids removed."""
         removed = []
         for credential in self.list(provider):

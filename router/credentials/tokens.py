@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.credentials.store import CredentialStore, StoredCredential
+from router.errors import OAuthError
 from router.logs import log_fields, utc_iso
-from router.oauth.client import OAuthError
 
 log = logging.getLogger("router.credentials")
 

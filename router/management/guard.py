@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from router.config.secret import ManagementSecret
 from router.config.subscriptions import ManagementConfig
 from router.errors import ErrorKind, ProxyError
-from router.management.secret import ManagementSecret
 from router.management.throttle import FailureThrottle, address_group
 
 MANAGEMENT_PREFIXES = ("/v1/auth/", "/v1/management/")

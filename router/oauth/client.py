@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from router.errors import OAuthError
+
 _TIMEOUT = aiohttp.ClientTimeout(total=30.0)
 
 
@@ -27,19 +29,6 @@ class OAuthEndpoints:
     refresh_scope: str = ""
     # Claude's token endpoint wants the state back with the code.
     state_in_exchange: bool = False
-
-
-class OAuthError(Exception):
-    """The token endpoint refused or could not be reached.
-
-    ``rejected`` means the grant itself was refused (``invalid_grant`` and the like): the
-    user has to log in again. Otherwise trying later may help.
-    """
-
-    def __init__(self, message: str, *, rejected: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.rejected = rejected
 
 
 def authorize_url(endpoints: OAuthEndpoints, challenge: str, state: str) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from router.credentials.store import CredentialStore, StoredCredential, credential_id
-from router.oauth.client import OAuthEndpoints, OAuthError, authorize_url, exchange_code
+from router.errors import OAuthError
+from router.oauth.client import OAuthEndpoints, authorize_url, exchange_code
 from router.oauth.pkce import challenge_for, new_state, new_verifier
 
 LOGIN_TTL = 600.0

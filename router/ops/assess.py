@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-UP_STATES = frozenset({"RUNNING", "STARTING"})
 BROKEN_STATES = frozenset({"FATAL", "BACKOFF", "EXITED", "UNKNOWN"})
 LOGIN_FIX = "cliproxy login aistudio (or scripts/login.sh aistudio)"
 

@@ -121,7 +121,7 @@ def load_endpoint() -> Endpoint:
     from router.cli import describe
 
     loaded = read_config()
-    return Endpoint(url=str(describe(loaded)["url"]), key=client_key(loaded))
+    return Endpoint(url=describe(loaded)["url"], key=client_key(loaded))
 
 
 def client_key(loaded: LoadedConfig) -> str:

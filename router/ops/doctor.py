@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from router.config import ConfigError, LoadedConfig, read_config
+from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
+from router.config.wire.claude import UPSTREAM_NAME as CLAUDE_PROVIDER
+from router.config.wire.ctonew import UPSTREAM_NAME as CTONEW_PROVIDER
 from router.ops.assess import service_findings
 from router.ops.checks import deployment_problems, unset_variable_warnings
 from router.ops.probe import HealthUnavailable, fetch_health, operator_key
-from router.subscriptions.chatgpt.constants import UPSTREAM_NAME as CHATGPT_PROVIDER
-from router.subscriptions.claude.constants import UPSTREAM_NAME as CLAUDE_PROVIDER
-from router.subscriptions.ctonew.constants import UPSTREAM_NAME as CTONEW_PROVIDER
 
 MAX_CLOCK_SKEW_S = 60.0
 LOGIN_COMMANDS = {
@@ -110,7 +110,7 @@ def _fix_of(warning: str) -> str:
 def router_url(loaded: LoadedConfig) -> str:
     from router.cli import describe
 
-    return str(describe(loaded)["url"])
+    return describe(loaded)["url"]
 
 
 def router_checks(loaded: LoadedConfig, url: str) -> tuple[dict[str, object] | None, Check]:
@@ -165,7 +165,7 @@ def listener_name(port: int) -> str:
 def service_checks(loaded: LoadedConfig, document: dict[str, object]) -> list[Check]:
     from router.cli import describe
 
-    expected = [str(p) for p in describe(loaded)["programs"]]  # type: ignore[union-attr]
+    expected = describe(loaded)["programs"]
     findings = service_findings(document, expected)
     checks = [Check(f.subject, False, f.problem, f.fix) for f in findings]
     for name in ("webai", "aistudio"):

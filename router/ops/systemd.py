@@ -13,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-UNIT_NAME = "cliproxy.service"
-
 
 def render_unit(root: Path, user_unit: bool, run_as: str | None) -> str:
     venv = root / ".venv" / "bin"

@@ -23,7 +23,6 @@ CANCEL = "cancel"
 # session), so a quota rest earned before no longer applies. Other peers never send it.
 SESSION_LOGIN = "session_login"
 
-HEAD_TYPES = frozenset({HTTP_RESPONSE, STREAM_START, ERROR})
 TERMINAL_TYPES = frozenset({HTTP_RESPONSE, STREAM_END, ERROR})
 # The id of a frame that cannot be parsed, when it is the first key (as peers write it).
 _LEADING_ID = re.compile(r'\s*\{\s*"id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"')

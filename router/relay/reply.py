@@ -19,7 +19,6 @@ async def open_reply(
     """The reply for a request's first frame; a bad head fails (and frees) the request."""
     if frame_type == protocol.ERROR:
         pending.status = error_from_payload(payload).status
-        pending.head_delivered = True
         raise error_from_payload(payload)
     try:
         if frame_type not in (protocol.STREAM_START, protocol.HTTP_RESPONSE):
@@ -31,7 +30,6 @@ async def open_reply(
     except protocol.ProtocolError as exc:
         await abandon(pending)
         raise RelayError(f"relay peer sent a malformed response: {exc}") from None
-    pending.head_delivered = True
     headers = protocol.flatten_headers(payload.get("headers"))
     if frame_type == protocol.STREAM_START:
         pending.streaming = True
@@ -44,8 +42,9 @@ def error_from_payload(payload: dict[str, Any]) -> RelayError:
     if not isinstance(message, str) or not message:
         message = "relay peer reported an error"
     status = payload.get("status")
-    valid = type(status) is int and 400 <= status <= 599
-    return RelayError(message[:1000], status if valid else 502)
+    if type(status) is not int or not 400 <= status <= 599:
+        status = 502
+    return RelayError(message[:1000], status)
 
 
 class RelayReply:

@@ -26,7 +26,6 @@ class PendingRequest:
     buffer: FrameBuffer
     session: RelaySession | None = None
     attempts: int = 0
-    head_delivered: bool = False
     body_delivered: bool = False
     finished: bool = False
     status: int = 0

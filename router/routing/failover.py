@@ -19,10 +19,14 @@ from typing import Any
 import aiohttp
 
 from router.config.schema import RoutingConfig
-from router.errors import ErrorKind, ProxyError
+from router.errors import AttemptFailed, ErrorKind, ProxyError
 from router.logs import log_fields, utc_iso
 from router.routing.cooldown import Cooldowns
-from router.routing.faults import (
+from router.routing.selector import Candidate, Selector
+from router.routing.stream_deaths import StreamDeaths
+from router.routing.table import Target
+from router.upstreams.base import UpstreamCall, UpstreamReply
+from router.upstreams.faults import (
     MIB,
     AnswerTooLarge,
     answer_too_large,
@@ -30,11 +34,7 @@ from router.routing.faults import (
     is_fd_exhaustion,
     out_of_fds,
 )
-from router.routing.retry_after import retry_after_seconds
-from router.routing.selector import Candidate, Selector
-from router.routing.stream_deaths import StreamDeaths
-from router.routing.table import Target
-from router.upstreams.base import UpstreamCall, UpstreamReply
+from router.upstreams.retry_after import retry_after_seconds
 
 log = logging.getLogger("router.failover")
 
@@ -57,29 +57,6 @@ class Opened:
     first_chunk: bytes = b""
     body: bytes = b""
     payload: Any = None
-
-
-class AttemptFailed(Exception):
-    """One candidate failed before anything reached the client."""
-
-    def __init__(
-        self,
-        status: int,
-        kind: ErrorKind,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        auth: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-        self.retry_after = retry_after
-        self.auth = auth
-
-    def as_proxy_error(self) -> ProxyError:
-        return ProxyError(self.status, self.message, self.kind, retry_after=self.retry_after)
 
 
 async def read_body(

@@ -141,7 +141,7 @@ def _is_preflight(request: web.Request) -> bool:
 
 
 def _preflight(request: web.Request, origin: str) -> web.Response:
-    headers = {
+    headers: dict[str, str] = {
         hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: origin,
         hdrs.ACCESS_CONTROL_ALLOW_METHODS: ALLOWED_METHODS,
         hdrs.ACCESS_CONTROL_MAX_AGE: PREFLIGHT_MAX_AGE,

@@ -13,8 +13,7 @@ from typing import Any, ClassVar
 
 from router.config.schema import ModelEntry, Timeouts
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
-from router.errors import ErrorKind
-from router.routing.failover import AttemptFailed
+from router.errors import AttemptFailed, ErrorKind
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.pool import HttpReply, PooledUpstream, UpstreamPool
 

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from router.config.schema import Config
 from router.config.subscriptions import OAuthSubscription
+from router.config.wire.ctonew import PROVIDER as CTONEW
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.oauth.client import refresh_tokens
 from router.oauth.login import OAuthProvider
-from router.routing.faults import MIB
 from router.subscriptions.base import SubscriptionUpstream
 from router.subscriptions.chatgpt.oauth import ChatGPTOAuth
 from router.subscriptions.chatgpt.upstream import CodexUpstream
 from router.subscriptions.claude.oauth import ClaudeOAuth
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
-from router.subscriptions.ctonew.constants import PROVIDER as CTONEW
 from router.subscriptions.ctonew.upstream import CtoNewUpstream
 from router.upstreams.base import Upstream
+from router.upstreams.faults import MIB
 
 
 def login_hint(provider: str) -> str:
@@ -35,7 +35,9 @@ def login_hint(provider: str) -> str:
     )
 
 
-def oauth_refresher(oauth: OAuthProvider):
+def oauth_refresher(
+    oauth: OAuthProvider,
+) -> Callable[[StoredCredential], Awaitable[Mapping[str, Any]]]:
     """The TokenKeeper refresher for ``oauth``: a refresh grant, as credential fields."""
 
     async def refresh(credential: StoredCredential) -> Mapping[str, Any]:
@@ -56,7 +58,7 @@ class Subscriptions:
         self.fallbacks: list[tuple[str, Upstream, str]] = []
         sections = config.subscriptions
         if sections.claude.enabled:
-            oauth = ClaudeOAuth(sections.claude)
+            oauth: OAuthProvider = ClaudeOAuth(sections.claude)
             keeper = self._keeper(oauth, sections.claude)
             self._add(
                 ClaudeSubscriptionUpstream(sections.claude, config.timeouts, store, keeper),

@@ -18,15 +18,21 @@ import aiohttp
 from multidict import CIMultiDict
 
 from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
-from router.errors import ErrorKind
+from router.errors import AttemptFailed, ErrorKind
 from router.formats import Format, get_codec
 from router.formats.errors import kind_for_status
 from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
-from router.routing.failover import AttemptFailed, retry_after_seconds
-from router.upstreams.base import COUNT_TOKENS, UpstreamCall, UpstreamCredential, UpstreamReply
+from router.upstreams.base import (
+    COUNT_TOKENS,
+    UpstreamCall,
+    UpstreamCredential,
+    UpstreamReply,
+    UpstreamStreamError,
+)
 from router.upstreams.gemini import gemini_model_url
 from router.upstreams.pool import PooledUpstream, UpstreamPool
 from router.upstreams.probe import probe_health
+from router.upstreams.retry_after import retry_after_seconds
 
 log = logging.getLogger("router.aistudio")
 
@@ -56,11 +62,11 @@ def login_required(session: str) -> AttemptFailed:
     )
 
 
-class RelayStreamLost(ConnectionError):
+class RelayStreamLost(UpstreamStreamError):
     """The relay failed while the body was being read (session dropped, error frame).
 
-    A ConnectionError, so the failover and streaming layers treat it like a lost
-    upstream connection.
+    An UpstreamStreamError: failover and streaming treat it as a lost upstream, and the
+    client's error event carries the relay's own (secret-free) message.
     """
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.config.schema import ModelEntry, Timeouts
+from router.formats import Format
 
 
 @dataclass(frozen=True)
@@ -66,17 +67,31 @@ class Upstream(abc.ABC):
 
     name: str
     kind: str
-    wire_format: str
-    counts_tokens: bool = False
+    wire_format: Format
     # A 429 without Retry-After means a usage limit (rest routing.cooldown.quota seconds),
     # not a passing rate limit.
     quota_limited: bool = False
     # A subscription: idle until an account is logged in, which is not a fault.
     login_based: bool = False
     timeouts: Timeouts
-    credentials: tuple[UpstreamCredential, ...]
     models: tuple[ModelEntry, ...]
-    unconfigured_reason: str | None
+
+    # Read-only here: an HTTP upstream keeps them as plain attributes, a subscription or the
+    # relay works them out from who is logged in or connected right now.
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether the upstream answers count_tokens itself (else the router estimates)."""
+        return False
+
+    @property
+    @abc.abstractmethod
+    def credentials(self) -> tuple[UpstreamCredential, ...]:
+        """The usable credentials, in order; empty while nothing is configured or logged in."""
+
+    @property
+    @abc.abstractmethod
+    def unconfigured_reason(self) -> str | None:
+        """Why the upstream cannot take requests (None when it can)."""
 
     def accounts(self) -> list[dict[str, Any]]:
         """Logged-in accounts as status shows them (label, expiry, state; never a secret)."""

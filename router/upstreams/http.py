@@ -12,6 +12,9 @@ from router.upstreams.pool import PooledUpstream, UpstreamPool
 class HttpUpstream(PooledUpstream):
     """Base for upstreams reached over HTTP; subclasses say where and how to authenticate."""
 
+    credentials: tuple[UpstreamCredential, ...] = ()
+    unconfigured_reason: str | None = None
+
     def __init__(self, config: ProviderConfig, timeouts: Timeouts, unset_env: tuple[str, ...] = ()):
         """``unset_env``: environment variables this provider's api-keys refer to but lack."""
         self.name = config.name

@@ -158,7 +158,7 @@ class KeyStore:
 
     def create(
         self,
-        name: str,
+        name: object,
         *,
         expires_at: float | None = None,
         models: tuple[str, ...] = (),

@@ -28,7 +28,7 @@ from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import read_config
 from router.server import RunningRouter, start_router
-from tests.aistudio.fake_aistudio import COOKIE, GOOD_SESSION, FakeAIStudio, start_fake_aistudio
+from testkit.fake_aistudio import COOKIE, GOOD_SESSION, FakeAIStudio, start_fake_aistudio
 from tests.aistudio.test_aistudio_process import free_port
 from tests.aistudio.test_aistudio_service import CHROMIUM, RELAY_KEY, SESSION, make_config
 

@@ -23,8 +23,8 @@ from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import AIStudioConfig
 from router.relay import RelayError, RelayHub
+from testkit.fake_aistudio import COOKIE, FakeAIStudio, start_fake_aistudio
 from tests.aistudio.conftest import HubServer, start_hub_server
-from tests.aistudio.fake_aistudio import COOKIE, FakeAIStudio, start_fake_aistudio
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

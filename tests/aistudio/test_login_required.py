@@ -22,7 +22,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from tests.aistudio.relay_peer import RelayPeer, Send
+from testkit.relay_peer import RelayPeer, Send
 from tests.aistudio.test_router_aistudio_errors import (
     MESSAGES,
     MODEL,

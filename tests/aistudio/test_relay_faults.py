@@ -16,8 +16,8 @@ import pytest
 
 from router.logs import LineFormatter, logfmt
 from router.relay import RelayError
+from testkit.relay_peer import RelayPeer, Send, stream_handler
 from tests.aistudio.conftest import HubServer
-from tests.aistudio.relay_peer import RelayPeer, Send, stream_handler
 from tests.aistudio.test_router_aistudio_errors import MESSAGES, MODEL, aistudio_config, ws_url
 from tests.conftest import StartRouter
 

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from router.relay import RelayError, RelayHub, RelayUnavailable
+from testkit.relay_peer import RelayPeer, Send, never_answer, stream_handler
 from tests.aistudio.conftest import HubServer, start_hub_server
-from tests.aistudio.relay_peer import RelayPeer, Send, never_answer, stream_handler
 
 GEMINI_URL = (
     "https://generativelanguage.googleapis.com/v1beta/models/g:streamGenerateContent?alt=sse"

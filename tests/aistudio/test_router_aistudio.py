@@ -26,7 +26,7 @@ from providers.aistudio.control import start_control_server
 from providers.aistudio.service import AIStudioService, ServiceSettings
 from router.config import read_config
 from router.server import RunningRouter, start_router
-from tests.aistudio.fake_aistudio import FakeAIStudio, serve_fake, sse
+from testkit.fake_aistudio import FakeAIStudio, serve_fake, sse
 from tests.aistudio.test_aistudio_service import (
     CHROMIUM,
     RELAY_KEY,
@@ -229,7 +229,8 @@ async def test_client_disconnect_cancels_the_relayed_fetch(stack: Stack) -> None
     assert upstream.active_requests() == 0
 
 
-async def test_relay_drop_mid_stream_ends_with_a_clean_error(stack: Stack) -> None:
+async def test_relay_drop_mid_stream_ends_with_the_relays_own_message(stack: Stack) -> None:
+    """A relay peer dropping mid-stream says so to the client (not a generic "connection lost")."""
     stack.fake.mode = "stall"
     hub = stack.router.state.relay
     async with asyncio.timeout(20):
@@ -237,7 +238,9 @@ async def test_relay_drop_mid_stream_ends_with_a_clean_error(stack: Stack) -> No
             response = await open_stream(http, stack.router.url)
             await stack.service.relay.drop_connection()
             rest = (await response.read()).decode()
-        assert '"error"' in rest and "upstream connection lost mid-stream" in rest
+        assert '"error"' in rest
+        assert f"upstream failed mid-stream: relay session '{SESSION}' dropped" in rest
+        assert "upstream connection lost mid-stream" not in rest
         assert "Traceback" not in rest
         await stack.fake.disconnects.get()
         await hub.wait_for_session(SESSION)

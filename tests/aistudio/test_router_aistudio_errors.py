@@ -17,7 +17,7 @@ from router.app import create_app
 from router.errors import ProxyError
 from router.management.guard import is_management_path
 from router.upstreams.aistudio import upstream_model
-from tests.aistudio.relay_peer import Handler, RelayPeer, Send, stream_handler
+from testkit.relay_peer import Handler, RelayPeer, Send, stream_handler
 from tests.conftest import StartRouter, closing_genai, health_headers
 
 MODEL = "gemini-2.5-flash-aistudio"

@@ -39,7 +39,7 @@ COPIED = (
     "README.md",
     "examples",
 )
-LINKED = ("router", "providers", "tests", ".venv")
+LINKED = ("router", "providers", "tests", "testkit", "bench", ".venv")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 

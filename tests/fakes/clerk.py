@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from router.subscriptions.ctonew import constants
+from router.config.wire import ctonew as constants
 from tests.fakes.base import FakeServer, Handler, RecordedRequest
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from router.subscriptions.ctonew import constants
+from router.config.wire import ctonew as constants
 from tests.fakes.base import FakeServer, Handler, RecordedRequest, split_text
 from tests.fakes.clerk import ClerkFake
 

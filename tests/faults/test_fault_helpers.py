@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from router.routing.failover import read_body
-from router.routing.faults import AnswerTooLarge, event_stream_problem, is_fd_exhaustion
 from router.upstreams.base import UpstreamReply
+from router.upstreams.faults import AnswerTooLarge, event_stream_problem, is_fd_exhaustion
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from router.config import ConfigError, read_config
-from router.routing.retry_after import retry_after_seconds
+from router.upstreams.retry_after import retry_after_seconds
 from tests.conftest import StartRouter, health_headers, provider
 from tests.fakes.behaviours import Status
 from tests.fakes.openai import OpenAIFake

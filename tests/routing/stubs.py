@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from router.config.schema import ModelEntry, Timeouts
+from router.formats import Format
 from router.upstreams.base import Upstream, UpstreamCall, UpstreamCredential, UpstreamReply
 
 
@@ -10,7 +11,9 @@ class ConfiguredUpstream(Upstream):
     """An upstream with a name, credentials and models; opening it is a test error."""
 
     kind = "openai"
-    wire_format = "openai"
+    wire_format = Format.OPENAI_CHAT
+    credentials: tuple[UpstreamCredential, ...] = ()
+    unconfigured_reason: str | None = None
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ from playwright.async_api import Browser, Playwright, async_playwright
 from providers.aistudio.constants import CHROMIUM_FLAGS
 from router.config import read_config
 from router.server import RunningRouter, start_router
-from tests.aistudio.relay_peer import RelayPeer, stream_handler
+from testkit.relay_peer import RelayPeer, stream_handler
 from tests.conftest import StartRouter, provider
 from tests.fakes.behaviours import Reply
 from tests.fakes.clerk import client_cookie_value

@@ -18,7 +18,7 @@ import yaml
 from router.config import read_config
 from router.relay.key import config_with_relay_key, ensure_relay_key, relay_key_path
 from router.server import RunningRouter
-from tests.aistudio.relay_peer import RelayPeer, stream_handler
+from testkit.relay_peer import RelayPeer, stream_handler
 from tests.conftest import StartRouter
 
 REPO = Path(__file__).resolve().parents[2]

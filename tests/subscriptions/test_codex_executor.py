@@ -15,8 +15,8 @@ import pytest
 from router.config.schema import Timeouts
 from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
+from router.errors import AttemptFailed
 from router.formats import SSEParser
-from router.routing.failover import AttemptFailed
 from router.subscriptions.chatgpt.upstream import CodexUpstream
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from tests.fakes.behaviours import Drop, MidStreamError, Reply, Stall, Status, ToolCall, Usage

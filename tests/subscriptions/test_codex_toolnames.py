@@ -37,8 +37,8 @@ def test_long_names_shortened_everywhere_and_short_ones_kept() -> None:
     assert body["tools"][1]["name"] == "short_tool"
     assert body["tool_choice"]["name"] == short
     assert body["input"][1]["name"] == short
-    assert names.original(short) == LONG
-    assert names.original("short_tool") == "short_tool"
+    answer = json.dumps({"name": short, "other": "short_tool"})
+    assert json.loads(names.restore_text(answer)) == {"name": LONG, "other": "short_tool"}
 
 
 def test_two_long_names_sharing_a_prefix_get_distinct_short_names() -> None:
@@ -46,7 +46,8 @@ def test_two_long_names_sharing_a_prefix_get_distinct_short_names() -> None:
     names = shorten_request_names(body)
     first, second = (t["name"] for t in body["tools"][:2])
     assert first != second
-    assert (names.original(first), names.original(second)) == (LONG, LONG_2)
+    restored = names.restore_text(json.dumps([first, second]))
+    assert json.loads(restored) == [LONG, LONG_2]
 
 
 def test_same_long_name_in_a_later_turn_gets_the_same_short_name() -> None:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from router.config.wire import ctonew as constants
 from router.oauth.jwt import jwt_claims
-from router.subscriptions.ctonew import constants
 from router.subscriptions.ctonew.clerk import (
     ClerkClient,
     ClerkError,

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from router.subscriptions.ctonew import constants
+from router.config.wire import ctonew as constants
 from router.subscriptions.ctonew.clerk import ClerkClient, SessionToken
 from router.subscriptions.ctonew.engine import (
     REASONING,

@@ -14,8 +14,8 @@ import pytest
 from router.config.schema import Timeouts
 from router.config.subscriptions import CtoNewConfig
 from router.credentials import CredentialStore
+from router.errors import AttemptFailed
 from router.logs import logfmt
-from router.routing.failover import AttemptFailed
 from router.subscriptions.ctonew.upstream import CtoNewUpstream
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from tests.fakes.clerk import ClerkAccount, ClerkFake, client_cookie_value

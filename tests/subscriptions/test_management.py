@@ -13,10 +13,10 @@ import yaml
 from aiohttp.test_utils import make_mocked_request
 
 from router.config import ConfigError, read_config
+from router.config.secret import ManagementSecret, hash_secret
 from router.config.subscriptions import ManagementConfig
 from router.errors import ProxyError
 from router.management.guard import ManagementGuard
-from router.management.secret import ManagementSecret, hash_secret
 from router.management.throttle import FailureThrottle, address_group
 from tests.conftest import StartRouter
 

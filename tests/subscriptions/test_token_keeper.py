@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
-from router.oauth.client import OAuthError
+from router.errors import OAuthError
 
 
 class Refresher:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from router.config.subscriptions import ChatGPTSubscriptionConfig
+from router.config.wire.chatgpt import ACCOUNT_CLAIM, AUTHORIZE_EXTRA, PROVIDER
 from router.oauth.client import OAuthEndpoints
 from router.oauth.jwt import NotAJwt, jwt_claims
-from router.subscriptions.chatgpt.constants import ACCOUNT_CLAIM, AUTHORIZE_EXTRA, PROVIDER
 from router.subscriptions.tokens import token_fields
 
 

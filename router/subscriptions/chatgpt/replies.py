@@ -20,7 +20,6 @@ import aiohttp
 from multidict import CIMultiDict
 
 from router.formats import ErrorKind, Format, SSEEvent, SSEParser, encode_sse, get_codec
-from router.routing.faults import answer_too_large
 from router.subscriptions.chatgpt.assemble import (
     FAILURE_EVENTS,
     TERMINAL_EVENTS,
@@ -30,6 +29,7 @@ from router.subscriptions.chatgpt.assemble import (
 )
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
+from router.upstreams.faults import answer_too_large
 
 ERROR_BODY_LIMIT = 256 * 1024
 # Event names whose data must be parsed when the stream has no ``event:`` lines.

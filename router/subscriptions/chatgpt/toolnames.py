@@ -36,9 +36,6 @@ class ToolNames:
             self._replacements.append((json.dumps(short), json.dumps(name)))
         return short
 
-    def original(self, name: str) -> str:
-        return self._originals.get(name, name)
-
     def restore_text(self, text: str) -> str:
         """JSON text with every shortened name (as a whole string value) restored."""
         for quoted_short, quoted_original in self._replacements:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from router.config.schema import Timeouts
 from router.config.subscriptions import ChatGPTSubscriptionConfig
+from router.config.wire.chatgpt import PROVIDER, UPSTREAM_NAME
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
-from router.errors import ErrorKind
+from router.errors import AttemptFailed, ErrorKind
 from router.formats import Format
 from router.formats.codec import dumps
-from router.routing.failover import AttemptFailed
-from router.routing.faults import MIB
 from router.subscriptions.base import Prepared, SubscriptionUpstream
-from router.subscriptions.chatgpt.constants import PROVIDER, UPSTREAM_NAME
 from router.subscriptions.chatgpt.replies import (
     CodexEventStream,
     assembled_reply,
@@ -26,6 +24,7 @@ from router.subscriptions.chatgpt.replies import (
 from router.subscriptions.chatgpt.request import codex_body, codex_headers, session_id_for
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamCall, UpstreamReply
+from router.upstreams.faults import MIB
 
 
 class CodexUpstream(SubscriptionUpstream):

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from router.config.subscriptions import ClaudeSubscriptionConfig
+from router.config.wire.claude import PROVIDER
 from router.oauth.client import OAuthEndpoints
-from router.subscriptions.claude.constants import PROVIDER
 from router.subscriptions.tokens import token_fields
 
 

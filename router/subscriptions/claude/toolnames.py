@@ -57,7 +57,8 @@ def is_client_tool(tool: Any) -> bool:
 
 def map_tool_names(body: dict[str, Any], prefix: str) -> ToolNameMap:
     """Rename client tools in ``body`` in place (tools, tool_choice, history tool_use blocks)."""
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    listed = body.get("tools")
+    tools: list[Any] = listed if isinstance(listed, list) else []
     reserved = frozenset(
         tool["name"]
         for tool in tools

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from router.config.schema import Timeouts
 from router.config.subscriptions import ClaudeSubscriptionConfig
+from router.config.wire.claude import PROVIDER, UPSTREAM_NAME
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.formats import Format
 from router.subscriptions.base import Prepared, SubscriptionUpstream
-from router.subscriptions.claude.constants import PROVIDER, UPSTREAM_NAME
 from router.subscriptions.claude.request import merge_betas, rewrite_body
 from router.subscriptions.claude.restore import RestoredMessageReply, RestoredStreamReply
 from router.subscriptions.claude.toolnames import ToolNameMap

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from router.config.wire import ctonew as constants
 from router.oauth.jwt import NotAJwt, jwt_claims
-from router.subscriptions.ctonew import constants
 
 
 class ClerkError(Exception):

@@ -20,15 +20,15 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import aiohttp
 
-from router.subscriptions.ctonew import constants
+from router.config.wire import ctonew as constants
 from router.upstreams.base import UpstreamStreamError
 
-TEXT = "text"
-REASONING = "reasoning"
+TEXT: Final = "text"
+REASONING: Final = "reasoning"
 
 
 @dataclass(frozen=True)

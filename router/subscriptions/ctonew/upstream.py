@@ -23,12 +23,11 @@ from typing import Any
 
 from router.config.schema import ModelEntry, Timeouts
 from router.config.subscriptions import CtoNewConfig
+from router.config.wire import ctonew as constants
 from router.credentials import CredentialStore, StoredCredential
-from router.errors import ErrorKind
+from router.errors import AttemptFailed, ErrorKind
 from router.formats import Format
 from router.logs import log_fields, utc_iso
-from router.routing.failover import AttemptFailed
-from router.subscriptions.ctonew import constants
 from router.subscriptions.ctonew.clerk import (
     ClerkClient,
     ClerkError,

@@ -6,7 +6,7 @@ requests carrying that cookie (``generateContent``, ``streamGenerateContent`` an
 ``countTokens``), and can be told to answer 429, to hold the stream until released, to
 stall forever, or to cut the stream.
 
-``python -m tests.aistudio.fake_aistudio [--chunks N] [--interval S]`` serves it as a
+``python -m testkit.fake_aistudio [--chunks N] [--interval S]`` serves it as a
 process (for the benchmarks): it prints its port, then serves until SIGTERM.
 """
 
@@ -195,7 +195,7 @@ async def _serve_until_stopped(chunks: int, interval: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.aistudio.fake_aistudio")
+    parser = argparse.ArgumentParser(prog="python -m testkit.fake_aistudio")
     parser.add_argument("--chunks", type=int, default=3, help="SSE events per streamed answer")
     parser.add_argument("--interval", type=float, default=0.0, help="seconds between events")
     args = parser.parse_args(argv)
