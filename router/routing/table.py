@@ -7,6 +7,10 @@ alias) in its ``models``, in config order; otherwise the first pattern route (AI
 provider an alias becomes the upstream model name; any other name is passed on
 unchanged. Fallbacks (cto.new's and webai's ``fallback-for``) matching the model are
 appended last, in that order.
+
+A ``provider/model`` name pins one provider: when no route or model list names it
+literally (a model really called ``org/model`` still wins), and ``provider`` is a
+configured provider, that provider alone serves ``model`` (its aliases apply).
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ class ModelTable:
         return targets
 
     def _primary(self, model: str) -> list[Target]:
+        if "/" in model and not self._named_literally(model):
+            pinned = self._pinned(model)
+            if pinned:
+                return pinned
         for pattern, route in self._routes:
             if pattern.fullmatch(model):
                 targets = []
@@ -88,6 +96,19 @@ class ModelTable:
             if pattern.fullmatch(model):
                 return [Target(upstream, model)]
         return []
+
+    def _named_literally(self, model: str) -> bool:
+        return any(route.model == model for _, route in self._routes) or any(
+            model in names for names in self._aliases.values()
+        )
+
+    def _pinned(self, model: str) -> list[Target]:
+        """``provider/model``: that provider only, or nothing when it is not a provider."""
+        name, _, rest = model.partition("/")
+        upstream = self._upstreams.get(name)
+        if upstream is None or not rest:
+            return []
+        return [Target(upstream, self._aliases[name].get(rest, rest))]
 
     def model_ids(self) -> list[tuple[str, str]]:
         """Every (model id, provider) clients can ask for by exact name, aliases included.
