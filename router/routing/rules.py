@@ -1,0 +1,196 @@
+"""Routing rules: what a request is decides which model serves it (config ``routing.rules``).
+
+Rules are tried in order before the model table; the first whose conditions all hold
+names the model to resolve instead of the client's (the usual routes, model lists and
+failover then apply) and may change parameters on the decoded request.
+
+The policy is data: ``CHECKS`` maps each condition (a ``RuleConditions`` field) to the
+test that decides it, cheapest first, so the conditions that need the decoded request
+(tools, images, thinking, the token estimate) are only reached when the cheap ones
+(format, model, client key, headers) already hold. The decode is the request's own
+(``RequestFacts.decode``, the CallBuilder's lazy IR): a request no rule looks into is
+never decoded and keeps the passthrough path byte for byte.
+
+Claude Code's background requests (titles, summaries, quota probes) use its small/fast
+model, a Haiku (``ANTHROPIC_SMALL_FAST_MODEL``), and offer no tools: ``background: true``
+matches exactly that, so a Haiku request from the main loop (which has tools) does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from router.config.rules import BACKGROUND_MODELS, RuleConditions, RuleConfig, RuleOverrides
+from router.config.schema import compile_model_pattern
+from router.formats import Format, Request
+from router.formats.codec import effort_to_budget
+from router.formats.ir import ImagePart, Reasoning, ToolResultPart
+from router.formats.tokens import estimate_tokens
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return compile_model_pattern(pattern)
+
+
+@functools.lru_cache(maxsize=512)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+_BACKGROUND = tuple(_pattern(p) for p in BACKGROUND_MODELS.split(","))
+
+
+class RequestFacts:
+    """What rules look at. The decoded request and its token estimate are computed at
+    most once per request, and only when a condition needs them."""
+
+    def __init__(
+        self,
+        client_format: Format,
+        model: str,
+        body: Mapping[str, Any],
+        decode: Callable[[], Request],
+        *,
+        headers: Mapping[str, str] | None = None,
+        client_key: str | None = None,
+    ) -> None:
+        self.client_format = client_format
+        self.model = model
+        self.body = body
+        self.headers = headers or {}
+        self.client_key = client_key
+        self._decode = decode
+        self._tokens: int | None = None
+        self._tool_names: frozenset[str] | None = None
+
+    def ir(self) -> Request:
+        return self._decode()
+
+    def tokens(self) -> int:
+        if self._tokens is None:
+            self._tokens = estimate_tokens(self.ir())
+        return self._tokens
+
+    def tool_names(self) -> frozenset[str]:
+        """Names and types of the tools offered, hosted ones (web search) included."""
+        if self._tool_names is None:
+            names = {tool.name for tool in self.ir().tools}
+            raw = self.body.get("tools")
+            for entry in raw if isinstance(raw, list) else ():
+                if not isinstance(entry, dict):
+                    continue
+                names.update(v for k in ("name", "type") if isinstance(v := entry.get(k), str))
+                if self.client_format == Format.GEMINI:
+                    names.update(k for k in entry if k != "functionDeclarations")
+            self._tool_names = frozenset(names)
+        return self._tool_names
+
+
+def _has_images(facts: RequestFacts) -> bool:
+    for message in facts.ir().messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                return True
+            if isinstance(part, ToolResultPart) and any(
+                isinstance(item, ImagePart) for item in part.content
+            ):
+                return True
+    return False
+
+
+def _thinking(facts: RequestFacts) -> bool:
+    reasoning = facts.ir().reasoning
+    if reasoning is None:
+        return False
+    return reasoning.effort not in (None, "none") or bool(reasoning.budget and reasoning.budget > 0)
+
+
+def _background(facts: RequestFacts) -> bool:
+    return any(p.fullmatch(facts.model) for p in _BACKGROUND) and not facts.tool_names()
+
+
+def _headers_match(wanted: Mapping[str, str], facts: RequestFacts) -> bool:
+    lowered = {k.lower(): v for k, v in facts.headers.items()}
+    return all(
+        _glob(pattern).fullmatch(lowered.get(name.lower(), "")) is not None
+        for name, pattern in wanted.items()
+    )
+
+
+Check = Callable[[Any, RequestFacts], bool]
+
+# Condition -> its test, cheapest first (the ones after "headers" decode the request).
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("format", lambda want, f: f.client_format == want),
+    ("model", lambda want, f: _pattern(want).fullmatch(f.model) is not None),
+    ("client_key", lambda want, f: _glob(want).fullmatch(f.client_key or "") is not None),
+    ("headers", _headers_match),
+    ("background", lambda want, f: _background(f) == want),
+    ("tools", lambda want, f: bool(f.tool_names()) == want),
+    ("tool", lambda want, f: any(_glob(want).fullmatch(n) for n in f.tool_names())),
+    ("images", lambda want, f: _has_images(f) == want),
+    ("thinking", lambda want, f: _thinking(f) == want),
+    ("tokens_above", lambda want, f: f.tokens() > want),
+)
+_UNSET = {f.name: f.default for f in dataclasses.fields(RuleConditions)}
+_UNSET["headers"] = {}
+
+
+def _active(conditions: RuleConditions) -> tuple[tuple[Check, Any], ...]:
+    """The checks a rule's conditions set, in CHECKS order."""
+    return tuple(
+        (check, getattr(conditions, name))
+        for name, check in CHECKS
+        if getattr(conditions, name) != _UNSET[name]
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rule that matched, the model to resolve, and what it changes."""
+
+    rule: str
+    model: str
+    overrides: RuleOverrides
+
+
+class Rules:
+    """The configured rules, compiled once per config."""
+
+    def __init__(self, rules: Sequence[RuleConfig]) -> None:
+        self._rules = [(rule, _active(rule.when)) for rule in rules]
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def targets(self) -> list[str]:
+        """Every model a rule can send requests to (for model lists)."""
+        return [rule.model for rule, _ in self._rules]
+
+    def decide(self, facts: RequestFacts) -> Decision | None:
+        for rule, checks in self._rules:
+            if all(check(want, facts) for check, want in checks):
+                return Decision(rule.name, rule.model, rule.set)
+        return None
+
+
+def apply_overrides(request: Request, overrides: RuleOverrides) -> Request:
+    """The request with a rule's parameters: max tokens capped, reasoning effort set."""
+    changes: dict[str, Any] = {}
+    cap = overrides.max_tokens
+    if cap is not None:
+        changes["max_tokens"] = min(request.max_tokens, cap) if request.max_tokens else cap
+    effort = overrides.reasoning_effort
+    if effort is not None:
+        include = request.reasoning.include_thoughts if request.reasoning else None
+        changes["reasoning"] = Reasoning(
+            effort=effort, budget=effort_to_budget(effort), include_thoughts=include
+        )
+    return dataclasses.replace(request, **changes) if changes else request
