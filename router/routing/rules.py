@@ -7,7 +7,7 @@ failover then apply) and may change parameters on the decoded request.
 The policy is data: ``CHECKS`` maps each condition (a ``RuleConditions`` field) to the
 test that decides it, cheapest first, so the conditions that need the decoded request
 (tools, images, thinking, the token estimate) are only reached when the cheap ones
-(format, model, client key, headers) already hold. The decode is the request's own
+(format, model, client key, headers, tools) already hold. The decode is the request's own
 (``RequestFacts.decode``, the CallBuilder's lazy IR): a request no rule looks into is
 never decoded and keeps the passthrough path byte for byte.
 
@@ -28,8 +28,10 @@ from typing import Any
 
 from router.config.rules import BACKGROUND_MODELS, RuleConditions, RuleConfig, RuleOverrides
 from router.config.schema import compile_model_pattern
+from router.errors import ProxyError
 from router.formats import Format, Request
 from router.formats.codec import effort_to_budget
+from router.formats.errors import FormatError
 from router.formats.ir import ImagePart, Reasoning, ToolResultPart
 from router.formats.tokens import estimate_tokens
 
@@ -69,32 +71,60 @@ class RequestFacts:
         self._decode = decode
         self._tokens: int | None = None
         self._tool_names: frozenset[str] | None = None
+        self._undecodable = False
 
-    def ir(self) -> Request:
-        return self._decode()
+    def ir(self) -> Request | None:
+        """The decoded request; None when it cannot be decoded (conditions on it then do
+        not hold, and the request goes on as if no rule had looked: passthrough may serve
+        what translation could not)."""
+        if self._undecodable:
+            return None
+        try:
+            return self._decode()
+        except (FormatError, ProxyError):
+            self._undecodable = True
+            return None
 
     def tokens(self) -> int:
         if self._tokens is None:
-            self._tokens = estimate_tokens(self.ir())
+            request = self.ir()
+            self._tokens = estimate_tokens(request) if request is not None else 0
         return self._tokens
 
     def tool_names(self) -> frozenset[str]:
-        """Names and types of the tools offered, hosted ones (web search) included."""
+        """Names and types of the tools offered, hosted ones (web search) included, read
+        from the body itself (no decode; decoders refuse some hosted tools)."""
         if self._tool_names is None:
-            names = {tool.name for tool in self.ir().tools}
             raw = self.body.get("tools")
+            names: set[str] = set()
             for entry in raw if isinstance(raw, list) else ():
-                if not isinstance(entry, dict):
-                    continue
-                names.update(v for k in ("name", "type") if isinstance(v := entry.get(k), str))
-                if self.client_format == Format.GEMINI:
-                    names.update(k for k in entry if k != "functionDeclarations")
+                if isinstance(entry, dict):
+                    _collect_tool_names(entry, names)
             self._tool_names = frozenset(names)
         return self._tool_names
 
 
+def _collect_tool_names(entry: dict[str, Any], names: set[str]) -> None:
+    """A tool entry of any format: its name and type, an OpenAI Chat function's name,
+    Responses namespace members, Gemini declarations and hosted tool keys."""
+    for key in ("name", "type"):
+        if isinstance(value := entry.get(key), str):
+            names.add(value)
+    function = entry.get("function")
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        names.add(function["name"])
+    for nested_key in ("tools", "functionDeclarations", "function_declarations"):
+        nested = entry.get(nested_key)
+        for item in nested if isinstance(nested, list) else ():
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.add(item["name"])
+    if "type" not in entry and "function" not in entry:
+        names.update(k for k in entry if k not in ("functionDeclarations", "function_declarations"))
+
+
 def _has_images(facts: RequestFacts) -> bool:
-    for message in facts.ir().messages:
+    request = facts.ir()
+    for message in request.messages if request is not None else ():
         for part in message.parts:
             if isinstance(part, ImagePart):
                 return True
@@ -106,7 +136,8 @@ def _has_images(facts: RequestFacts) -> bool:
 
 
 def _thinking(facts: RequestFacts) -> bool:
-    reasoning = facts.ir().reasoning
+    request = facts.ir()
+    reasoning = request.reasoning if request is not None else None
     if reasoning is None:
         return False
     return reasoning.effort not in (None, "none") or bool(reasoning.budget and reasoning.budget > 0)
@@ -126,7 +157,7 @@ def _headers_match(wanted: Mapping[str, str], facts: RequestFacts) -> bool:
 
 Check = Callable[[Any, RequestFacts], bool]
 
-# Condition -> its test, cheapest first (the ones after "headers" decode the request).
+# Condition -> its test, cheapest first (images, thinking and tokens decode the request).
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("format", lambda want, f: f.client_format == want),
     ("model", lambda want, f: _pattern(want).fullmatch(f.model) is not None),

@@ -117,6 +117,7 @@ class StickySessions:
         if expires <= self._clock():
             del self._pins[key]
             return None
+        self._pins.move_to_end(key)
         return pin
 
     def remember(self, model: str, session: Session | None, provider: str, credential: str) -> None:
