@@ -10,7 +10,10 @@ from router.config.rules import RuleConditions, RuleConfig, RuleOverrides
 from router.formats import Format, Request, get_codec
 from router.routing.rules import RequestFacts, Rules, apply_overrides
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5Er"
+    "kJggg=="
+)
 
 
 class Facts(RequestFacts):
