@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from router.config.schema import RouteConfig, compile_model_pattern
+from router.routing.catalog import catalog
 from router.upstreams.base import Upstream
 
 
@@ -110,10 +111,13 @@ class ModelTable:
             return []
         return [Target(upstream, self._aliases[name].get(rest, rest))]
 
-    def model_ids(self) -> list[tuple[str, str]]:
+    def model_ids(self, extra: Sequence[str] = ()) -> list[tuple[str, str]]:
         """Every (model id, provider) clients can ask for by exact name, aliases included.
 
-        A subscription nobody has logged in to lists nothing.
+        A subscription nobody has logged in to lists nothing; a pattern upstream that has
+        credentials (a logged-in subscription, a connected AI Studio session) lists the
+        catalog's names its pattern serves. ``extra``: more names (rules' targets), listed
+        when they resolve.
         """
         listed: dict[str, str] = {}
         for upstream in self._order:
@@ -124,4 +128,13 @@ class ModelTable:
         for _, route in self._routes:
             if not route.model.startswith("re:") and not any(c in route.model for c in "*?["):
                 listed.setdefault(route.model, route.providers[0].partition("/")[0])
+        for pattern, upstream in self._patterns:
+            if upstream.credentials:
+                for name in catalog():
+                    if pattern.fullmatch(name):
+                        listed.setdefault(name, upstream.name)
+        for name in extra:
+            targets = [] if name in listed else self.resolve(name)
+            if targets:
+                listed[name] = targets[0].upstream.name
         return list(listed.items())

@@ -148,3 +148,23 @@ def test_prefix_that_is_no_provider_resolves_as_before() -> None:
     table = ModelTable([ConfiguredUpstream("openai", {"gpt-4o": ()})], routes=[])
     assert table.resolve("nobody/gpt-4o") == []
     assert table.resolve("openai/") == []
+
+
+def test_pattern_upstream_with_credentials_lists_the_catalog_names_it_serves() -> None:
+    claude = ConfiguredUpstream("claude", {}, login_based=True)
+    nobody = ConfiguredUpstream("chatgpt", {}, credentials=(), login_based=True)
+    table = ModelTable(
+        [claude, nobody], routes=[], patterns=[("claude-*", claude), ("gpt-5*", nobody)]
+    )
+    listed = dict(table.model_ids())
+    assert listed["claude-sonnet-4-5"] == "claude" and listed["claude-haiku-4-5"] == "claude"
+    assert all(name.startswith("claude-") for name in listed)
+
+
+def test_rule_targets_are_listed_when_they_resolve() -> None:
+    openai = ConfiguredUpstream("openai", {"gpt-4o-mini": ("fast",)})
+    table = ModelTable([openai], routes=[RouteConfig(model="cheap-*", providers=("openai",))])
+    listed = dict(table.model_ids(["cheap-background", "fast", "not-served"]))
+    assert listed["cheap-background"] == "openai"
+    assert "not-served" not in listed
+    assert list(listed).count("fast") == 1
