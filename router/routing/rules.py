@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,8 +33,16 @@ from router.errors import ProxyError
 from router.formats import Format, Request
 from router.formats.codec import effort_to_budget
 from router.formats.errors import FormatError
-from router.formats.ir import ImagePart, Reasoning, ToolResultPart
-from router.formats.tokens import estimate_tokens
+from router.formats.ir import (
+    ImagePart,
+    Part,
+    Reasoning,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from router.formats.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD, TOOL_OVERHEAD, estimate_tokens
 
 
 @functools.lru_cache(maxsize=512)
@@ -91,6 +100,15 @@ class RequestFacts:
             self._tokens = estimate_tokens(request) if request is not None else 0
         return self._tokens
 
+    def tokens_above(self, threshold: int) -> bool:
+        """Whether the estimate exceeds ``threshold``; the tokenizer (milliseconds for a
+        long conversation) runs only when the request's size says it might."""
+        if self._tokens is None:
+            request = self.ir()
+            if request is None or _token_ceiling(request) <= threshold:
+                return False
+        return self.tokens() > threshold
+
     def tool_names(self) -> frozenset[str]:
         """Names and types of the tools offered, hosted ones (web search) included, read
         from the body itself (no decode; decoders refuse some hosted tools)."""
@@ -99,12 +117,44 @@ class RequestFacts:
             names: set[str] = set()
             for entry in raw if isinstance(raw, list) else ():
                 if isinstance(entry, dict):
-                    _collect_tool_names(entry, names)
+                    _collect_tool_names(entry, names, self.client_format == Format.GEMINI)
             self._tool_names = frozenset(names)
         return self._tool_names
 
 
-def _collect_tool_names(entry: dict[str, Any], names: set[str]) -> None:
+def _text_ceiling(text: str) -> int:
+    """Tokens ``text`` can be at most, joined to others: a token is at least one byte."""
+    return (len(text) if text.isascii() else len(text.encode())) + 1
+
+
+def _part_ceiling(part: Part) -> int:
+    match part:
+        case TextPart() | ReasoningPart():
+            return _text_ceiling(part.text)
+        case ToolCallPart():
+            return _text_ceiling(part.name) + _text_ceiling(part.arguments)
+        case ToolResultPart():
+            return sum(
+                _text_ceiling(item.text) if isinstance(item, TextPart) else IMAGE_TOKENS
+                for item in part.content
+            )
+        case ImagePart():
+            return IMAGE_TOKENS
+    return 0
+
+
+def _token_ceiling(request: Request) -> int:
+    """An upper bound of ``estimate_tokens(request)``, without tokenizing."""
+    total = sum(_text_ceiling(text) for text in request.system)
+    for message in request.messages:
+        total += MESSAGE_OVERHEAD + sum(_part_ceiling(part) for part in message.parts)
+    for tool in request.tools:
+        total += TOOL_OVERHEAD + _text_ceiling(tool.name) + _text_ceiling(tool.description or "")
+        total += _text_ceiling(json.dumps(tool.parameters, separators=(",", ":")))
+    return total
+
+
+def _collect_tool_names(entry: dict[str, Any], names: set[str], gemini: bool) -> None:
     """A tool entry of any format: its name and type, an OpenAI Chat function's name,
     Responses namespace members, Gemini declarations and hosted tool keys."""
     for key in ("name", "type"):
@@ -118,7 +168,7 @@ def _collect_tool_names(entry: dict[str, Any], names: set[str]) -> None:
         for item in nested if isinstance(nested, list) else ():
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 names.add(item["name"])
-    if "type" not in entry and "function" not in entry:
+    if gemini:  # hosted tools are keys: {"googleSearch": {}}
         names.update(k for k in entry if k not in ("functionDeclarations", "function_declarations"))
 
 
@@ -168,7 +218,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("tool", lambda want, f: any(_glob(want).fullmatch(n) for n in f.tool_names())),
     ("images", lambda want, f: _has_images(f) == want),
     ("thinking", lambda want, f: _thinking(f) == want),
-    ("tokens_above", lambda want, f: f.tokens() > want),
+    ("tokens_above", lambda want, f: f.tokens_above(want)),
 )
 _UNSET = {f.name: f.default for f in dataclasses.fields(RuleConditions)}
 _UNSET["headers"] = {}

@@ -190,3 +190,62 @@ def test_a_request_the_decoder_refuses_fails_ir_conditions_instead_of_erroring()
     body = anthropic(tools=[{"type": "web_search_20250305", "name": "web_search"}])
     rules = [rule("img", images=True), rule("think", thinking=True), rule("search", tool="web_*")]
     assert decide(rules, Facts(Format.ANTHROPIC, body)) == "search"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        anthropic(messages=[{"role": "user", "content": "word " * 300}]),
+        anthropic(messages=[{"role": "user", "content": "日本語のテキスト" * 100}]),
+        anthropic(tools=[WEATHER_TOOL], system="be brief " * 50),
+        anthropic(
+            messages=[
+                {"role": "user", "content": "look"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "tool_use",
+                            "id": "t1",
+                            "name": "get_weather",
+                            "input": {"city": "Paris"},
+                        }
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}],
+                },
+            ]
+        ),
+    ],
+)
+def test_token_ceiling_bounds_the_estimate(body: dict[str, Any]) -> None:
+    from router.formats.tokens import estimate_tokens
+    from router.routing.rules import _token_ceiling
+
+    request = get_codec(Format.ANTHROPIC).decode_request(body)
+    assert estimate_tokens(request) <= _token_ceiling(request)
+
+
+def test_short_request_is_below_a_threshold_without_tokenizing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import router.routing.rules as rules_module
+
+    calls = []
+    real = rules_module.estimate_tokens
+    monkeypatch.setattr(rules_module, "estimate_tokens", lambda r: calls.append(1) or real(r))
+    assert decide([rule("long", tokens_above=60_000)], Facts(Format.ANTHROPIC, anthropic())) is None
+    assert calls == []
+
+
+def test_tool_names_are_names_and_types_not_field_names() -> None:
+    facts = Facts(Format.ANTHROPIC, anthropic(tools=[WEATHER_TOOL]))
+    assert facts.tool_names() == {"get_weather"}
+    chat = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "x"}],
+        "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {}}}],
+    }
+    assert Facts(Format.OPENAI_CHAT, chat).tool_names() == {"function", "lookup"}
