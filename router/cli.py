@@ -1,4 +1,8 @@
-"""``python -m router [serve|check-config|describe|login PROVIDER|hash-secret|relay-key]``."""
+"""``python -m router [serve|check-config|describe|login PROVIDER|hash-secret|relay-key]``.
+
+Also ``python -m router keys ...`` (router/keys_cli.py) and ``route explain``
+(router/route_cli.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
 from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 from router.relay.key import ensure_relay_key, relay_key_path
+from router.route_cli import route_main
 
 EXIT_CONFIG = 2
 EXIT_BIND = 1
@@ -24,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["keys"]:  # keys create|list|revoke: router/keys_cli.py
         return keys_main(arguments[1:])
+    if arguments[:1] == ["route"]:  # route explain: router/route_cli.py
+        return route_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m router", description=__doc__)
     parser.add_argument(
         "command",

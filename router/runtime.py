@@ -16,7 +16,9 @@ from router.credentials import CredentialStore
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
+from router.routing.rules import Rules
 from router.routing.selector import Selector
+from router.routing.sticky import StickySessions
 from router.routing.table import ModelTable
 from router.security.origin import OriginPolicy
 from router.subscriptions.registry import Subscriptions
@@ -67,6 +69,8 @@ class Runtime:
                 *self.subscriptions.patterns,
             ],
         )
+        self.rules = Rules(config.routing.rules)
+        self.sticky = StickySessions(config.routing.sticky)
         self.selector = Selector(config.routing.strategy, cooldowns)
         self.failover = Failover(
             config.routing,

@@ -14,6 +14,7 @@ from router.api.generation import Generation, proxy_generation, unknown_model
 from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format
+from router.routing.catalog import catalog
 
 _GENERATE = "generateContent"
 _STREAM = "streamGenerateContent"
@@ -42,7 +43,7 @@ async def model_action(request: web.Request) -> web.StreamResponse:
 
 
 def _model_entry(model: str) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "name": f"models/{model}",
         "baseModelId": model,
         "version": "001",
@@ -50,10 +51,17 @@ def _model_entry(model: str) -> dict[str, Any]:
         "description": f"{model} served by cliproxy",
         "supportedGenerationMethods": [_GENERATE, _STREAM, _COUNT],
     }
+    known = catalog().get(model)
+    if known is not None and known.context_window:
+        entry["inputTokenLimit"] = known.context_window
+    if known is not None and known.max_output:
+        entry["outputTokenLimit"] = known.max_output
+    return entry
 
 
 async def list_models(request: web.Request) -> web.Response:
-    models = context(request).runtime.table.model_ids()
+    runtime = context(request).runtime
+    models = runtime.table.model_ids(runtime.rules.targets())
     return web.json_response({"models": [_model_entry(model) for model, _ in models]})
 
 

@@ -23,11 +23,14 @@ from router.api.first_event import first_chunk_problem
 from router.api.passthrough import Passthrough, usage_fields
 from router.api.ratelimit import rate_limit_headers, with_headers
 from router.api.translation import TranslatingStream, usage_log_fields
+from router.config.rules import RuleOverrides
 from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format, FormatError, Request, TranslationContext, get_codec
 from router.formats.errors import kind_for_status
 from router.routing.failover import Opened, upstream_message
+from router.routing.plan import RoutePlan, plan_route
+from router.routing.rules import RequestFacts, apply_overrides
 from router.routing.selector import Candidate
 from router.runtime import Runtime
 from router.streaming import StreamTransform, forward_stream
@@ -75,18 +78,26 @@ class CallBuilder:
             client_model=gen.model, request_id=request_id, sse=gen.sse, strict=strict
         )
         self._ir: Request | None = None
+        # A rule's parameter changes: they live in the IR, so the request is re-encoded
+        # even for an upstream of the client's own format.
+        self.overrides: RuleOverrides | None = None
 
     def passthrough(self, upstream_format: str) -> bool:
         gen = self.gen
-        if upstream_format != gen.client_format:
+        if upstream_format != gen.client_format or self.overrides is not None:
             return False
         return gen.sse or not gen.stream
 
     def ir(self) -> Request:
+        """The decoded client request (decoded once, shared by rules and encoders)."""
         if self._ir is None:
             with translating_client_request("decode", self.request_id):
                 self._ir = get_codec(self.gen.client_format).decode_request(self.gen.body)
         return self._ir
+
+    def encodable_ir(self) -> Request:
+        request = self.ir()
+        return apply_overrides(request, self.overrides) if self.overrides else request
 
     def _passthrough_body(self, fmt: str, model: str) -> bytes:
         """The client's own bytes when nothing changes (Gemini keeps the model in the URL)."""
@@ -107,7 +118,9 @@ class CallBuilder:
         if self.passthrough(fmt):
             payload = self._passthrough_body(fmt, candidate.model)
         else:
-            request = dataclasses.replace(self.ir(), model=candidate.model, stream=self.gen.stream)
+            request = dataclasses.replace(
+                self.encodable_ir(), model=candidate.model, stream=self.gen.stream
+            )
             with translating_client_request(f"encode for {fmt}", self.request_id):
                 payload = json.dumps(get_codec(fmt).encode_request(request, self.ctx)).encode()
         headers = {
@@ -131,18 +144,22 @@ async def proxy_generation(
     ctx = context(request)
     ctx.log.update(model=gen.model, stream=gen.stream, format=gen.client_format.value)
     check_key_model(ctx, gen.model)
-    targets = runtime.table.resolve(gen.model)
-    if not targets:
-        raise unknown_model(gen.model)
     build = CallBuilder(gen, ctx.request_id, strict=runtime.config.translation.strict)
+    plan = _plan(request, runtime, gen, build)
     opened = await runtime.failover.open(
-        targets,
+        plan.targets,
         build,
         stream=gen.stream,
         request_id=ctx.request_id,
         check_first=build.first_chunk_problem,
+        pin=plan.pin,
     )
     _note_upstream(request, opened)
+    if 200 <= opened.reply.status < 300:
+        chosen = opened.candidate
+        runtime.sticky.remember(
+            plan.model, plan.session, chosen.upstream.name, chosen.credential.name
+        )
     upstream_format = Format(opened.candidate.upstream.wire_format)
     passthrough = build.passthrough(upstream_format)
     extra_headers = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
@@ -177,6 +194,29 @@ async def proxy_generation(
     if outcome.upstream_died:
         runtime.failover.stream_died(opened.candidate, str(outcome.error), ctx.request_id)
     return response
+
+
+def _plan(request: web.Request, runtime: Runtime, gen: Generation, build: CallBuilder) -> RoutePlan:
+    """Rules, model table and sticky session: where this request may go, in order."""
+    ctx = context(request)
+    key = ctx.log.get("key")
+    facts = RequestFacts(
+        gen.client_format,
+        gen.model,
+        gen.body,
+        build.ir,
+        headers=request.headers,
+        client_key=key if isinstance(key, str) else None,
+    )
+    plan = plan_route(facts, runtime.table, runtime.rules, runtime.sticky)
+    if plan.rule is not None:
+        ctx.log.update(rule=plan.rule, routed_model=plan.model)
+    if plan.pin is not None:
+        ctx.log["sticky"] = True
+    build.overrides = plan.overrides
+    if not plan.targets:
+        raise unknown_model(plan.model)
+    return plan
 
 
 def _whole_answer(

@@ -1,4 +1,5 @@
-"""GET /v1/models and /v1/models/{model}: every model the config can serve, aliases included.
+"""GET /v1/models and /v1/models/{model}: every model the config can serve, aliases included,
+with the catalog's names for logged-in subscriptions and the targets of routing rules.
 
 The answer takes the caller's shape: Anthropic's with an ``anthropic-version`` header,
 Gemini's for google-genai (which lists models at /v1/models and sends ``x-goog-*``
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from router.api import gemini
 from router.api.generation import unknown_model
+from router.routing.catalog import catalog
 from router.state import STATE
 
 _GEMINI_HEADERS = ("x-goog-api-key", "x-goog-api-client")
@@ -35,11 +37,21 @@ async def get_model(request: web.Request) -> web.Response:
     )
 
 
+def _limits(model: str) -> dict[str, int]:
+    """Context window and longest answer, where the catalog knows them (OpenAI's list
+    shape has no such fields; clients that read them, such as opencode, use these names)."""
+    known = catalog().get(model)
+    if known is None:
+        return {}
+    limits = {"context_window": known.context_window, "max_output_tokens": known.max_output}
+    return {k: v for k, v in limits.items() if v is not None}
+
+
 async def list_models(request: web.Request) -> web.Response:
     if _wants_gemini(request):
         return await gemini.list_models(request)
     runtime = request.app[STATE].runtime
-    models = runtime.table.model_ids()
+    models = runtime.table.model_ids(runtime.rules.targets())
     created = int(request.app[STATE].started_at)
     if "anthropic-version" in request.headers:
         data = [
@@ -63,7 +75,13 @@ async def list_models(request: web.Request) -> web.Response:
         {
             "object": "list",
             "data": [
-                {"id": model, "object": "model", "created": created, "owned_by": provider}
+                {
+                    "id": model,
+                    "object": "model",
+                    "created": created,
+                    "owned_by": provider,
+                    **_limits(model),
+                }
                 for model, provider in models
             ],
         }

@@ -14,6 +14,7 @@ from typing import Any
 
 from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
 from router.config.origins import check_cors_origins, check_public_hosts
+from router.config.rules import RuleConfig, StickyConfig, check_rule_names
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
 from router.config.usage import MetricsConfig, UsageConfig
 from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
@@ -59,14 +60,19 @@ class ClientKey:
 
 @dataclass(frozen=True)
 class Credential:
-    """One upstream API key of a provider."""
+    """One upstream API key of a provider; ``weight`` is its share under round-robin."""
 
     key: str
     name: str = ""
+    weight: int = 1
 
     @classmethod
     def from_shorthand(cls, value: Any) -> Any:
         return {"key": value} if isinstance(value, str) else value
+
+    def check(self, path: str, problems: Problems) -> None:
+        if self.weight < 1:
+            problems.add(join(path, "weight"), f"expected an integer >= 1, got {self.weight}")
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,10 @@ class RoutingConfig:
     # cools down like one that failed before answering.
     mid_stream_failures: int = 3
     mid_stream_window: float = 300.0
+    # Issue 15 (router/config/rules.py): rules tried before the model table, and sticky
+    # sessions.
+    rules: tuple[RuleConfig, ...] = ()
+    sticky: StickyConfig = field(default_factory=StickyConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         if self.strategy not in STRATEGIES:
@@ -203,6 +213,7 @@ class RoutingConfig:
         if self.mid_stream_failures < 1:
             problems.add(join(path, "mid-stream-failures"), "expected an integer >= 1")
         check_positive({"mid_stream_window": self.mid_stream_window}, path, problems)
+        check_rule_names(self.rules, join(path, "rules"), problems)
 
 
 @dataclass(frozen=True)

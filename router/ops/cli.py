@@ -3,6 +3,7 @@
 cliproxy start|stop|restart|status|logs|reload   the scripts/ of this checkout
 cliproxy check-config | login PROVIDER | doctor  config, accounts, what is wrong
 cliproxy keys create|list|revoke | relay-key     client keys cliproxy issues; the relay key
+cliproxy route explain < request.json            which rule and candidates a request gets
 cliproxy env [CLIENT...] [--shell SHELL]         exports a client needs
 cliproxy shell-integration SHELL                 activate/deactivate functions
 cliproxy run CLIENT -- ARGS                      run a client pointed at cliproxy
@@ -100,6 +101,10 @@ def keys(args: list[str]) -> int:
 
 def relay_key(args: list[str]) -> int:
     return router_command(["relay-key", *args])
+
+
+def route(args: list[str]) -> int:
+    return router_command(["route", *args])
 
 
 def login(args: list[str]) -> int:
@@ -205,6 +210,7 @@ COMMANDS = {
     "doctor": doctor,
     "keys": keys,
     "relay-key": relay_key,
+    "route": route,
     "env": env,
     "shell-integration": integration,
     "run": run,

@@ -22,7 +22,7 @@ from router.config.schema import RoutingConfig
 from router.errors import AttemptFailed, ErrorKind, ProxyError
 from router.logs import log_fields, utc_iso
 from router.routing.cooldown import Cooldowns
-from router.routing.selector import Candidate, Selector
+from router.routing.selector import Candidate, Pin, Selector
 from router.routing.stream_deaths import StreamDeaths
 from router.routing.table import Target
 from router.upstreams.base import UpstreamCall, UpstreamReply
@@ -120,15 +120,17 @@ class Failover:
         stream: bool,
         request_id: str,
         check_first: Callable[[Candidate, bytes], str | None] | None = None,
+        pin: Pin | None = None,
     ) -> Opened:
         """Raises ProxyError when no candidate could answer.
 
         ``check_first`` judges a stream's first chunk (None: it will do); a problem it names
-        fails the candidate over like a bad status would.
+        fails the candidate over like a bad status would. ``pin``: a sticky session's
+        credential, tried first while it is healthy.
         """
         attempts = 0
         last: AttemptFailed | None = None
-        for candidate in self.selector.candidates(targets):
+        for candidate in self.selector.candidates(targets, pin):
             if attempts > self.routing.max_retries:
                 break
             if attempts:

@@ -7,6 +7,10 @@ alias) in its ``models``, in config order; otherwise the first pattern route (AI
 provider an alias becomes the upstream model name; any other name is passed on
 unchanged. Fallbacks (cto.new's and webai's ``fallback-for``) matching the model are
 appended last, in that order.
+
+A ``provider/model`` name pins one provider: when no route or model list names it
+literally (a model really called ``org/model`` still wins), and ``provider`` is a
+configured provider, that provider alone serves ``model`` (its aliases apply).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from router.config.schema import RouteConfig, compile_model_pattern
+from router.routing.catalog import catalog
 from router.upstreams.base import Upstream
 
 
@@ -66,6 +71,10 @@ class ModelTable:
         return targets
 
     def _primary(self, model: str) -> list[Target]:
+        if "/" in model and not self._named_literally(model):
+            pinned = self._pinned(model)
+            if pinned:
+                return pinned
         for pattern, route in self._routes:
             if pattern.fullmatch(model):
                 targets = []
@@ -89,10 +98,26 @@ class ModelTable:
                 return [Target(upstream, model)]
         return []
 
-    def model_ids(self) -> list[tuple[str, str]]:
+    def _named_literally(self, model: str) -> bool:
+        return any(route.model == model for _, route in self._routes) or any(
+            model in names for names in self._aliases.values()
+        )
+
+    def _pinned(self, model: str) -> list[Target]:
+        """``provider/model``: that provider only, or nothing when it is not a provider."""
+        name, _, rest = model.partition("/")
+        upstream = self._upstreams.get(name)
+        if upstream is None or not rest:
+            return []
+        return [Target(upstream, self._aliases[name].get(rest, rest))]
+
+    def model_ids(self, extra: Sequence[str] = ()) -> list[tuple[str, str]]:
         """Every (model id, provider) clients can ask for by exact name, aliases included.
 
-        A subscription nobody has logged in to lists nothing.
+        A subscription nobody has logged in to lists nothing; a pattern upstream that has
+        credentials (a logged-in subscription, a connected AI Studio session) lists the
+        catalog's names its pattern serves. ``extra``: more names (rules' targets), listed
+        when they resolve.
         """
         listed: dict[str, str] = {}
         for upstream in self._order:
@@ -103,4 +128,13 @@ class ModelTable:
         for _, route in self._routes:
             if not route.model.startswith("re:") and not any(c in route.model for c in "*?["):
                 listed.setdefault(route.model, route.providers[0].partition("/")[0])
+        for pattern, upstream in self._patterns:
+            if upstream.credentials:
+                for name in catalog():
+                    if pattern.fullmatch(name):
+                        listed.setdefault(name, upstream.name)
+        for name in extra:
+            targets = [] if name in listed else self.resolve(name)
+            if targets:
+                listed[name] = targets[0].upstream.name
         return list(listed.items())

@@ -13,10 +13,14 @@ from router.formats import Format
 
 @dataclass(frozen=True)
 class UpstreamCredential:
-    """One credential of an upstream; ``secret`` is never printed."""
+    """One credential of an upstream; ``secret`` is never printed.
+
+    ``weight``: its share of requests under round-robin (config ``api-keys[].weight``).
+    """
 
     name: str
     secret: str = field(repr=False)
+    weight: int = 1
 
 
 class UpstreamStreamError(ConnectionError):

@@ -23,7 +23,7 @@ class HttpUpstream(PooledUpstream):
         self.models = config.models
         self.timeouts = config.timeouts.over(timeouts)
         self.credentials = tuple(
-            UpstreamCredential(name=c.name or f"key{i + 1}", secret=c.key)
+            UpstreamCredential(name=c.name or f"key{i + 1}", secret=c.key, weight=c.weight)
             for i, c in enumerate(config.api_keys)
             if c.key
         )

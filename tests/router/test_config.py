@@ -12,6 +12,7 @@ import yaml
 
 from router.config import Config, ConfigError, load_config, read_config
 from router.config.binder import yaml_key
+from router.config.rules import RuleConditions, RuleConfig, RuleOverrides
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,6 +144,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "timeouts": config.timeouts,
         "routing": config.routing,
         "cooldown": config.routing.cooldown,
+        "sticky": config.routing.sticky,
         "streaming": config.streaming,
         "webai": config.webai,
         "aistudio": config.aistudio,
@@ -160,6 +162,10 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     provider_keys = ("name", "kind", "base-url", "enabled", "api-keys", "headers", "models")
     for key in provider_keys:
         assert f"{key}:" in text
+    assert "weight:" in text
+    for rule_class in (RuleConfig, RuleConditions, RuleOverrides):
+        for f in fields(rule_class):
+            assert yaml_key(f.name) in text, f"config.example.yaml lacks rules' {yaml_key(f.name)}"
 
 
 def test_check_config_cli_exit_status(tmp_path: Path) -> None:
@@ -255,3 +261,29 @@ def test_management_and_subscription_problems_name_their_keys(tmp_path: Path) ->
     assert any(
         p.startswith("subscriptions.ctonew.wire-version: expected one of v1") for p in problems
     )
+
+
+def test_rule_config_errors_name_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "routing": {
+                    "rules": [
+                        {"name": "a", "model": "m", "when": {"format": "openai", "tokns-above": 5}},
+                        {"name": "b", "model": "m", "set": {"reasoning-effort": "huge"}},
+                        {"name": "b", "model": "m"},
+                    ],
+                    "sticky": {"max-sessions": 0},
+                }
+            }
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        read_config(path, env={})
+    problems = "\n".join(caught.value.problems)
+    assert (
+        "routing.rules[0].when.tokns-above: unknown key (did you mean 'tokens-above'?)" in problems
+    )
+    assert "routing.rules[1].set.reasoning-effort: expected one of none, minimal" in problems
+    assert "routing.sticky.max-sessions: expected an integer >= 1" in problems

@@ -22,10 +22,13 @@ class ConfiguredUpstream(Upstream):
         credentials: tuple[str, ...] = ("key1",),
         *,
         login_based: bool = False,
+        weights: dict[str, int] | None = None,
     ) -> None:
         self.name = name
         self.models = tuple(ModelEntry(model, aliases) for model, aliases in (models or {}).items())
-        self.credentials = tuple(UpstreamCredential(c, f"secret-{c}") for c in credentials)
+        self.credentials = tuple(
+            UpstreamCredential(c, f"secret-{c}", (weights or {}).get(c, 1)) for c in credentials
+        )
         self.login_based = login_based
         self.timeouts = Timeouts()
         self.unconfigured_reason = None

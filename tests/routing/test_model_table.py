@@ -117,3 +117,54 @@ def test_model_ids_leave_out_subscriptions_nobody_logged_in_to() -> None:
     logged_in = ConfiguredUpstream("chatgpt", {"gpt-5": ()}, login_based=True)
     table = ModelTable([logged_out, logged_in], routes=[])
     assert table.model_ids() == [("gpt-5", "chatgpt")]
+
+
+def test_provider_prefixed_name_pins_that_provider_with_its_aliases() -> None:
+    first = ConfiguredUpstream("first", {"gpt-4o": ()})
+    second = ConfiguredUpstream("second", {"gpt-4o-mini": ("fast",), "gpt-4o": ()})
+    table = ModelTable([first, second], routes=[])
+    assert names(table.resolve("second/gpt-4o")) == [("second", "gpt-4o", None)]
+    assert names(table.resolve("second/fast")) == [("second", "gpt-4o-mini", None)]
+    # an unlisted name goes to the pinned provider unchanged, as a route would send it
+    assert names(table.resolve("first/o3")) == [("first", "o3", None)]
+
+
+def test_pinned_name_beats_a_catch_all_route_but_not_a_literal_name() -> None:
+    pinned = ConfiguredUpstream("openai", {"gpt-4o": ()})
+    literal = ConfiguredUpstream("hf", {"openai/gpt-4o": ()})
+    catch_all = ConfiguredUpstream("catch", {})
+    routes = [RouteConfig(model="*", providers=("catch",))]
+    table = ModelTable([pinned, catch_all], routes=routes)
+    assert names(table.resolve("openai/gpt-4o")) == [("openai", "gpt-4o", None)]
+    table = ModelTable([pinned, literal, catch_all], routes=routes)
+    # a model really named with a slash is still that model
+    assert names(table.resolve("openai/gpt-4o")) == [("catch", "openai/gpt-4o", None)]
+    assert names(ModelTable([pinned, literal], routes=[]).resolve("openai/gpt-4o")) == [
+        ("hf", "openai/gpt-4o", None)
+    ]
+
+
+def test_prefix_that_is_no_provider_resolves_as_before() -> None:
+    table = ModelTable([ConfiguredUpstream("openai", {"gpt-4o": ()})], routes=[])
+    assert table.resolve("nobody/gpt-4o") == []
+    assert table.resolve("openai/") == []
+
+
+def test_pattern_upstream_with_credentials_lists_the_catalog_names_it_serves() -> None:
+    claude = ConfiguredUpstream("claude", {}, login_based=True)
+    nobody = ConfiguredUpstream("chatgpt", {}, credentials=(), login_based=True)
+    table = ModelTable(
+        [claude, nobody], routes=[], patterns=[("claude-*", claude), ("gpt-5*", nobody)]
+    )
+    listed = dict(table.model_ids())
+    assert listed["claude-sonnet-4-5"] == "claude" and listed["claude-haiku-4-5"] == "claude"
+    assert all(name.startswith("claude-") for name in listed)
+
+
+def test_rule_targets_are_listed_when_they_resolve() -> None:
+    openai = ConfiguredUpstream("openai", {"gpt-4o-mini": ("fast",)})
+    table = ModelTable([openai], routes=[RouteConfig(model="cheap-*", providers=("openai",))])
+    listed = dict(table.model_ids(["cheap-background", "fast", "not-served"]))
+    assert listed["cheap-background"] == "openai"
+    assert "not-served" not in listed
+    assert list(listed).count("fast") == 1

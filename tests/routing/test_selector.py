@@ -6,7 +6,7 @@ from collections import Counter
 
 from router.config.schema import CooldownConfig
 from router.routing.cooldown import Cooldowns
-from router.routing.selector import Selector
+from router.routing.selector import Pin, Selector
 from router.routing.table import Target
 from tests.routing.stubs import ConfiguredUpstream, ManualClock
 
@@ -88,3 +88,58 @@ def test_candidates_check_cooldowns_as_each_is_reached() -> None:
     assert next(candidates).credential.name == "a"
     ff.cooldowns.fail("openai", "b", "m", "failed meanwhile", retry_after=5)
     assert list(candidates) == []
+
+
+def test_weighted_round_robin_spreads_by_weight_over_1000_selections() -> None:
+    upstream = ConfiguredUpstream(
+        "openai", credentials=("a", "b", "c"), weights={"a": 5, "b": 3, "c": 2}
+    )
+    rr = selector("round-robin")
+    counts = Counter(order(rr, [Target(upstream, "m")])[0][1] for _ in range(1000))
+    for name, share in (("a", 0.5), ("b", 0.3), ("c", 0.2)):
+        assert abs(counts[name] - share * 1000) <= 10, counts
+
+
+def test_weighted_round_robin_interleaves_instead_of_bursting() -> None:
+    upstream = ConfiguredUpstream("openai", credentials=("a", "b"), weights={"a": 3})
+    rr = selector("round-robin")
+    firsts = "".join(order(rr, [Target(upstream, "m")])[0][1] for _ in range(8))
+    assert firsts.count("b") == 2 and "bb" not in firsts and "aaaa" not in firsts
+
+
+def test_weighted_round_robin_offers_every_credential_for_failover() -> None:
+    upstream = ConfiguredUpstream("openai", credentials=("a", "b", "c"), weights={"c": 4})
+    rr = selector("round-robin")
+    for _ in range(12):
+        assert sorted(name for _, name in order(rr, [Target(upstream, "m")])) == ["a", "b", "c"]
+
+
+def test_pin_goes_first_while_healthy_and_yields_when_cooling() -> None:
+    clock = ManualClock()
+    upstream = ConfiguredUpstream("openai", credentials=("a", "b", "c"))
+    rr = selector("round-robin", clock)
+    pin = Pin("openai", "c")
+    for _ in range(3):
+        got = [
+            name
+            for _, name in (
+                (c.upstream.name, c.credential.name)
+                for c in rr.candidates([Target(upstream, "m")], pin)
+            )
+        ]
+        assert got[0] == "c" and sorted(got) == ["a", "b", "c"]
+    rr.cooldowns.fail("openai", "c", "m", "429")
+    got = [c.credential.name for c in rr.candidates([Target(upstream, "m")], pin)]
+    assert "c" not in got and got
+    clock.advance(3600)
+    assert next(iter(rr.candidates([Target(upstream, "m")], pin))).credential.name == "c"
+
+
+def test_pin_of_another_provider_changes_nothing() -> None:
+    upstream = ConfiguredUpstream("openai", credentials=("a", "b"))
+    rr = selector("round-robin")
+    pin = Pin("elsewhere", "b")
+    firsts = [
+        next(iter(rr.candidates([Target(upstream, "m")], pin))).credential.name for _ in range(4)
+    ]
+    assert firsts == ["a", "b", "a", "b"]

@@ -1,0 +1,187 @@
+"""What routing rules and sticky sessions cost (issue 15).
+
+routing-rules  rule evaluation and sticky lookup per request (microseconds, in process),
+               and passthrough req/s with ten rules configured vs none, same run
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from bench import load
+from bench.core import CHAT_PATH, CONNECTIONS
+from bench.processes import Processes
+from bench.registry import BenchResult, RunOptions, Target, benchmark
+from router.config.rules import RuleConditions, RuleConfig, StickyConfig
+from router.formats import Format, Request, get_codec
+from router.routing.rules import RequestFacts, Rules
+from router.routing.sticky import StickySessions, session_of
+
+# Ten rules none of which matches the bench's request, so every one is evaluated; the
+# later ones need the decoded request and the token estimate.
+TEN_RULES: list[dict[str, Any]] = [
+    {"name": "background", "when": {"background": True, "format": "anthropic"}},
+    {"name": "claude", "when": {"model": "claude-*"}},
+    {"name": "ci", "when": {"client-key": "ci-*"}},
+    {"name": "nightly", "when": {"headers": {"x-job": "nightly*"}}},
+    {"name": "search", "when": {"tool": "web_search*"}},
+    {"name": "gemini-tools", "when": {"tools": True, "format": "gemini"}},
+    {"name": "mcp", "when": {"tool": "mcp__*"}},
+    {"name": "images", "when": {"images": True}},
+    {"name": "thinking", "when": {"thinking": True}},
+    {"name": "long", "when": {"tokens-above": 60000}},
+]
+STORE_SIZE = 10_000
+UNMATCHED_MODEL = "house-model"
+
+
+def rules_yaml() -> str:
+    rules = [{**rule, "model": "bench-model"} for rule in TEN_RULES]
+    return str(yaml.safe_dump({"routing": {"rules": rules}}, sort_keys=False))
+
+
+def claude_code_turn() -> dict[str, Any]:
+    """A mid-conversation Claude Code request: long system prompt, tools, a few turns."""
+    tools = [
+        {
+            "name": f"tool_{i}",
+            "description": "Does one thing. " * 20,
+            "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}},
+        }
+        for i in range(12)
+    ]
+    turns: list[dict[str, Any]] = []
+    for i in range(6):
+        turns.append({"role": "user", "content": f"step {i}: " + "please look at the code " * 30})
+        turns.append({"role": "assistant", "content": "done " * 40})
+    turns.append({"role": "user", "content": "and now?"})
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "system": "You are a coding agent. " * 200,
+        "metadata": {"user_id": "user_" + "a" * 64 + "_account_x_session_4a7d9c2e-1111-4222"},
+        "tools": tools,
+        "messages": turns,
+    }
+
+
+def _per_call_us(run: Callable[[], object], n: int) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        run()
+    return round((time.perf_counter() - started) / n * 1e6, 2)
+
+
+def micro_costs(n: int) -> dict[str, float]:
+    """Microseconds per request: ten non-matching rules (cheap conditions only, and all ten
+    with the decode and token estimate a fresh request pays), and the sticky lookup."""
+    body = claude_code_turn()
+    codec = get_codec(Format.ANTHROPIC)
+    configs = [
+        RuleConfig(r["name"], "bench-model", RuleConditions(**_conditions(r["when"])))
+        for r in TEN_RULES
+    ]
+    cheap = Rules(configs[:7])
+    ten = Rules(configs)
+
+    def facts() -> RequestFacts:
+        decoded: list[Request] = []
+
+        def decode() -> Request:
+            if not decoded:
+                decoded.append(codec.decode_request(body))
+            return decoded[0]
+
+        return RequestFacts(Format.ANTHROPIC, UNMATCHED_MODEL, body, decode)
+
+    store = StickySessions(StickyConfig(max_sessions=STORE_SIZE))
+    for i in range(STORE_SIZE):
+        store.remember(
+            UNMATCHED_MODEL,
+            session_of(Format.OPENAI_CHAT, {"messages": [{"role": "user", "content": str(i)}]}, {}),
+            "p",
+            "a",
+        )
+    decode_only = _per_call_us(lambda: codec.decode_request(body), max(n // 10, 50))
+    return {
+        "seven_cheap_rules_us": _per_call_us(lambda: cheap.decide(facts()), n),
+        "ten_rules_with_decode_and_tokens_us": _per_call_us(
+            lambda: ten.decide(facts()), max(n // 10, 50)
+        ),
+        "decode_alone_us": decode_only,
+        "sticky_lookup_us": _per_call_us(
+            lambda: store.get(UNMATCHED_MODEL, session_of(Format.ANTHROPIC, body, {})), n
+        ),
+        "sticky_prefix_hash_lookup_us": _per_call_us(
+            lambda: store.get(
+                UNMATCHED_MODEL,
+                session_of(
+                    Format.ANTHROPIC, {k: v for k, v in body.items() if k != "metadata"}, {}
+                ),
+            ),
+            n,
+        ),
+    }
+
+
+def _conditions(when: dict[str, Any]) -> dict[str, Any]:
+    return {key.replace("-", "_"): value for key, value in when.items()}
+
+
+@benchmark("routing-rules", "routing", "rule + sticky cost per request; req/s ten rules vs none")
+async def routing_rules(options: RunOptions) -> BenchResult:
+    """Alternating rounds against two routers sharing one upstream, as ``usage-overhead``;
+    the target is the median of the per-round ratios."""
+    rounds, seconds = (1, 2.0) if options.quick else (5, 3.0)
+    tool = options.load_tool
+    async with (
+        Processes(options.workdir / "rules-on") as on_side,
+        Processes(options.workdir / "rules-off") as off_side,
+    ):
+        upstream = await on_side.start_upstream()
+        with_rules = await on_side.start_router(upstream, extra_config=rules_yaml())
+        without = await off_side.start_router(upstream)
+        for child in (with_rules, without):
+            await load.run_for(tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
+        pairs: list[tuple[load.LoadResult, load.LoadResult]] = []
+        for number in range(1, rounds + 1):
+            on = await load.run_for(tool, with_rules.url + CHAT_PATH, CONNECTIONS, seconds)
+            off = await load.run_for(tool, without.url + CHAT_PATH, CONNECTIONS, seconds)
+            pairs.append((on, off))
+            options.say(f"  round {number} ten rules: {on.line()}")
+            options.say(f"  round {number} no rules: {off.line()}")
+    ratios = [on.rps / off.rps * 100 if off.rps else 0.0 for on, off in pairs]
+    ratio = round(statistics.median(ratios), 1)
+    costs = micro_costs(2_000 if options.quick else 20_000)
+    options.say(f"  per request: {costs}")
+    return BenchResult(
+        numbers={
+            "load_tool": tool,
+            "connections": CONNECTIONS,
+            "round_seconds": seconds,
+            "ten_rules_rps_median": statistics.median(on.rps for on, _ in pairs),
+            "no_rules_rps_median": statistics.median(off.rps for _, off in pairs),
+            "ten_vs_none_pct_per_round": [round(v, 1) for v in ratios],
+            "ten_vs_none_pct": ratio,
+            "per_request": costs,
+        },
+        targets=[
+            Target(
+                "routing-rules.ten_vs_none",
+                "passthrough req/s with ten (non-matching) rules, as a share of none",
+                ratio,
+                95.0,
+                "%",
+                higher_is_better=True,
+            )
+        ],
+        notes=[
+            "both routers, the upstream and the load generator share the machine's cores",
+            "the ten rules include tokens-above, so each request is decoded and counted",
+        ],
+    )

@@ -1,0 +1,107 @@
+"""``route explain``: the routing decision for a request, as data and as text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from router.formats import Format, Request, get_codec
+from router.routing.plan import explain_candidates, plan_route
+from router.routing.rules import RequestFacts, Rules
+from router.routing.selector import Selector
+from router.routing.sticky import StickySessions
+from router.routing.table import ModelTable
+
+
+def guess_format(body: Mapping[str, Any]) -> Format:
+    """The client API a bare request body is most likely in (``--format`` overrides)."""
+    if "contents" in body:
+        return Format.GEMINI
+    if "input" in body or "instructions" in body:
+        return Format.OPENAI_RESPONSES
+    anthropic_only = ("system", "thinking", "stop_sequences", "metadata", "top_k")
+    if any(key in body for key in anthropic_only):
+        return Format.ANTHROPIC
+    return Format.OPENAI_CHAT
+
+
+def explain(
+    table: ModelTable,
+    rules: Rules,
+    sticky: StickySessions,
+    selector: Selector,
+    fmt: Format,
+    model: str,
+    body: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    client_key: str | None = None,
+) -> dict[str, Any]:
+    decoded: list[Request] = []
+
+    def decode() -> Request:
+        if not decoded:
+            decoded.append(get_codec(fmt).decode_request(dict(body)))
+        return decoded[0]
+
+    facts = RequestFacts(fmt, model, body, decode, headers=headers, client_key=client_key)
+    plan = plan_route(facts, table, rules, sticky)
+    overrides = plan.overrides
+    return {
+        "format": fmt.value,
+        "model": model,
+        "rule": plan.rule,
+        "routed_model": plan.model,
+        "set": {
+            k: v
+            for k, v in (
+                ("max-tokens", overrides.max_tokens if overrides else None),
+                ("reasoning-effort", overrides.reasoning_effort if overrides else None),
+            )
+            if v is not None
+        },
+        "session": plan.session.key if plan.session else None,
+        "sticky": f"{plan.pin.provider}/{plan.pin.credential}" if plan.pin else None,
+        "candidates": [
+            {
+                "provider": e.candidate.upstream.name,
+                "credential": e.candidate.credential.name,
+                "upstream_model": e.candidate.model,
+                "cooling_s": round(e.cooling_s, 1),
+            }
+            for e in explain_candidates(plan, selector)
+        ],
+        "unconfigured": sorted(
+            {
+                f"{t.upstream.name}: {t.upstream.unconfigured_reason}"
+                for t in plan.targets
+                if t.upstream.unconfigured_reason
+            }
+        ),
+    }
+
+
+def render(result: Mapping[str, Any]) -> str:
+    lines = [f"request: {result['format']} model {result['model']}"]
+    if result["rule"]:
+        changes = ", ".join(f"{k}={v}" for k, v in result["set"].items())
+        lines.append(
+            f"rule: {result['rule']} -> {result['routed_model']}"
+            + (f" (set {changes})" if changes else "")
+        )
+    else:
+        lines.append("rule: none matched (the model table decides)")
+    if result["sticky"]:
+        lines.append(f"sticky: {result['sticky']} (this conversation's last credential)")
+    if not result["candidates"]:
+        lines.append(f"no candidates: model {result['routed_model']!r} is not configured")
+    else:
+        lines.append("candidates, in the order failover tries them:")
+    for i, c in enumerate(result["candidates"], 1):
+        state = f"cooling {c['cooling_s']} s" if c["cooling_s"] > 0 else "ready"
+        lines.append(
+            f"  {i}. {c['provider']} credential={c['credential']} "
+            f"model={c['upstream_model']} {state}"
+        )
+    lines += [f"  not usable: {reason}" for reason in result["unconfigured"]]
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Where a request goes, before anything is sent: rule, targets, and the sticky credential.
+
+Shared by the generation path (router/api/generation.py) and ``route explain``, so the
+explanation is the decision the router would make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.config.rules import RuleOverrides
+from router.routing.rules import RequestFacts, Rules
+from router.routing.selector import Candidate, Pin, Selector
+from router.routing.sticky import Session, StickySessions, session_of
+from router.routing.table import ModelTable, Target
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """``model`` is what resolves: the rule's target, else the client's model."""
+
+    model: str
+    targets: list[Target]
+    rule: str | None = None
+    overrides: RuleOverrides | None = None
+    session: Session | None = None
+    pin: Pin | None = None
+
+
+def plan_route(
+    facts: RequestFacts, table: ModelTable, rules: Rules, sticky: StickySessions
+) -> RoutePlan:
+    decision = rules.decide(facts) if rules else None
+    model = decision.model if decision else facts.model
+    session = (
+        session_of(facts.client_format, facts.body, facts.headers)
+        if sticky.config.enabled
+        else None
+    )
+    return RoutePlan(
+        model=model,
+        targets=table.resolve(model),
+        rule=decision.rule if decision else None,
+        overrides=decision.overrides if decision and decision.overrides.any() else None,
+        session=session,
+        pin=sticky.get(model, session),
+    )
+
+
+@dataclass(frozen=True)
+class ExplainedCandidate:
+    candidate: Candidate
+    cooling_s: float
+
+
+def explain_candidates(plan: RoutePlan, selector: Selector) -> list[ExplainedCandidate]:
+    """Every candidate in the order failover would try them, cooling ones included."""
+    explained: list[ExplainedCandidate] = []
+    order: list[Candidate] = []
+    for target in plan.targets:
+        pinned = selector.pinned_candidate([target], plan.pin) if plan.pin else None
+        if pinned is not None:
+            order.append(pinned)
+        for credential in selector.credentials_for(target):
+            candidate = Candidate(target.upstream, credential, target.model)
+            if not any(_same(candidate, seen) for seen in order):
+                order.append(candidate)
+    for candidate in order:
+        rest = selector.cooldowns.remaining(
+            candidate.upstream.name, candidate.credential.name, candidate.model
+        )
+        explained.append(ExplainedCandidate(candidate, rest))
+    return explained
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return (a.upstream.name, a.credential.name, a.model) == (
+        b.upstream.name,
+        b.credential.name,
+        b.model,
+    )
