@@ -87,7 +87,9 @@ def test_no_run_blocks_parse_and_name_real_commands(block: Block) -> None:
     for script in re.findall(r"(?:\./)?(scripts/[\w.-]+)", block.body):
         assert (REPO_ROOT / script).is_file(), f"{block.where}: {script} does not exist"
     known = set(SCRIPTS) | set(COMMANDS)
-    for command in re.findall(r"\bcliproxy (\S+)", block.body):
+    # cliproxy where a command starts (a line, or after ; & | or "$("), not as an argument
+    # (llm keys set cliproxy ...).
+    for command in re.findall(r"(?:^|[;&|]|\$\()\s*cliproxy (\S+)", block.body, re.M):
         assert command in known, f"{block.where}: cliproxy {command} is not a command"
 
 
