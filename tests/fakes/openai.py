@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -57,6 +58,25 @@ RESPONSES_FIELDS = frozenset(
         "background",
     }
 )  # fmt: skip
+_REASONING_KEY = secrets.token_bytes(32)
+
+
+def encrypt_reasoning(text: str) -> str:
+    """Encrypted reasoning as this fake issues it (verified when sent back)."""
+    mac = hmac.new(_REASONING_KEY, text.encode(), hashlib.sha256).hexdigest()
+    return base64.b64encode(text.encode()).decode() + "." + mac
+
+
+def reasoning_is_ours(content: Any) -> bool:
+    body, _, mac = str(content).partition(".")
+    try:
+        text = base64.b64decode(body, validate=True)
+    except ValueError:
+        return False
+    expected = hmac.new(_REASONING_KEY, text, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, expected)
+
+
 CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 RESPONSES_ROLES = ("user", "assistant", "system", "developer")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -418,6 +438,14 @@ def check_responses_input(
                     f"{item.get('call_id')}.",
                     "input",
                 )
+        elif kind == "reasoning" and "encrypted_content" in item:
+            if not reasoning_is_ours(item["encrypted_content"]):
+                raise invalid(
+                    "The encrypted content for item "
+                    f"{item.get('id') or f'input[{i}]'} could not be verified.",
+                    f"input[{i}].encrypted_content",
+                    "invalid_encrypted_content",
+                )
         elif kind not in ("reasoning", "item_reference"):
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "
@@ -764,7 +792,7 @@ class ResponsesRender:
                 "summary": [{"type": "summary_text", "text": reply.reasoning}],
             }
             if "reasoning.encrypted_content" in (self.request.get("include") or []):
-                item["encrypted_content"] = hashlib.sha256(reply.reasoning.encode()).hexdigest()
+                item["encrypted_content"] = encrypt_reasoning(reply.reasoning)
             output.append(item)
         text = reply_text(reply, self.default_text)
         if text or not reply.tool_calls:
