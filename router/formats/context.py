@@ -8,6 +8,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from router.formats.reasoning_cache import REASONING_CACHE, ReasoningCache
+
 MAX_TOOL_NAME = 64
 _TOOL_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 _CALL_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -60,6 +62,8 @@ class TranslationContext:
       encoded), whose calls the Responses encoders send back as custom_tool_call.
     namespaced_tools: joined name -> (namespace, name) of the tools of Codex namespace
       groups, so the Responses encoders give calls their namespace back.
+    reasoning: the process-wide cache of signed reasoning per tool-call id, for clients
+      whose history cannot carry it (reasoning_cache.py); a test may give its own.
     """
 
     client_model: str = ""
@@ -73,6 +77,7 @@ class TranslationContext:
     dropped: list[str] = field(default_factory=list)
     freeform_tools: set[str] = field(default_factory=set)
     namespaced_tools: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reasoning: ReasoningCache = field(default_factory=lambda: REASONING_CACHE)
 
     def drop(self, name: str) -> None:
         """Record that the client's field `name` was not sent upstream."""

@@ -161,7 +161,10 @@ def test_chat_to_gemini_cleans_schema_and_names_results() -> None:
         {
             "role": "model",
             "parts": [
-                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                {
+                    "functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                    "thoughtSignature": "skip_thought_signature_validator",
+                },
                 {"functionCall": {"name": "get_time", "args": {"tz": "CET"}}},
             ],
         },
@@ -386,7 +389,10 @@ def test_anthropic_to_gemini_thinking_budget_and_error_result() -> None:
         "role": "model",
         "parts": [
             {"text": "Listing."},
-            {"functionCall": {"name": "Bash", "args": {"command": "ls"}}},
+            {
+                "functionCall": {"name": "Bash", "args": {"command": "ls"}},
+                "thoughtSignature": "skip_thought_signature_validator",
+            },
         ],
     }
     assert body["contents"][2]["parts"] == [
@@ -541,7 +547,12 @@ def test_responses_request_with_reasoning_items_to_responses_and_anthropic() -> 
     }
     assert gem["contents"][1] == {
         "role": "model",
-        "parts": [{"functionCall": {"name": "f", "args": {}}}],
+        "parts": [
+            {
+                "functionCall": {"name": "f", "args": {}},
+                "thoughtSignature": "skip_thought_signature_validator",
+            }
+        ],
     }
     anth = ANTH.encode_request(req, ctx())
     assert anth["output_config"] == {

@@ -16,6 +16,7 @@ from router.formats.ir import (
     ToolCallPart,
     ToolResultPart,
 )
+from router.formats.reasoning_cache import with_cached_reasoning
 
 FMT = Format.ANTHROPIC
 MIN_THINKING_BUDGET = 1024
@@ -26,6 +27,7 @@ _TOOL_CHOICE_TYPE = {"auto": "auto", "required": "any", "none": "none"}
 
 def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     messages = _encode_messages(req, ctx)
     max_tokens = req.max_tokens if req.max_tokens is not None else ctx.default_max_tokens
     thinking, max_tokens = _thinking_config(req, max_tokens)

@@ -9,6 +9,7 @@ from router.formats.features import check_target
 from router.formats.gemini.parts import encode_parts
 from router.formats.gemini.policy import JSON_MIME
 from router.formats.ir import Format, Request, ToolCallPart
+from router.formats.reasoning_cache import with_cached_reasoning
 from router.formats.schema_clean import clean_for_gemini
 
 FMT = Format.GEMINI
@@ -29,6 +30,7 @@ _PENALTY_FIELDS = (
 
 def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     body: dict = {"contents": _encode_contents(req, ctx)}
     if req.system:
         body["systemInstruction"] = {"parts": [{"text": t} for t in req.system]}

@@ -18,12 +18,14 @@ from router.formats.ir import (
     ToolCallPart,
     ToolResultPart,
 )
+from router.formats.reasoning_cache import with_cached_reasoning
 
 FMT = Format.OPENAI_RESPONSES
 
 
 def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     items: list[dict] = []
     for i, msg in enumerate(req.messages):
         if msg.role == "assistant":
@@ -167,6 +169,10 @@ def _encode_generation(req: Request, body: dict) -> None:
     reasoning = _encode_reasoning(req)
     if reasoning:
         body["reasoning"] = reasoning
+        if reasoning.get("effort") != "none":
+            # cliproxy keeps no conversation: the reasoning comes back on the next turn of
+            # a tool loop only as its encrypted content (from the client or the cache)
+            body["include"] = ["reasoning.encrypted_content"]
     text = _encode_text(req)
     if text:
         body["text"] = text
