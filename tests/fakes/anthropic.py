@@ -37,6 +37,7 @@ from tests.fakes.base import (
     sse,
 )
 from tests.fakes.behaviours import MidStreamError, Reply, Status, ToolCall
+from tests.fakes.schemas import bad_schema_type
 
 CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."
 OAUTH_BETA = "oauth-2025-04-20"
@@ -317,6 +318,11 @@ class AnthropicFake(FakeServer):
             if not isinstance(name, str) or not TOOL_NAME.match(name):
                 raise invalid(
                     f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+                )
+            if bad_schema_type(tool.get("input_schema")) is not None:
+                raise invalid(
+                    f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match "
+                    "JSON Schema draft 2020-12 (https://json-schema.org/draft/2020-12)."
                 )
 
     def check_messages(self, messages: Any) -> None:

@@ -36,6 +36,7 @@ from tests.fakes.base import (
     sse,
 )
 from tests.fakes.behaviours import MidStreamError, Reply, Status, ToolCall
+from tests.fakes.schemas import bad_schema_type
 
 CHAT_FIELDS = frozenset(
     {
@@ -175,7 +176,19 @@ def check_fields(body: Any, allowed: frozenset[str], chat: bool) -> dict[str, An
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             "stream_options",
         )
+    identifier = body.get("safety_identifier")
+    if isinstance(identifier, str) and len(identifier) > SAFETY_IDENTIFIER_MAX:
+        raise invalid(
+            "Invalid 'safety_identifier': string too long. Expected a string with maximum "
+            f"length {SAFETY_IDENTIFIER_MAX}, but got a string with length "
+            f"{len(identifier)} instead.",
+            "safety_identifier",
+            "string_above_max_length",
+        )
     return body
+
+
+SAFETY_IDENTIFIER_MAX = 128
 
 
 def check_tools(tools: Any, chat: bool) -> None:
@@ -212,6 +225,14 @@ def check_tools(tools: Any, chat: bool) -> None:
                 "matches the pattern '^[a-zA-Z0-9_-]+$'.",
                 where,
                 "invalid_value",
+            )
+        bad = bad_schema_type(spec.get("parameters"))
+        if bad is not None:
+            raise invalid(
+                f"Invalid schema for function '{name}': '{bad}' is not valid under any of "
+                "the given schemas.",
+                where.replace(".name", ".parameters"),
+                "invalid_function_parameters",
             )
 
 
