@@ -152,6 +152,8 @@ class Request:
     naming itself; only the passthrough path (same format) can serve such a request.
     `hints` names the client fields the decoder read and dropped on purpose (each
     codec's DROPPED_HINTS); encoders report them in TranslationContext.dropped.
+    `web_search` names the client's hosted web search tool (`tools[i]`), which each
+    target that has one gets as its own (router/formats/web_search.py).
     """
 
     model: str
@@ -175,6 +177,7 @@ class Request:
     user: str | None = None
     verbosity: str | None = None
     previous_response_id: str | None = None
+    web_search: str | None = None
     origin: Format | None = None
     untranslatable: dict[str, str] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)

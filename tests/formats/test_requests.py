@@ -608,7 +608,7 @@ def test_garbage_input_names_the_field(codec, body, message) -> None:
     ("codec", "body", "message"),
     [
         (CHAT, {"model": "m", "messages": [], "tools": [{"type": "custom"}]}, "custom"),
-        (GEM, {"contents": [], "tools": [{"googleSearch": {}}]}, "functionDeclarations"),
+        (GEM, {"contents": [], "tools": [{"codeExecution": {}}]}, "functionDeclarations"),
     ],
 )
 def test_unsupported_client_features(codec, body, message) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.anthropic.policy import hints_present, untranslatable
 from router.formats.codec import dumps, optional, require, unwrap_signature
 from router.formats.errors import FormatError, UnsupportedFeature
@@ -49,13 +50,15 @@ def decode_anthropic_request(body: dict) -> Request:
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
     output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
+    raw_tools = optional(body, "tools", list) or []
     if not all(isinstance(s, str) for s in stop):
         raise FormatError("stop_sequences: expected array of strings")
     return Request(
         model=require(body, "model", str),
         messages=messages,
         system=system,
-        tools=_decode_tools(optional(body, "tools", list) or []),
+        tools=_decode_tools(raw_tools),
+        web_search=web_search.find(raw_tools, web_search.is_anthropic_web_search),
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_tokens=optional(body, "max_tokens", int),
@@ -196,6 +199,8 @@ def _decode_tools(tools: list) -> list[Tool]:
         if not isinstance(tool, dict):
             raise FormatError(f"{where}: expected object")
         ttype = tool.get("type")
+        if web_search.is_anthropic_web_search(tool):
+            continue  # Request.web_search
         if ttype not in (None, "custom"):
             raise UnsupportedFeature(f"{where}.type: server tool {ttype!r} is not supported")
         out.append(

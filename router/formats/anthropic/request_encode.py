@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.formats import web_search
 from router.formats.codec import effort_to_budget, parse_arguments
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
@@ -35,6 +36,8 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     _encode_system_and_format(req, body)
     if req.tools:
         _encode_tools(req, ctx, body)
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     thinking_on = thinking is not None and thinking["type"] == "enabled"
     if thinking_on and req.tools and req.tool_choice and req.tool_choice.mode in FORCED:
         raise cannot_express("tool_choice", "a forced tool call while thinking is enabled", FMT)

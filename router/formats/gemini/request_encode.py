@@ -3,6 +3,7 @@ model: the router builds the URL from req.model."""
 
 from __future__ import annotations
 
+from router.formats import web_search
 from router.formats.codec import effort_to_budget
 from router.formats.context import TranslationContext
 from router.formats.features import check_target
@@ -39,6 +40,8 @@ def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
         tool_config = _tool_config(req, ctx)
         if tool_config is not None:
             body["toolConfig"] = tool_config
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     gen = _generation_config(req)
     if gen:
         body["generationConfig"] = gen

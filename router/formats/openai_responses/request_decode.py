@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.codec import (
     append_tool_result,
     dumps,
@@ -48,7 +49,8 @@ def decode_responses_request(body: dict) -> Request:
     if instructions:
         system.append(instructions)
     messages = _decode_input(body.get("input"), system)
-    tools = _decode_tools(optional(body, "tools", list) or [])
+    raw_tools = optional(body, "tools", list) or []
+    tools = _decode_tools(raw_tools)
     tool_choice = _decode_tool_choice(body.get("tool_choice"))
     reasoning = _decode_reasoning(optional(body, "reasoning", dict))
     text = optional(body, "text", dict)
@@ -69,6 +71,7 @@ def decode_responses_request(body: dict) -> Request:
         user=optional(body, "safety_identifier", str) or optional(body, "user", str),
         verbosity=optional(text, "verbosity", str, "text.") if text else None,
         previous_response_id=optional(body, "previous_response_id", str),
+        web_search=web_search.find(raw_tools, web_search.is_responses_web_search),
         origin=FMT,
         untranslatable=untranslatable(body),
         hints=hints_present(body),

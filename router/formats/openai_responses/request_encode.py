@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.codec import budget_to_effort, openai_user_id
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
@@ -37,6 +38,8 @@ def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
         body["instructions"] = "\n\n".join(req.system)
     if req.tools:
         body["tools"] = _encode_tools(req, ctx)
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     tc = req.tool_choice
     if tc is not None:
         body["tool_choice"] = (
