@@ -46,7 +46,8 @@ def decode_anthropic_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
     system = _decode_system(body.get("system"))
-    messages = _decode_messages(require(body, "messages", list), system)
+    mid_system: list[tuple[int, str]] = []
+    messages = _decode_messages(require(body, "messages", list), mid_system)
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
     output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
@@ -57,6 +58,7 @@ def decode_anthropic_request(body: dict) -> Request:
         model=require(body, "model", str),
         messages=messages,
         system=system,
+        mid_system=mid_system,
         tools=_decode_tools(raw_tools),
         web_search=web_search.find(raw_tools, web_search.is_anthropic_web_search),
         tool_choice=tool_choice,
@@ -76,17 +78,18 @@ def decode_anthropic_request(body: dict) -> Request:
     )
 
 
-def _decode_messages(raw_messages: list, system: list[str]) -> list[Message]:
+def _decode_messages(raw_messages: list, mid_system: list[tuple[int, str]]) -> list[Message]:
     """User and assistant turns. A `system` message inside the conversation (Claude Code
-    sends them; the Messages API accepts them) joins the system text in `system`."""
-    messages = []
+    sends them; the Messages API accepts them) keeps its place in `mid_system`."""
+    messages: list[Message] = []
     for i, msg in enumerate(raw_messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
             raise FormatError(f"{where}: expected object")
         role = msg.get("role")
         if role == "system":
-            system.extend(_decode_system(msg.get("content"), where + ".content"))
+            texts = _decode_system(msg.get("content"), where + ".content")
+            mid_system.extend((len(messages), text) for text in texts)
             continue
         if role not in ("user", "assistant"):
             raise FormatError(f"{where}.role: expected 'user', 'assistant' or 'system'")

@@ -16,6 +16,7 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    all_system,
 )
 from router.formats.reasoning_cache import with_cached_reasoning
 
@@ -69,7 +70,7 @@ def _encode_messages(req: Request, ctx: TranslationContext) -> list[dict]:
 
 def _encode_system_and_format(req: Request, body: dict) -> None:
     """System text; json_schema output is native, json_object is asked for in the system."""
-    system = list(req.system)
+    system = list(all_system(req))
     rf = req.response_format
     if rf is not None and rf.type == "json_schema":
         body["output_config"] = {

@@ -18,6 +18,7 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    mid_system_at,
 )
 from router.formats.reasoning_cache import with_cached_reasoning
 
@@ -28,11 +29,14 @@ def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
     req = with_cached_reasoning(req, FMT, ctx.reasoning)
     items: list[dict] = []
+    mid = mid_system_at(req)
     for i, msg in enumerate(req.messages):
+        items.extend(_developer_item(text) for text in mid.get(i, ()))
         if msg.role == "assistant":
             items.extend(_assistant_items(msg, ctx))
         else:
             items.extend(_user_items(msg, ctx, f"messages[{i}]"))
+    items.extend(_developer_item(text) for text in mid.get(len(req.messages), ()))
     body: dict = {"model": req.model, "input": items}
     if req.system:
         body["instructions"] = "\n\n".join(req.system)
@@ -81,6 +85,15 @@ def _assistant_items(msg: Message, ctx: TranslationContext) -> list[dict]:
         elif isinstance(part, ReasoningPart) and part.source is FMT:
             items.append(_reasoning_item(part))
     return items
+
+
+def _developer_item(text: str) -> dict:
+    """A system message from inside the client's conversation, where it was."""
+    return {
+        "type": "message",
+        "role": "developer",
+        "content": [{"type": "input_text", "text": text}],
+    }
 
 
 def _reasoning_item(part: ReasoningPart) -> dict:
