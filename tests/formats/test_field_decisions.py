@@ -681,3 +681,11 @@ def test_claude_code_long_user_id_fits_openai_as_a_stable_digest() -> None:
     assert (
         encode(Format.ANTHROPIC, short, Format.OPENAI_RESPONSES)["safety_identifier"] == "user_abc"
     )
+
+
+def test_anthropic_block_type_that_is_not_a_string_is_a_400() -> None:
+    """Found by the fuzz suite: a list as a block type tripped the unsupported-type check."""
+    body = anthropic(messages=[{"role": "user", "content": [{"type": ["text"]}]}])
+    with pytest.raises(FormatError) as info:
+        ANTH.decode_request(body)
+    assert "unknown content block type" in info.value.message

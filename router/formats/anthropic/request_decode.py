@@ -179,7 +179,7 @@ def decode_blocks(content: Any, where: str, client: Format) -> list[Part]:
             case "redacted_thinking":
                 sig, source = unwrap_signature(require(block, "data", str, bwhere + "."), client)
                 parts.append(ReasoningPart(text="", signature=sig, source=source, redacted=True))
-            case btype if btype in _UNSUPPORTED_BLOCKS:
+            case str(btype) if btype in _UNSUPPORTED_BLOCKS:
                 raise UnsupportedFeature(f"{bwhere}.type: content block {btype!r} is not supported")
             case btype:
                 raise FormatError(f"{bwhere}.type: unknown content block type {btype!r}")
