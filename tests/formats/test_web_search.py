@@ -64,3 +64,24 @@ def test_web_search_is_dropped_and_named_for_chat(client: Format) -> None:
     c.strict = True
     with pytest.raises(UnsupportedFeature, match="tools\\[0\\]: a tool hosted"):
         get_codec(Format.OPENAI_CHAT).encode_request(req, c)
+
+
+def test_anthropic_upstreams_own_search_blocks_stay_upstream() -> None:
+    """Once a client's web search reaches Anthropic, its answer carries the search."""
+    body = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude",
+        "content": [
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+            {"type": "text", "text": "It is sunny."},
+        ],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+    c = ctx()
+    resp = get_codec(Format.ANTHROPIC).decode_response(body, c)
+    chat = get_codec(Format.OPENAI_CHAT).encode_response(resp, c)
+    assert chat["choices"][0]["message"]["content"] == "It is sunny."
