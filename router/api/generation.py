@@ -115,6 +115,7 @@ class CallBuilder:
     def __call__(self, candidate: Candidate) -> UpstreamCall:
         fmt = candidate.upstream.wire_format
         self.ctx.dropped.clear()  # what this candidate's format drops, not an earlier one's
+        self.ctx.merge_system = candidate.upstream.merge_system
         if self.passthrough(fmt):
             payload = self._passthrough_body(fmt, candidate.model)
         else:

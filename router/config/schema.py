@@ -130,8 +130,16 @@ class ProviderConfig:
     headers: dict[str, str] = field(default_factory=dict)
     timeouts: TimeoutOverrides = field(default_factory=TimeoutOverrides)
     models: tuple[ModelEntry, ...] = ()
+    # "merge": the conversation's system messages join one leading system message, for
+    # OpenAI-compatible servers that accept no other (default "keep": in place).
+    system_messages: str = "keep"
 
     def check(self, path: str, problems: Problems) -> None:
+        if self.system_messages not in ("keep", "merge"):
+            problems.add(
+                join(path, "system-messages"),
+                f"expected 'keep' or 'merge', got {self.system_messages!r}",
+            )
         if not _NAME.match(self.name):
             problems.add(
                 join(path, "name"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any, Protocol
@@ -98,19 +99,41 @@ _SIG_PREFIX = "xfmt:"
 _FORMATS_BY_VALUE = {f.value: f for f in Format}
 
 
+# Gemini's thoughtSignature is bytes (base64 in JSON; SDKs decode it and send it back
+# re-encoded, URL-safe), so a Gemini client gets the wrapped form base64-encoded.
+_B64_PREFIX = base64.urlsafe_b64encode(_SIG_PREFIX.encode()).decode()[:6]
+
+
 def wrap_signature(signature: str | None, source: Format, client: Format) -> str:
     if source is client:
         return signature or ""
-    return f"{_SIG_PREFIX}{source.value}:{signature or ''}"
+    wrapped = f"{_SIG_PREFIX}{source.value}:{signature or ''}"
+    if client is Format.GEMINI:
+        return base64.urlsafe_b64encode(wrapped.encode()).decode()
+    return wrapped
 
 
 def unwrap_signature(signature: str | None, client: Format) -> tuple[str | None, Format]:
+    if signature and client is Format.GEMINI and signature.startswith(_B64_PREFIX):
+        signature = _b64_text(signature)
     if signature and signature.startswith(_SIG_PREFIX):
         fmt_name, sep, raw = signature[len(_SIG_PREFIX) :].partition(":")
         fmt = _FORMATS_BY_VALUE.get(fmt_name)
         if sep and fmt is not None:
             return raw or None, fmt
     return signature, client
+
+
+def _b64_text(data: str) -> str:
+    """Base64 (either alphabet, padding optional) to text; the input itself if it is not."""
+    try:
+        raw = base64.b64decode(data.translate(_URL_SAFE) + "=" * (-len(data) % 4), validate=True)
+        return raw.decode()
+    except ValueError:
+        return data
+
+
+_URL_SAFE = str.maketrans("-_", "+/")
 
 
 # ---- input validation helpers --------------------------------------------------------

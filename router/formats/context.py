@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from router.formats.reasoning_cache import REASONING_CACHE, ReasoningCache
 from router.formats.toolnames import shorten_tool_name
 
 _CALL_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -48,6 +49,11 @@ class TranslationContext:
       encoded), whose calls the Responses encoders send back as custom_tool_call.
     namespaced_tools: joined name -> (namespace, name) of the tools of Codex namespace
       groups, so the Responses encoders give calls their namespace back.
+    merge_system: an OpenAI Chat target that wants one leading system message (provider
+      option `system-messages: merge`) gets the conversation's system messages joined
+      into it instead of in place.
+    reasoning: the process-wide cache of signed reasoning per tool-call id, for clients
+      whose history cannot carry it (reasoning_cache.py); a test may give its own.
     """
 
     client_model: str = ""
@@ -61,6 +67,8 @@ class TranslationContext:
     dropped: list[str] = field(default_factory=list)
     freeform_tools: set[str] = field(default_factory=set)
     namespaced_tools: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reasoning: ReasoningCache = field(default_factory=lambda: REASONING_CACHE)
+    merge_system: bool = False
 
     def drop(self, name: str) -> None:
         """Record that the client's field `name` was not sent upstream."""

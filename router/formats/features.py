@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.ir import Format, Request
@@ -121,6 +122,10 @@ def check_target(req: Request, target: Format, ctx: TranslationContext | None = 
         if lenient is None or name not in _SAMPLING_HINTS:
             raise cannot_express(client_field(req, name), what, target)
         lenient.drop(client_field(req, name))
+    if req.web_search is not None and target not in web_search.TARGETS:
+        if lenient is None:
+            raise cannot_express(req.web_search, HOSTED_TOOL, target)
+        lenient.drop(req.web_search)
     if ctx is not None:
         _note_hints(req, target, ctx)
         _note_client_tools(req, ctx)

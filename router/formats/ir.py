@@ -152,6 +152,12 @@ class Request:
     naming itself; only the passthrough path (same format) can serve such a request.
     `hints` names the client fields the decoder read and dropped on purpose (each
     codec's DROPPED_HINTS); encoders report them in TranslationContext.dropped.
+    `system` is the instruction before the conversation; `mid_system` holds the system
+    and developer messages a client put inside it, as (number of messages before it,
+    text): kept in place where the target can hold them (OpenAI Chat, Responses),
+    joined to the system instruction elsewhere (`all_system`).
+    `web_search` names the client's hosted web search tool (`tools[i]`), which each
+    target that has one gets as its own (router/formats/web_search.py).
     """
 
     model: str
@@ -175,9 +181,38 @@ class Request:
     user: str | None = None
     verbosity: str | None = None
     previous_response_id: str | None = None
+    web_search: str | None = None
+    mid_system: list[tuple[int, str]] = field(default_factory=list)
     origin: Format | None = None
     untranslatable: dict[str, str] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)
+
+
+def all_system(req: Request) -> list[str]:
+    """Every system text, in order, for targets with one system instruction."""
+    if not req.mid_system:
+        return req.system
+    return [*req.system, *(text for _, text in req.mid_system)]
+
+
+def mid_system_at(req: Request) -> dict[int, list[str]]:
+    """The system texts inside the conversation by the index of the message they precede
+    (len(messages) for those after the last)."""
+    at: dict[int, list[str]] = {}
+    for index, text in req.mid_system:
+        at.setdefault(index, []).append(text)
+    return at
+
+
+def add_system(
+    req_system: list[str], mid: list[tuple[int, str]], texts: list[str], messages: list[Message]
+) -> None:
+    """A client's system text: before any message it is the system instruction, after
+    one it stays where it is."""
+    if messages:
+        mid.extend((len(messages), text) for text in texts)
+    else:
+        req_system.extend(texts)
 
 
 @dataclass(slots=True)

@@ -176,11 +176,21 @@ def gemini_schema_to_json_schema(schema: Any) -> Any:
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "type" and isinstance(value, str):
-            out["type"] = value.lower()
+            if value.upper() != "TYPE_UNSPECIFIED":
+                out["type"] = value.lower()
+        elif key in _OPENAPI_ONLY:
+            continue
         elif key == "properties" and isinstance(value, dict):
             out["properties"] = {k: gemini_schema_to_json_schema(v) for k, v in value.items()}
         elif key in ("items", "anyOf"):
             out[key] = gemini_schema_to_json_schema(value)
         else:
             out[key] = value
+    if schema.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
     return out
+
+
+# OpenAPI keywords with no JSON Schema meaning: `nullable` becomes a "null" type,
+# `propertyOrdering` (Gemini's output order hint) has no equivalent.
+_OPENAPI_ONLY = frozenset({"nullable", "propertyOrdering"})

@@ -22,6 +22,7 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    all_system,
 )
 
 IMAGE_TOKENS = 1600
@@ -49,7 +50,7 @@ def _counter() -> Callable[[str], int]:
 
 def estimate_tokens(req: Request) -> int:
     """Approximate prompt tokens of `req` (system, messages, tools)."""
-    texts: list[str] = list(req.system)
+    texts: list[str] = list(all_system(req))
     total = 0
     for msg in req.messages:
         total += MESSAGE_OVERHEAD

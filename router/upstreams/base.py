@@ -77,6 +77,8 @@ class Upstream(abc.ABC):
     quota_limited: bool = False
     # A subscription: idle until an account is logged in, which is not a fault.
     login_based: bool = False
+    # Config system-messages: merge (OpenAI-compatible servers wanting one system message).
+    merge_system: bool = False
     timeouts: Timeouts
     models: tuple[ModelEntry, ...]
 

@@ -20,6 +20,7 @@ class HttpUpstream(PooledUpstream):
         self.name = config.name
         self.kind = config.kind
         self.config = config
+        self.merge_system = config.system_messages == "merge"
         self.models = config.models
         self.timeouts = config.timeouts.over(timeouts)
         self.credentials = tuple(

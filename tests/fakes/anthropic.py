@@ -37,6 +37,7 @@ from tests.fakes.base import (
     sse,
 )
 from tests.fakes.behaviours import MidStreamError, Reply, Status, ToolCall
+from tests.fakes.schemas import bad_schema_type
 
 CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."
 OAUTH_BETA = "oauth-2025-04-20"
@@ -247,7 +248,30 @@ class AnthropicFake(FakeServer):
         self.check_tool_choice(body)
         self.check_output_config(body.get("output_config"))
         self.check_messages(body["messages"])
+        self.check_thinking_leads(body)
         return body
+
+    def check_thinking_leads(self, body: dict[str, Any]) -> None:
+        """With thinking on, the assistant turn whose tool calls the last message answers
+        must start with its (signed, checked in check_block) thinking block."""
+        thinking = body.get("thinking") or {}
+        messages = body["messages"]
+        if thinking.get("type") not in ("enabled", "adaptive") or len(messages) < 2:
+            return
+        i = len(messages) - 2
+        turn, last = messages[i], messages[-1]
+        blocks = blocks_of(turn.get("content"))
+        answers = any(b.get("type") == "tool_result" for b in blocks_of(last.get("content")))
+        if turn.get("role") != "assistant" or not answers or not blocks:
+            return
+        first = blocks[0].get("type")
+        if first not in ("thinking", "redacted_thinking"):
+            raise invalid(
+                f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+                f"found `{first}`. When `thinking` is enabled, a final `assistant` message "
+                "must start with a thinking block (preceeding the lastmost set of `tool_use` "
+                "and `tool_result` blocks)."
+            )
 
     def check_output_config(self, config: Any) -> None:
         if config is None:
@@ -296,6 +320,11 @@ class AnthropicFake(FakeServer):
             if not isinstance(name, str) or not TOOL_NAME.match(name):
                 raise invalid(
                     f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+                )
+            if bad_schema_type(tool.get("input_schema")) is not None:
+                raise invalid(
+                    f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match "
+                    "JSON Schema draft 2020-12 (https://json-schema.org/draft/2020-12)."
                 )
 
     def check_messages(self, messages: Any) -> None:

@@ -191,6 +191,8 @@ class CodexFake(FakeServer):
         check_tools(body.get("tools"), chat=False)
         items = check_responses_input(body, {})
         for i, item in enumerate(items):
+            if item.get("role") in ("system", "developer"):
+                raise invalid("System messages are not allowed", f"input[{i}].role")
             if item.get("type") == "item_reference":
                 raise invalid(
                     f"Item with id '{item.get('id')}' not found. Items are not persisted "

@@ -194,6 +194,40 @@ def check_schema(schema: Any, where: str) -> None:
         check_schema(option, f"{where}.any_of[{i}]")
 
 
+# What Gemini accepts in place of a signature a client could not keep (documented).
+PLACEHOLDER_SIGNATURES = frozenset(
+    {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
+)
+
+
+def check_call_signatures(contents: list[dict[str, Any]]) -> None:
+    """Gemini 3: in the current turn (since the last user text), the first function call
+    of each model step must carry a thought signature (checked as ours elsewhere)."""
+    start = 0
+    for i, content in enumerate(contents):
+        parts = [camel_fields_of(p) for p in content.get("parts") or []]
+        if content.get("role", "user") == "user" and any("text" in p for p in parts):
+            start = i
+    for i in range(start, len(contents)):
+        content = contents[i]
+        if content.get("role") != "model":
+            continue
+        parts = [camel_fields_of(p) for p in content.get("parts") or []]
+        for j, part in enumerate(parts):
+            if "functionCall" in part:
+                if not part.get("thoughtSignature"):
+                    name = part["functionCall"].get("name")
+                    raise invalid(
+                        f"Function call `{name}` in the {i + 1}. content block is missing a "
+                        f"`thought_signature`. contents[{i}].parts[{j}]"
+                    )
+                break
+
+
+def camel_fields_of(part: Any) -> dict[str, Any]:
+    return {camel(k): v for k, v in part.items()} if isinstance(part, dict) else {}
+
+
 def check_inline_data(blob: Any, where: str) -> None:
     fields = check_fields(blob, BLOB_FIELDS, where)
     if not fields.get("mimeType"):
@@ -243,9 +277,14 @@ class GeminiFake(FakeServer):
         mac = hmac.new(self._signing_key, nonce, hashlib.sha256).digest()
         return base64.b64encode(nonce + mac).decode()
 
+    def signature_accepted(self, signature: Any) -> bool:
+        return signature in PLACEHOLDER_SIGNATURES or self.signature_is_ours(signature)
+
     def signature_is_ours(self, signature: Any) -> bool:
         try:
-            raw = base64.b64decode(str(signature), validate=True)
+            # bytes in proto JSON: standard or URL-safe base64 (the SDKs send URL-safe)
+            text = str(signature).replace("-", "+").replace("_", "/")
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except ValueError:
             return False
         nonce, mac = raw[:16], raw[16:]
@@ -386,7 +425,7 @@ class GeminiFake(FakeServer):
             for j, part in enumerate(parsed):
                 if "inlineData" in part:
                     check_inline_data(part["inlineData"], f"contents[{i}].parts[{j}].inline_data")
-                if "thoughtSignature" in part and not self.signature_is_ours(
+                if "thoughtSignature" in part and not self.signature_accepted(
                     part["thoughtSignature"]
                 ):
                     raise invalid("Corrupted thought signature.")
@@ -421,6 +460,8 @@ class GeminiFake(FakeServer):
         if action == "countTokens":
             return await self.count_tokens(request, record)
         body = self.check_request(record.json)
+        if model.startswith("gemini-3"):
+            check_call_signatures(body["contents"])
         state = ContentRender(
             model=model,
             default_text=f"echo: {last_user_text(body['contents'])}",

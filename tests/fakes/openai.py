@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -35,6 +36,7 @@ from tests.fakes.base import (
     sse,
 )
 from tests.fakes.behaviours import MidStreamError, Reply, Status, ToolCall
+from tests.fakes.schemas import bad_schema_type
 
 CHAT_FIELDS = frozenset(
     {
@@ -60,6 +62,25 @@ RESPONSES_FIELDS = frozenset(
         "client_metadata",
     }
 )  # fmt: skip
+_REASONING_KEY = secrets.token_bytes(32)
+
+
+def encrypt_reasoning(text: str) -> str:
+    """Encrypted reasoning as this fake issues it (verified when sent back)."""
+    mac = hmac.new(_REASONING_KEY, text.encode(), hashlib.sha256).hexdigest()
+    return base64.b64encode(text.encode()).decode() + "." + mac
+
+
+def reasoning_is_ours(content: Any) -> bool:
+    body, _, mac = str(content).partition(".")
+    try:
+        text = base64.b64decode(body, validate=True)
+    except ValueError:
+        return False
+    expected = hmac.new(_REASONING_KEY, text, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, expected)
+
+
 CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 RESPONSES_ROLES = ("user", "assistant", "system", "developer")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -158,7 +179,19 @@ def check_fields(body: Any, allowed: frozenset[str], chat: bool) -> dict[str, An
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             "stream_options",
         )
+    identifier = body.get("safety_identifier")
+    if isinstance(identifier, str) and len(identifier) > SAFETY_IDENTIFIER_MAX:
+        raise invalid(
+            "Invalid 'safety_identifier': string too long. Expected a string with maximum "
+            f"length {SAFETY_IDENTIFIER_MAX}, but got a string with length "
+            f"{len(identifier)} instead.",
+            "safety_identifier",
+            "string_above_max_length",
+        )
     return body
+
+
+SAFETY_IDENTIFIER_MAX = 128
 
 
 def check_tools(tools: Any, chat: bool) -> None:
@@ -195,6 +228,14 @@ def check_tools(tools: Any, chat: bool) -> None:
                 "matches the pattern '^[a-zA-Z0-9_-]+$'.",
                 where,
                 "invalid_value",
+            )
+        bad = bad_schema_type(spec.get("parameters"))
+        if bad is not None:
+            raise invalid(
+                f"Invalid schema for function '{name}': '{bad}' is not valid under any of "
+                "the given schemas.",
+                where.replace(".name", ".parameters"),
+                "invalid_function_parameters",
             )
 
 
@@ -420,6 +461,14 @@ def check_responses_input(
                     "No tool call found for function call output with call_id "
                     f"{item.get('call_id')}.",
                     "input",
+                )
+        elif kind == "reasoning" and "encrypted_content" in item:
+            if not reasoning_is_ours(item["encrypted_content"]):
+                raise invalid(
+                    "The encrypted content for item "
+                    f"{item.get('id') or f'input[{i}]'} could not be verified.",
+                    f"input[{i}].encrypted_content",
+                    "invalid_encrypted_content",
                 )
         elif kind not in ("reasoning", "item_reference"):
             raise invalid(
@@ -767,7 +816,7 @@ class ResponsesRender:
                 "summary": [{"type": "summary_text", "text": reply.reasoning}],
             }
             if "reasoning.encrypted_content" in (self.request.get("include") or []):
-                item["encrypted_content"] = hashlib.sha256(reply.reasoning.encode()).hexdigest()
+                item["encrypted_content"] = encrypt_reasoning(reply.reasoning)
             output.append(item)
         text = reply_text(reply, self.default_text)
         if text or not reply.tool_calls:

@@ -277,11 +277,20 @@ def codex_with_web_search(**fields: object) -> dict:
     return {"model": "m", "input": "hi", "tools": tools, **fields}
 
 
+def with_file_search() -> dict:
+    """A hosted tool no other format has an equivalent of."""
+    tools = [
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "function", "name": "shell", "parameters": {}},
+    ]
+    return {"model": "m", "input": "hi", "tools": tools}
+
+
 @pytest.mark.parametrize("target", [Format.OPENAI_CHAT, Format.ANTHROPIC, Format.GEMINI])
 def test_hosted_tool_is_dropped_and_named_for_other_upstreams(target: Format) -> None:
     c = ctx()
-    body = get_codec(target).encode_request(RESP.decode_request(codex_with_web_search()), c)
-    assert "web_search" not in json.dumps(body)
+    body = get_codec(target).encode_request(RESP.decode_request(with_file_search()), c)
+    assert "file_search" not in json.dumps(body) and "vs_1" not in json.dumps(body)
     assert "shell" in json.dumps(body)
     assert c.dropped == ["tools[0]"]
 
@@ -290,7 +299,7 @@ def test_hosted_tool_is_a_400_when_strict() -> None:
     c = ctx()
     c.strict = True
     with pytest.raises(UnsupportedFeature) as info:
-        get_codec(Format.ANTHROPIC).encode_request(RESP.decode_request(codex_with_web_search()), c)
+        get_codec(Format.ANTHROPIC).encode_request(RESP.decode_request(with_file_search()), c)
     assert info.value.message.startswith("tools[0]: a tool hosted by the client's provider")
 
 

@@ -580,8 +580,9 @@ def test_hints_and_target_less_hints_are_named_even_when_strict(strict: bool) ->
 # ---- Claude Code: system messages inside the conversation -------------------------------
 
 
-def test_anthropic_mid_conversation_system_messages_join_the_system_text() -> None:
-    """Claude Code 2.1 sends `role: "system"` messages inside `messages`."""
+def test_anthropic_mid_conversation_system_messages_keep_their_place() -> None:
+    """Claude Code 2.1 sends `role: "system"` messages inside `messages`: kept in place
+    for OpenAI Chat and Responses, joined to the system instruction for Gemini."""
     body = anthropic(
         system="You are Claude Code.",
         messages=[
@@ -596,15 +597,54 @@ def test_anthropic_mid_conversation_system_messages_join_the_system_text() -> No
         ],
     )
     req = ANTH.decode_request(body)
-    assert req.system == ["You are Claude Code.", "The user switched to plan mode.", "Be brief."]
+    assert req.system == ["You are Claude Code."]
+    assert req.mid_system == [(1, "The user switched to plan mode."), (2, "Be brief.")]
     assert [m.role for m in req.messages] == ["user", "assistant", "user"]
     chat_body = encode(Format.ANTHROPIC, body, Format.OPENAI_CHAT)
-    assert [m["role"] for m in chat_body["messages"]] == ["system", "user", "assistant", "user"]
-    assert "Be brief." in str(chat_body["messages"][0]["content"])
+    assert [(m["role"], m["content"]) for m in chat_body["messages"]] == [
+        ("system", "You are Claude Code."),
+        ("user", "hi"),
+        ("system", "The user switched to plan mode."),
+        ("assistant", "ok"),
+        ("system", "Be brief."),
+        ("user", "go"),
+    ]
     gemini_body = encode(Format.ANTHROPIC, body, Format.GEMINI)
-    assert [p["text"] for p in gemini_body["systemInstruction"]["parts"]] == req.system
+    assert [p["text"] for p in gemini_body["systemInstruction"]["parts"]] == [
+        "You are Claude Code.",
+        "The user switched to plan mode.",
+        "Be brief.",
+    ]
     responses_body = encode(Format.ANTHROPIC, body, Format.OPENAI_RESPONSES)
-    assert "plan mode" in responses_body["instructions"]
+    assert responses_body["instructions"] == "You are Claude Code."
+    developer = [i for i in responses_body["input"] if i.get("role") == "developer"]
+    assert [i["content"][0]["text"] for i in developer] == [
+        "The user switched to plan mode.",
+        "Be brief.",
+    ]
+    assert responses_body["input"].index(developer[0]) == 1
+
+
+def test_chat_system_messages_in_place_or_merged_for_one_leading_system_message() -> None:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Sys."},
+            {"role": "user", "content": "hi"},
+            {"role": "developer", "content": "Now terse."},
+        ],
+    }
+    req = get_codec(Format.OPENAI_CHAT).decode_request(body)
+    kept = get_codec(Format.OPENAI_CHAT).encode_request(req, ctx())
+    assert [m["role"] for m in kept["messages"]] == ["system", "user", "system"]
+    merging = ctx()
+    merging.merge_system = True
+    merged = get_codec(Format.OPENAI_CHAT).encode_request(req, merging)
+    assert [m["role"] for m in merged["messages"]] == ["system", "user"]
+    assert "Now terse." in str(merged["messages"][0]["content"])
+    anthropic_body = get_codec(Format.ANTHROPIC).encode_request(req, ctx())
+    assert [b["text"] for b in anthropic_body["system"]] == ["Sys.", "Now terse."]
+    assert all(m["role"] != "system" for m in anthropic_body["messages"])
 
 
 def test_anthropic_system_message_with_non_text_content_is_a_400() -> None:
@@ -641,3 +681,11 @@ def test_claude_code_long_user_id_fits_openai_as_a_stable_digest() -> None:
     assert (
         encode(Format.ANTHROPIC, short, Format.OPENAI_RESPONSES)["safety_identifier"] == "user_abc"
     )
+
+
+def test_anthropic_block_type_that_is_not_a_string_is_a_400() -> None:
+    """Found by the fuzz suite: a list as a block type tripped the unsupported-type check."""
+    body = anthropic(messages=[{"role": "user", "content": [{"type": ["text"]}]}])
+    with pytest.raises(FormatError) as info:
+        ANTH.decode_request(body)
+    assert "unknown content block type" in info.value.message

@@ -197,6 +197,32 @@ async def test_default_instructions_when_the_client_gave_none(
     assert fake.last_request.json["instructions"] == "You are Codex, be useful."
 
 
+async def test_system_and_developer_messages_fold_into_instructions(
+    fake: CodexFake, accounts: Accounts
+) -> None:
+    """The backend refuses them in input (its fake too): their text joins instructions."""
+    upstream = make_upstream(fake, accounts)
+    body = client_body(instructions="Be brief.")
+    body["input"] = [
+        {"role": "developer", "content": "Use metric units."},
+        {"type": "message", "role": "user", "content": "hello"},
+        {
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": "Now in French."}],
+        },
+    ]
+    try:
+        reply = await upstream.open(call(body, stream=False))
+        await read_all(reply)
+    finally:
+        await upstream.close()
+    assert reply.status == 200
+    sent = fake.last_request.json
+    assert sent["instructions"] == "Be brief.\n\nUse metric units.\n\nNow in French."
+    assert [item["role"] for item in sent["input"]] == ["user"]
+
+
 async def test_session_id_follows_prompt_cache_key(
     fake: CodexFake, upstream: CodexUpstream
 ) -> None:

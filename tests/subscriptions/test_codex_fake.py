@@ -201,6 +201,8 @@ async def test_second_account_token(codex: CodexFake) -> None:
         ({"tools": [{"type": "function", "name": LONG_NAME, "parameters": {}}]}, "tools[0].name"),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
         ({"surprise": 1}, "surprise"),
+        ({"input": [{"type": "message", "role": "developer", "content": "x"}]}, "input[0].role"),
+        ({"input": [{"role": "system", "content": "x"}]}, "input[0].role"),
     ],
 )
 async def test_rejects_bad_bodies(codex: CodexFake, change: dict[str, Any], param: str) -> None:

@@ -24,10 +24,11 @@ from router.formats.anthropic.stream import (
     AnthropicStreamEncoder,
     sse_event,
 )
-from router.formats.codec import Codec, dumps
+from router.formats.codec import Codec, StreamDecoder, dumps
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import Format, Request, Response
+from router.formats.reasoning_cache import RecordingDecoder
 
 
 class AnthropicCodec(Codec):
@@ -40,13 +41,15 @@ class AnthropicCodec(Codec):
         return encode_anthropic_request(req, ctx)
 
     def decode_response(self, body: dict, ctx: TranslationContext) -> Response:
-        return decode_anthropic_response(body, ctx)
+        resp = decode_anthropic_response(body, ctx)
+        ctx.reasoning.remember_parts(resp.parts)
+        return resp
 
     def encode_response(self, resp: Response, ctx: TranslationContext) -> dict:
         return encode_anthropic_response(resp, ctx)
 
-    def stream_decoder(self, ctx: TranslationContext) -> AnthropicStreamDecoder:
-        return AnthropicStreamDecoder(ctx)
+    def stream_decoder(self, ctx: TranslationContext) -> StreamDecoder:
+        return RecordingDecoder(AnthropicStreamDecoder(ctx), ctx.reasoning)
 
     def stream_encoder(self, ctx: TranslationContext) -> AnthropicStreamEncoder:
         return AnthropicStreamEncoder(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.anthropic.policy import hints_present, untranslatable
 from router.formats.codec import dumps, optional, require, unwrap_signature
 from router.formats.errors import FormatError, UnsupportedFeature
@@ -45,17 +46,21 @@ def decode_anthropic_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
     system = _decode_system(body.get("system"))
-    messages = _decode_messages(require(body, "messages", list), system)
+    mid_system: list[tuple[int, str]] = []
+    messages = _decode_messages(require(body, "messages", list), mid_system)
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
     output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
+    raw_tools = optional(body, "tools", list) or []
     if not all(isinstance(s, str) for s in stop):
         raise FormatError("stop_sequences: expected array of strings")
     return Request(
         model=require(body, "model", str),
         messages=messages,
         system=system,
-        tools=_decode_tools(optional(body, "tools", list) or []),
+        mid_system=mid_system,
+        tools=_decode_tools(raw_tools),
+        web_search=web_search.find(raw_tools, web_search.is_anthropic_web_search),
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
         max_tokens=optional(body, "max_tokens", int),
@@ -73,17 +78,18 @@ def decode_anthropic_request(body: dict) -> Request:
     )
 
 
-def _decode_messages(raw_messages: list, system: list[str]) -> list[Message]:
+def _decode_messages(raw_messages: list, mid_system: list[tuple[int, str]]) -> list[Message]:
     """User and assistant turns. A `system` message inside the conversation (Claude Code
-    sends them; the Messages API accepts them) joins the system text in `system`."""
-    messages = []
+    sends them; the Messages API accepts them) keeps its place in `mid_system`."""
+    messages: list[Message] = []
     for i, msg in enumerate(raw_messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict):
             raise FormatError(f"{where}: expected object")
         role = msg.get("role")
         if role == "system":
-            system.extend(_decode_system(msg.get("content"), where + ".content"))
+            texts = _decode_system(msg.get("content"), where + ".content")
+            mid_system.extend((len(messages), text) for text in texts)
             continue
         if role not in ("user", "assistant"):
             raise FormatError(f"{where}.role: expected 'user', 'assistant' or 'system'")
@@ -173,7 +179,7 @@ def decode_blocks(content: Any, where: str, client: Format) -> list[Part]:
             case "redacted_thinking":
                 sig, source = unwrap_signature(require(block, "data", str, bwhere + "."), client)
                 parts.append(ReasoningPart(text="", signature=sig, source=source, redacted=True))
-            case btype if btype in _UNSUPPORTED_BLOCKS:
+            case str(btype) if btype in _UNSUPPORTED_BLOCKS:
                 raise UnsupportedFeature(f"{bwhere}.type: content block {btype!r} is not supported")
             case btype:
                 raise FormatError(f"{bwhere}.type: unknown content block type {btype!r}")
@@ -196,6 +202,8 @@ def _decode_tools(tools: list) -> list[Tool]:
         if not isinstance(tool, dict):
             raise FormatError(f"{where}: expected object")
         ttype = tool.get("type")
+        if web_search.is_anthropic_web_search(tool):
+            continue  # Request.web_search
         if ttype not in (None, "custom"):
             raise UnsupportedFeature(f"{where}.type: server tool {ttype!r} is not supported")
         out.append(

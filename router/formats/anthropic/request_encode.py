@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.formats import web_search
 from router.formats.codec import effort_to_budget, parse_arguments
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
@@ -15,7 +16,9 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    all_system,
 )
+from router.formats.reasoning_cache import with_cached_reasoning
 
 FMT = Format.ANTHROPIC
 MIN_THINKING_BUDGET = 1024
@@ -26,13 +29,21 @@ _TOOL_CHOICE_TYPE = {"auto": "auto", "required": "any", "none": "none"}
 
 def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     messages = _encode_messages(req, ctx)
     max_tokens = req.max_tokens if req.max_tokens is not None else ctx.default_max_tokens
-    thinking, max_tokens = _thinking_config(req, max_tokens)
+    thinking, thinking_max_tokens = _thinking_config(req, max_tokens)
+    if thinking is not None and thinking["type"] == "enabled" and _unsigned_tool_turn(messages):
+        ctx.drop("reasoning")
+        thinking = None
+    else:
+        max_tokens = thinking_max_tokens
     body: dict = {"model": req.model, "max_tokens": max_tokens, "messages": messages}
     _encode_system_and_format(req, body)
     if req.tools:
         _encode_tools(req, ctx, body)
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     thinking_on = thinking is not None and thinking["type"] == "enabled"
     if thinking_on and req.tools and req.tool_choice and req.tool_choice.mode in FORCED:
         raise cannot_express("tool_choice", "a forced tool call while thinking is enabled", FMT)
@@ -46,6 +57,22 @@ def encode_anthropic_request(req: Request, ctx: TranslationContext) -> dict:
     if req.stream:
         body["stream"] = True
     return body
+
+
+def _unsigned_tool_turn(messages: list[dict]) -> bool:
+    """The last assistant turn calls a tool without Anthropic-signed thinking ahead of it.
+
+    With thinking on, Anthropic refuses such a turn. It happens when the turn was answered
+    by another upstream (or before this router saw it) and no signature is cached, so the
+    reasoning cannot travel back; this request then goes without thinking.
+    """
+    for message in reversed(messages):
+        if message["role"] != "assistant":
+            continue
+        blocks = message["content"]
+        calls_tool = any(block["type"] == "tool_use" for block in blocks)
+        return calls_tool and blocks[0]["type"] not in ("thinking", "redacted_thinking")
+    return False
 
 
 def _encode_messages(req: Request, ctx: TranslationContext) -> list[dict]:
@@ -64,7 +91,7 @@ def _encode_messages(req: Request, ctx: TranslationContext) -> list[dict]:
 
 def _encode_system_and_format(req: Request, body: dict) -> None:
     """System text; json_schema output is native, json_object is asked for in the system."""
-    system = list(req.system)
+    system = list(all_system(req))
     rf = req.response_format
     if rf is not None and rf.type == "json_schema":
         body["output_config"] = {

@@ -76,10 +76,20 @@ def encode_anthropic_usage(usage: Usage) -> dict:
     }
 
 
+# The upstream's own web search (a translated client's web search tool): its calls and
+# results stay upstream; the answer's text that follows carries what it found.
+_SERVER_TOOL_BLOCKS = frozenset({"server_tool_use", "web_search_tool_result"})
+
+
 def decode_anthropic_response(body: dict, ctx: TranslationContext) -> Response:
     if not isinstance(body, dict):
         raise FormatError("response body must be a JSON object")
-    parts = decode_blocks(require(body, "content", list), "content", FMT)
+    blocks = require(body, "content", list)
+    if any(isinstance(b, dict) and b.get("type") in _SERVER_TOOL_BLOCKS for b in blocks):
+        blocks = [
+            b for b in blocks if not (isinstance(b, dict) and b.get("type") in _SERVER_TOOL_BLOCKS)
+        ]
+    parts = decode_blocks(blocks, "content", FMT)
     for part in parts:
         if isinstance(part, ToolCallPart):
             part.name = ctx.tool_name_in(part.name)

@@ -13,7 +13,7 @@ stream.py          chunk stream decoder (upstream side) and encoder (client side
 
 from __future__ import annotations
 
-from router.formats.codec import Codec, dumps
+from router.formats.codec import Codec, StreamDecoder, dumps
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.gemini.parts import camel_fields, standard_base64
@@ -29,6 +29,7 @@ from router.formats.gemini.response import (
 )
 from router.formats.gemini.stream import GeminiStreamDecoder, GeminiStreamEncoder
 from router.formats.ir import Format, Request, Response
+from router.formats.reasoning_cache import RecordingDecoder
 
 
 class GeminiCodec(Codec):
@@ -41,13 +42,15 @@ class GeminiCodec(Codec):
         return encode_gemini_request(req, ctx)
 
     def decode_response(self, body: dict, ctx: TranslationContext) -> Response:
-        return decode_gemini_response(body, ctx)
+        resp = decode_gemini_response(body, ctx)
+        ctx.reasoning.remember_parts(resp.parts)
+        return resp
 
     def encode_response(self, resp: Response, ctx: TranslationContext) -> dict:
         return encode_gemini_response(resp, ctx)
 
-    def stream_decoder(self, ctx: TranslationContext) -> GeminiStreamDecoder:
-        return GeminiStreamDecoder(ctx)
+    def stream_decoder(self, ctx: TranslationContext) -> StreamDecoder:
+        return RecordingDecoder(GeminiStreamDecoder(ctx), ctx.reasoning)
 
     def stream_encoder(self, ctx: TranslationContext) -> GeminiStreamEncoder:
         """ctx.sse=False selects the JSON-array mode (streamGenerateContent without alt=sse)."""

@@ -21,6 +21,8 @@ from router.formats.ir import (
 )
 
 FMT = Format.GEMINI
+# Gemini's documented stand-in for a thought signature a client could not keep.
+PLACEHOLDER_SIGNATURE = "skip_thought_signature_validator"
 _URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 
@@ -78,8 +80,7 @@ class PartDecoder:
                 self._thought(raw, parts)
                 continue
             if raw_sig:
-                sig, source = unwrap_signature(raw_sig, self.client)
-                parts.append(ReasoningPart(text="", signature=sig, source=source))
+                self._signature(raw_sig, parts)
             text = raw.get("text")
             if isinstance(text, str):
                 if text:
@@ -89,6 +90,24 @@ class PartDecoder:
             if part is not None:
                 parts.append(part)
         return parts
+
+    def _signature(self, raw_sig: str, parts: list[Part]) -> None:
+        """A signature on a content part. One another format issued (wrapped) signs the
+        thought text before it, which cliproxy sent unsigned (the signature travels on
+        the next part, where clients that drop thought parts keep it)."""
+        sig, source = unwrap_signature(raw_sig, self.client)
+        last = parts[-1] if parts else None
+        if (
+            source is not FMT
+            and isinstance(last, ReasoningPart)
+            and last.signature is None
+            and last.text
+            and not last.redacted
+        ):
+            last.signature = sig
+            last.source = source
+        else:
+            parts.append(ReasoningPart(text="", signature=sig, source=source))
 
     def _thought(self, raw: dict, parts: list[Part]) -> None:
         """A thought part: continues the reasoning before it while that is unsigned."""
@@ -178,9 +197,13 @@ def encode_parts(
     parts: list[Part], ctx: TranslationContext, names: dict[str, str], where: str
 ) -> list[dict]:
     """IR parts -> Gemini parts of a request. A signature-only ReasoningPart puts its
-    signature on the next part (a function call, as Gemini requires)."""
+    signature on the next part (a function call, as Gemini requires). The first call of a
+    turn without any signature (its reasoning lost: a client that cannot carry it and a
+    cache that no longer holds it) gets Gemini's documented placeholder, which Gemini 3
+    accepts instead of rejecting the turn."""
     out: list[dict] = []
     pending_sig: str | None = None
+    signed = False
     for part in parts:
         item: dict
         if isinstance(part, TextPart):
@@ -190,6 +213,8 @@ def encode_parts(
         elif isinstance(part, ToolCallPart):
             args = parse_arguments(part.arguments, where)
             item = {"functionCall": {"name": ctx.tool_name_out(part.name), "args": args}}
+            if pending_sig is None and not signed:
+                pending_sig = PLACEHOLDER_SIGNATURE
         elif isinstance(part, ReasoningPart):
             pending_sig = _encode_thought(part, out, pending_sig)
             continue
@@ -201,6 +226,7 @@ def encode_parts(
         if pending_sig is not None:
             item["thoughtSignature"] = pending_sig
             pending_sig = None
+            signed = True
         out.append(item)
     if pending_sig is not None:
         out.append({"text": "", "thoughtSignature": pending_sig})

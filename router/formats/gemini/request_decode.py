@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.codec import optional, require
 from router.formats.errors import FormatError, UnsupportedFeature
 from router.formats.features import note_unknown
@@ -43,13 +44,15 @@ def decode_gemini_request(body: dict) -> Request:
     system = _decode_system(body.get("systemInstruction"))
     gen = camel_fields(optional(body, "generationConfig", dict) or {}, "generationConfig")
     found = untranslatable(body, gen)
-    tools = _decode_tools(optional(body, "tools", list) or [], found)
+    raw_tools = optional(body, "tools", list) or []
+    tools = _decode_tools(raw_tools, found)
     return Request(
         model=optional(body, "model", str) or "",
         messages=messages,
         system=system,
         tools=tools,
         tool_choice=_decode_tool_choice(body, found),
+        web_search=web_search.find(raw_tools, web_search.is_gemini_web_search),
         max_tokens=optional(gen, "maxOutputTokens", int, _G),
         temperature=optional(gen, "temperature", (int, float), _G),
         top_p=optional(gen, "topP", (int, float), _G),
@@ -107,6 +110,8 @@ def _integer(body: dict, key: str, where: str) -> int | None:
 def _decode_tools(raw_tools: list, found: dict[str, str]) -> list[Tool]:
     tools: list[Tool] = []
     for i, raw_tool in enumerate(raw_tools):
+        if web_search.is_gemini_web_search(raw_tool):
+            continue  # Request.web_search
         tool = camel_fields(raw_tool, f"tools[{i}]")
         declarations = tool.get("functionDeclarations")
         if declarations is None or len(tool) > 1:

@@ -3,12 +3,14 @@ model: the router builds the URL from req.model."""
 
 from __future__ import annotations
 
+from router.formats import web_search
 from router.formats.codec import effort_to_budget
 from router.formats.context import TranslationContext
 from router.formats.features import check_target
 from router.formats.gemini.parts import encode_parts
 from router.formats.gemini.policy import JSON_MIME
-from router.formats.ir import Format, Request, ToolCallPart
+from router.formats.ir import Format, Request, ToolCallPart, all_system
+from router.formats.reasoning_cache import with_cached_reasoning
 from router.formats.schema_clean import clean_for_gemini
 
 FMT = Format.GEMINI
@@ -29,14 +31,18 @@ _PENALTY_FIELDS = (
 
 def encode_gemini_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     body: dict = {"contents": _encode_contents(req, ctx)}
-    if req.system:
-        body["systemInstruction"] = {"parts": [{"text": t} for t in req.system]}
+    system = all_system(req)
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": t} for t in system]}
     if req.tools:
         body["tools"] = [{"functionDeclarations": _declarations(req, ctx)}]
         tool_config = _tool_config(req, ctx)
         if tool_config is not None:
             body["toolConfig"] = tool_config
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     gen = _generation_config(req)
     if gen:
         body["generationConfig"] = gen

@@ -130,16 +130,17 @@ def encode_gemini_response(resp: Response, ctx: TranslationContext) -> dict:
 
 
 def _response_parts(parts: list[Part]) -> list[dict]:
-    """A signature-only ReasoningPart puts its signature on the part after it."""
+    """Thought text becomes a thought part; a signature goes on the part after it (a
+    function call's signature on the call, where clients that drop thought parts keep
+    it)."""
     out: list[dict] = []
     pending_sig: str | None = None
     for part in parts:
         if isinstance(part, ReasoningPart):
-            signature = wrap_signature(part.signature, part.source, FMT)
             if part.text:
-                out.append({"text": part.text, "thought": True, "thoughtSignature": signature})
-            else:
-                pending_sig = signature
+                out.append({"text": part.text, "thought": True})
+            if part.signature or part.source is not FMT:
+                pending_sig = wrap_signature(part.signature, part.source, FMT)
             continue
         item = _response_item(part)
         if item is None:

@@ -234,12 +234,9 @@ class GeminiStreamEncoder:
         return b""
 
     def _signature(self, ev: SignatureDelta) -> bytes:
-        """After thought text the signature closes it; otherwise it waits for the next
-        part (Gemini carries it on that part, a function call included)."""
-        signature = wrap_signature(ev.signature, ev.source, FMT)
-        if self._kind == "reasoning_text":
-            return self._part({"text": "", "thought": True, "thoughtSignature": signature})
-        self._pending_sig = signature
+        """The signature waits for the next part (a function call's signature goes on the
+        call, where clients that drop thought parts keep it), never an empty thought."""
+        self._pending_sig = wrap_signature(ev.signature, ev.source, FMT)
         return b""
 
     def _block_stop(self) -> bytes:

@@ -26,6 +26,7 @@ from router.formats.ir import (
     ToolCallPart,
     ToolChoice,
     ToolResultPart,
+    add_system,
 )
 from router.formats.openai_chat.policy import hints_present, untranslatable
 
@@ -35,7 +36,7 @@ FMT = Format.OPENAI_CHAT
 def decode_chat_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
-    system, messages = _decode_messages(require(body, "messages", list))
+    system, mid_system, messages = _decode_messages(require(body, "messages", list))
     effort = optional(body, "reasoning_effort", str)
     max_tokens = _decode_max_tokens(body)
     tools = _decode_tools(optional(body, "tools", list) or [])
@@ -45,6 +46,7 @@ def decode_chat_request(body: dict) -> Request:
         model=require(body, "model", str),
         messages=messages,
         system=system,
+        mid_system=mid_system,
         tools=tools + legacy_tools,
         tool_choice=tool_choice or legacy_choice,
         parallel_tool_calls=optional(body, "parallel_tool_calls", bool),
@@ -67,10 +69,14 @@ def decode_chat_request(body: dict) -> Request:
     )
 
 
-def _decode_messages(raw_messages: list) -> tuple[list[str], list[Message]]:
-    """System and developer messages anywhere are hoisted into the system text; tool
-    results join the user turn that holds the results before them."""
+def _decode_messages(
+    raw_messages: list,
+) -> tuple[list[str], list[tuple[int, str]], list[Message]]:
+    """System and developer messages: leading ones are the system text, later ones keep
+    their place (Request.mid_system); tool results join the user turn that holds the
+    results before them."""
     system: list[str] = []
+    mid_system: list[tuple[int, str]] = []
     messages: list[Message] = []
     legacy_calls: dict[str, str] = {}
     for i, msg in enumerate(raw_messages):
@@ -79,7 +85,8 @@ def _decode_messages(raw_messages: list) -> tuple[list[str], list[Message]]:
             raise FormatError(f"{where}: expected object")
         match msg.get("role"):
             case "system" | "developer":
-                system.extend(_text_of(msg.get("content"), where + ".content"))
+                texts = _text_of(msg.get("content"), where + ".content")
+                add_system(system, mid_system, texts, messages)
             case "user":
                 parts = _decode_user_content(msg.get("content"), where + ".content")
                 messages.append(Message("user", parts))
@@ -92,7 +99,7 @@ def _decode_messages(raw_messages: list) -> tuple[list[str], list[Message]]:
                 append_tool_result(messages, _decode_tool_message(msg, where, legacy_calls))
             case role:
                 raise FormatError(f"{where}.role: unknown role {role!r}")
-    return system, messages
+    return system, mid_system, messages
 
 
 def _decode_tool_message(msg: dict, where: str, legacy_calls: dict[str, str]) -> ToolResultPart:

@@ -15,6 +15,8 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    all_system,
+    mid_system_at,
 )
 
 FMT = Format.OPENAI_CHAT
@@ -24,12 +26,16 @@ _SAME_NAME = ("seed", "presence_penalty", "frequency_penalty", "logit_bias", "ve
 
 def encode_chat_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
-    messages: list[dict] = _system_messages(req.system)
+    merge = ctx.merge_system
+    messages: list[dict] = _system_messages(all_system(req) if merge else req.system)
+    mid = {} if merge else mid_system_at(req)
     for i, msg in enumerate(req.messages):
+        messages.extend({"role": "system", "content": text} for text in mid.get(i, ()))
         if msg.role == "assistant":
             messages.append(_encode_assistant(msg, ctx))
         else:
             _encode_user(msg, messages, ctx, f"messages[{i}]")
+    messages.extend({"role": "system", "content": t} for t in mid.get(len(req.messages), ()))
     body: dict = {"model": req.model, "messages": messages}
     if req.tools:
         body["tools"] = _encode_tools(req, ctx)

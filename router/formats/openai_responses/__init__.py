@@ -8,7 +8,7 @@ stream.py          event stream decoder (upstream side) and encoder (client side
 
 from __future__ import annotations
 
-from router.formats.codec import Codec
+from router.formats.codec import Codec, StreamDecoder
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import Format, Request, Response
@@ -23,6 +23,7 @@ from router.formats.openai_responses.response import (
     encode_responses_usage,
 )
 from router.formats.openai_responses.stream import ResponsesStreamDecoder, ResponsesStreamEncoder
+from router.formats.reasoning_cache import RecordingDecoder
 
 
 class OpenAIResponsesCodec(Codec):
@@ -35,13 +36,15 @@ class OpenAIResponsesCodec(Codec):
         return encode_responses_request(req, ctx)
 
     def decode_response(self, body: dict, ctx: TranslationContext) -> Response:
-        return decode_responses_response(body, ctx)
+        resp = decode_responses_response(body, ctx)
+        ctx.reasoning.remember_parts(resp.parts)
+        return resp
 
     def encode_response(self, resp: Response, ctx: TranslationContext) -> dict:
         return encode_responses_response(resp, ctx)
 
-    def stream_decoder(self, ctx: TranslationContext) -> ResponsesStreamDecoder:
-        return ResponsesStreamDecoder(ctx)
+    def stream_decoder(self, ctx: TranslationContext) -> StreamDecoder:
+        return RecordingDecoder(ResponsesStreamDecoder(ctx), ctx.reasoning)
 
     def stream_encoder(self, ctx: TranslationContext) -> ResponsesStreamEncoder:
         return ResponsesStreamEncoder(ctx)

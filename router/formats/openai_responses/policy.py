@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from router.formats.codec import optional
 from router.formats.features import HOSTED_TOOL, note_unknown
+from router.formats.web_search import is_responses_web_search
 
 TRANSLATED = frozenset(
     {
@@ -67,7 +68,11 @@ def untranslatable(body: dict) -> dict[str, str]:
     if text:
         note_unknown(text, frozenset({"format", "verbosity"}), found, "text.")
     for i, tool in enumerate(optional(body, "tools", list) or ()):
-        if isinstance(tool, dict) and tool.get("type") not in FUNCTION_TOOL_TYPES:
+        if (
+            isinstance(tool, dict)
+            and tool.get("type") not in FUNCTION_TOOL_TYPES
+            and not is_responses_web_search(tool)
+        ):
             found[f"tools[{i}]"] = HOSTED_TOOL
     note_unknown(body, KNOWN, found)
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.codec import (
     append_tool_result,
     dumps,
@@ -26,6 +27,7 @@ from router.formats.ir import (
     ToolCallPart,
     ToolChoice,
     ToolResultPart,
+    add_system,
 )
 from router.formats.openai_responses.policy import (
     FUNCTION_TOOL_TYPES,
@@ -40,6 +42,10 @@ FREEFORM_ARGUMENT = "input"
 _FREEFORM_HELP = "The raw input for this tool, as free-form text (not JSON)."
 
 
+# the request's system text and the system messages inside its conversation
+SystemTexts = tuple[list[str], list[tuple[int, str]]]
+
+
 def decode_responses_request(body: dict) -> Request:
     if not isinstance(body, dict):
         raise FormatError("request body must be a JSON object")
@@ -47,8 +53,10 @@ def decode_responses_request(body: dict) -> Request:
     instructions = optional(body, "instructions", str)
     if instructions:
         system.append(instructions)
-    messages = _decode_input(body.get("input"), system)
-    tools = _decode_tools(optional(body, "tools", list) or [])
+    mid_system: list[tuple[int, str]] = []
+    messages = _decode_input(body.get("input"), system, mid_system)
+    raw_tools = optional(body, "tools", list) or []
+    tools = _decode_tools(raw_tools)
     tool_choice = _decode_tool_choice(body.get("tool_choice"))
     reasoning = _decode_reasoning(optional(body, "reasoning", dict))
     text = optional(body, "text", dict)
@@ -57,6 +65,7 @@ def decode_responses_request(body: dict) -> Request:
         model=require(body, "model", str),
         messages=messages,
         system=system,
+        mid_system=mid_system,
         tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=optional(body, "parallel_tool_calls", bool),
@@ -69,15 +78,18 @@ def decode_responses_request(body: dict) -> Request:
         user=optional(body, "safety_identifier", str) or optional(body, "user", str),
         verbosity=optional(text, "verbosity", str, "text.") if text else None,
         previous_response_id=optional(body, "previous_response_id", str),
+        web_search=web_search.find(raw_tools, web_search.is_responses_web_search),
         origin=FMT,
         untranslatable=untranslatable(body),
         hints=hints_present(body),
     )
 
 
-def _decode_input(raw_input: Any, system: list[str]) -> list[Message]:
+def _decode_input(
+    raw_input: Any, system: list[str], mid_system: list[tuple[int, str]]
+) -> list[Message]:
     """`input` (a string or a list of items) as IR messages; system and developer
-    messages are added to `system`."""
+    messages before any other are added to `system`, later ones to `mid_system`."""
     if raw_input is None:
         return []
     if isinstance(raw_input, str):
@@ -89,11 +101,11 @@ def _decode_input(raw_input: Any, system: list[str]) -> list[Message]:
         where = f"input[{i}]"
         if not isinstance(item, dict):
             raise FormatError(f"{where}: expected object")
-        _decode_item(item, where, messages, system)
+        _decode_item(item, where, messages, (system, mid_system))
     return messages
 
 
-def _decode_item(item: dict, where: str, messages: list[Message], system: list[str]) -> None:
+def _decode_item(item: dict, where: str, messages: list[Message], system: SystemTexts) -> None:
     match item.get("type", "message"):
         case "message":
             _decode_message_item(item, where, messages, system)
@@ -127,15 +139,17 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: list[s
 
 
 def _decode_message_item(
-    item: dict, where: str, messages: list[Message], system: list[str]
+    item: dict, where: str, messages: list[Message], system: SystemTexts
 ) -> None:
     role = item.get("role")
     parts = decode_content(item.get("content"), where + ".content")
     if role in ("system", "developer"):
+        texts = []
         for p in parts:
             if not isinstance(p, TextPart):
                 raise FormatError(f"{where}.content: system content must be text")
-            system.append(p.text)
+            texts.append(p.text)
+        add_system(*system, texts, messages)
     elif role == "user":
         messages.append(Message("user", list(parts)))
     elif role == "assistant":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.formats import web_search
 from router.formats.codec import budget_to_effort, openai_user_id
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
@@ -17,24 +18,32 @@ from router.formats.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    mid_system_at,
 )
+from router.formats.reasoning_cache import with_cached_reasoning
 
 FMT = Format.OPENAI_RESPONSES
 
 
 def encode_responses_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     items: list[dict] = []
+    mid = mid_system_at(req)
     for i, msg in enumerate(req.messages):
+        items.extend(_developer_item(text) for text in mid.get(i, ()))
         if msg.role == "assistant":
             items.extend(_assistant_items(msg, ctx))
         else:
             items.extend(_user_items(msg, ctx, f"messages[{i}]"))
+    items.extend(_developer_item(text) for text in mid.get(len(req.messages), ()))
     body: dict = {"model": req.model, "input": items}
     if req.system:
         body["instructions"] = "\n\n".join(req.system)
     if req.tools:
         body["tools"] = _encode_tools(req, ctx)
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search.target_tool(FMT))
     tc = req.tool_choice
     if tc is not None:
         body["tool_choice"] = (
@@ -76,6 +85,15 @@ def _assistant_items(msg: Message, ctx: TranslationContext) -> list[dict]:
         elif isinstance(part, ReasoningPart) and part.source is FMT:
             items.append(_reasoning_item(part))
     return items
+
+
+def _developer_item(text: str) -> dict:
+    """A system message from inside the client's conversation, where it was."""
+    return {
+        "type": "message",
+        "role": "developer",
+        "content": [{"type": "input_text", "text": text}],
+    }
 
 
 def _reasoning_item(part: ReasoningPart) -> dict:
@@ -167,6 +185,10 @@ def _encode_generation(req: Request, body: dict) -> None:
     reasoning = _encode_reasoning(req)
     if reasoning:
         body["reasoning"] = reasoning
+        if reasoning.get("effort") != "none":
+            # cliproxy keeps no conversation: the reasoning comes back on the next turn of
+            # a tool loop only as its encrypted content (from the client or the cache)
+            body["include"] = ["reasoning.encrypted_content"]
     text = _encode_text(req)
     if text:
         body["text"] = text

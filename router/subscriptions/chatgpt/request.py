@@ -40,9 +40,6 @@ def codex_body(raw: bytes, settings: ChatGPTSubscriptionConfig) -> tuple[dict[st
     if ENCRYPTED_REASONING not in include:
         include.append(ENCRYPTED_REASONING)
     body["include"] = include
-    instructions = body.get("instructions")
-    if not isinstance(instructions, str) or not instructions.strip():
-        body["instructions"] = settings.default_instructions
     prompt = body.get("input")
     if isinstance(prompt, str):
         body["input"] = [
@@ -50,7 +47,46 @@ def codex_body(raw: bytes, settings: ChatGPTSubscriptionConfig) -> tuple[dict[st
         ]
     elif prompt is None:
         body["input"] = []
+    _fold_instructions(body)
+    instructions = body.get("instructions")
+    if not isinstance(instructions, str) or not instructions.strip():
+        body["instructions"] = settings.default_instructions
     return body, shorten_request_names(body)
+
+
+def _fold_instructions(body: dict[str, Any]) -> None:
+    """The backend takes no system or developer message in ``input``: their text joins
+    ``instructions``, in order, after the client's own."""
+    items = body["input"]
+    if not isinstance(items, list):
+        return
+    folded = [item for item in items if _is_instruction(item)]
+    if not folded:
+        return
+    texts = [body["instructions"]] if isinstance(body.get("instructions"), str) else []
+    texts += [_message_text(item.get("content")) for item in folded]
+    body["instructions"] = "\n\n".join(t for t in texts if t.strip())
+    body["input"] = [item for item in items if not _is_instruction(item)]
+
+
+def _is_instruction(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and item.get("type", "message") == "message"
+        and item.get("role") in ("system", "developer")
+    )
+
+
+def _message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text") or "")
+            for part in content
+            if isinstance(part, dict) and part.get("type") in ("input_text", "text", "output_text")
+        )
+    return ""
 
 
 def session_id_for(body: dict[str, Any]) -> str:

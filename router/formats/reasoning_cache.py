@@ -1,0 +1,201 @@
+"""Signed reasoning kept across turns for clients whose format cannot carry it.
+
+An upstream that checks its reasoning (Anthropic's signed thinking, Gemini's thought
+signatures, Responses' encrypted reasoning) wants it back on the next turn of a tool
+loop. An OpenAI Chat client has nowhere to keep it, and some Gemini clients drop thought
+parts, so the reasoning an upstream issued before a tool call is remembered here, keyed
+by the call id the client sees, and put back in front of that call when the client's
+history comes back (`with_cached_reasoning`). Bounded: least recently used entries go
+first past `max_entries`, and an entry older than `ttl` seconds is gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from router.formats.ir import (
+    BlockStart,
+    BlockStop,
+    Format,
+    Message,
+    Part,
+    ReasoningDelta,
+    ReasoningPart,
+    Request,
+    SignatureDelta,
+    StreamEvent,
+    ToolCallPart,
+)
+
+if TYPE_CHECKING:
+    from router.formats.codec import StreamDecoder
+    from router.formats.sse import SSEEvent
+
+DEFAULT_MAX_ENTRIES = 4096
+DEFAULT_TTL = 6 * 3600.0
+
+
+class ReasoningCache:
+    """tool-call id -> the signed reasoning the upstream gave before that call."""
+
+    def __init__(
+        self,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, tuple[ReasoningPart, ...]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __deepcopy__(self, memo: dict) -> ReasoningCache:
+        return self  # process-wide: a copied TranslationContext shares it
+
+    def remember(self, call_id: str, parts: list[ReasoningPart]) -> None:
+        entries = self._entries
+        entries[call_id] = (self._clock() + self.ttl, tuple(parts))
+        entries.move_to_end(call_id)
+        while len(entries) > self.max_entries:
+            entries.popitem(last=False)
+
+    def recall(self, call_id: str) -> tuple[ReasoningPart, ...] | None:
+        entry = self._entries.get(call_id)
+        if entry is None:
+            return None
+        expires, parts = entry
+        if self._clock() >= expires:
+            del self._entries[call_id]
+            return None
+        self._entries.move_to_end(call_id)
+        return parts
+
+    def remember_parts(self, parts: list[Part]) -> None:
+        """Record, for each tool call of an answer, the signed reasoning just before it."""
+        run: list[ReasoningPart] = []
+        for part in parts:
+            if isinstance(part, ReasoningPart):
+                run.append(part)
+            elif isinstance(part, ToolCallPart):
+                if any(r.signature for r in run):
+                    self.remember(part.id, run)
+                run = []
+
+
+REASONING_CACHE = ReasoningCache()
+
+
+class ReasoningRecorder:
+    """Watches an upstream's IR stream events and remembers signed reasoning per call."""
+
+    __slots__ = ("_cache", "_current", "_run", "_texts")
+
+    def __init__(self, cache: ReasoningCache) -> None:
+        self._cache = cache
+        self._run: list[ReasoningPart] = []
+        self._current: ReasoningPart | None = None
+        self._texts: list[str] = []
+
+    def observe(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        for ev in events:
+            kind = type(ev)
+            if kind is ReasoningDelta:
+                self._texts.append(ev.text)  # type: ignore[union-attr]
+            elif kind is SignatureDelta and self._current is not None:
+                self._current.signature = (self._current.signature or "") + ev.signature  # type: ignore[union-attr]
+            elif kind is BlockStart:
+                self._start(ev)  # type: ignore[arg-type]
+            elif kind is BlockStop:
+                self._stop()
+        return events
+
+    def _start(self, ev: BlockStart) -> None:
+        if ev.kind == "reasoning":
+            source = ev.source or Format.ANTHROPIC
+            self._current = ReasoningPart("", None, source, redacted=ev.redacted)
+            self._texts = []
+        elif ev.kind == "tool_call" and ev.id:
+            if any(r.signature for r in self._run):
+                self._cache.remember(ev.id, self._run)
+            self._run = []
+
+    def _stop(self) -> None:
+        current = self._current
+        if current is not None:
+            current.text = "".join(self._texts)
+            self._run.append(current)
+            self._current = None
+
+
+def with_cached_reasoning(req: Request, target: Format, cache: ReasoningCache) -> Request:
+    """The request with the remembered reasoning of `target` in front of each tool call
+    of the history (what the cache holds replaces what the client carried of it; a call
+    the cache does not know keeps the client's). The IR is shared between candidates, so
+    changed messages are new objects."""
+    messages = None
+    for i, msg in enumerate(req.messages):
+        if msg.role != "assistant":
+            continue
+        parts = _restored_parts(msg.parts, target, cache)
+        if parts is not None:
+            if messages is None:
+                messages = list(req.messages)
+            messages[i] = Message(msg.role, parts)
+    return req if messages is None else dataclasses.replace(req, messages=messages)
+
+
+def _restored_parts(parts: list[Part], target: Format, cache: ReasoningCache) -> list[Part] | None:
+    """Anthropic's thinking leads the turn; other formats' reasoning precedes its call."""
+    out: list[Part] = []
+    segment: list[Part] = []
+    leading: list[ReasoningPart] = []
+    changed = False
+    for part in parts:
+        if not isinstance(part, ToolCallPart):
+            segment.append(part)
+            continue
+        cached = cache.recall(part.id)
+        own = [r for r in cached or () if r.source is target]
+        if own:
+            changed = True
+            segment = [p for p in segment if not _is_reasoning_of(p, target)]
+            if target is Format.ANTHROPIC:
+                leading.extend(own)
+            else:
+                segment.extend(own)
+        out.extend(segment)
+        out.append(part)
+        segment = []
+    if not changed:
+        return None
+    out.extend(segment)
+    if leading:
+        out = [*leading, *(p for p in out if not _is_reasoning_of(p, target))]
+    return out
+
+
+def _is_reasoning_of(part: Part, target: Format) -> bool:
+    return isinstance(part, ReasoningPart) and part.source is target
+
+
+class RecordingDecoder:
+    """An upstream stream decoder whose events also feed a ReasoningRecorder."""
+
+    __slots__ = ("_inner", "_observe")
+
+    def __init__(self, inner: StreamDecoder, cache: ReasoningCache) -> None:
+        self._inner = inner
+        self._observe = ReasoningRecorder(cache).observe
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        return self._observe(self._inner.feed(event))
+
+    def close(self) -> list[StreamEvent]:
+        return self._observe(self._inner.close())
