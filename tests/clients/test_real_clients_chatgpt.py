@@ -10,24 +10,10 @@ import pytest
 from tests.clients.clients import PROMPT, prepare
 from tests.clients.conftest import ChatGPTBackend
 from tests.clients.record import run_client
-from tests.clients.test_real_clients import (
-    CLIENTS,
-    NO_REASONING,
-    TIMEOUT,
-)
+from tests.clients.test_real_clients import CLIENTS, TIMEOUT
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, tool_result_texts
 
 MODEL = "gpt-5"
-# (test, client) -> what fails today; every other combination runs.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("tool-loop", "gemini-cli"): NO_REASONING,
-    ("tool-loop", "opencode"): NO_REASONING,
-    ("tool-loop", "opencode-google"): NO_REASONING,
-}
-
-
-def clients(test: str) -> list[str]:
-    return [client for client in CLIENTS if (test, client) not in KNOWN_FAILURES]
 
 
 async def run(client: str, backend: ChatGPTBackend, home: Path, prompt: str) -> str:
@@ -38,13 +24,13 @@ async def run(client: str, backend: ChatGPTBackend, home: Path, prompt: str) -> 
     return output
 
 
-@pytest.mark.parametrize("client", clients("one-shot"))
+@pytest.mark.parametrize("client", CLIENTS)
 async def test_one_shot(chatgpt_backend: ChatGPTBackend, client_home: Path, client: str) -> None:
     await run(client, chatgpt_backend, client_home, "Say hello in one word.")
     assert chatgpt_backend.codex.requests
 
 
-@pytest.mark.parametrize("client", clients("tool-loop"))
+@pytest.mark.parametrize("client", CLIENTS)
 async def test_tool_loop_with_reasoning(
     chatgpt_backend: ChatGPTBackend, client_home: Path, client: str
 ) -> None:
