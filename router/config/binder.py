@@ -147,3 +147,16 @@ def check_positive(values: dict[str, float | int | None], path: str, problems: P
     for key, value in values.items():
         if value is not None and value <= 0:
             problems.add(join(path, key.replace("_", "-")), f"expected a number > 0, got {value}")
+
+
+def check_port(port: int, path: str, problems: Problems) -> None:
+    if not 0 <= port <= 65535:
+        problems.add(path, f"expected a port number 0-65535, got {port}")
+
+
+def unique_names(names: list[str], path: str, problems: Problems) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.add(path, f"duplicate name {name!r}")
+        seen.add(name)

@@ -12,9 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.config.binder import Problems, check_positive, check_url, did_you_mean, join
+from router.config.binder import (
+    Problems,
+    check_port,
+    check_positive,
+    check_url,
+    did_you_mean,
+    join,
+    unique_names,
+)
 from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.rules import RuleConfig, StickyConfig, check_rule_names
+from router.config.services import AIStudioConfig, AmpConfig, WebAIConfig
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
 from router.config.usage import MetricsConfig, UsageConfig
 from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
@@ -148,9 +157,9 @@ class ProviderConfig:
         if self.kind not in PROVIDER_KINDS:
             problems.add(join(path, "kind"), f"expected one of {', '.join(PROVIDER_KINDS)}")
         check_url(self.base_url, join(path, "base-url"), problems, ("http", "https"))
-        _unique([c.name for c in self.api_keys if c.name], join(path, "api-keys"), problems)
+        unique_names([c.name for c in self.api_keys if c.name], join(path, "api-keys"), problems)
         names = [m.name for m in self.models] + [a for m in self.models for a in m.aliases]
-        _unique(names, join(path, "models"), problems)
+        unique_names(names, join(path, "models"), problems)
 
 
 @dataclass(frozen=True)
@@ -248,81 +257,6 @@ class TranslationConfig:
 
 
 @dataclass(frozen=True)
-class WebAIConfig:
-    """The optional gpt4free sidecar (providers/webai)."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 8406
-    key: str = ""
-    timeout: float = 60.0
-    providers: tuple[str, ...] = ()
-    cookies_dir: str = "auth/webai-cookies"
-    models: dict[str, str] = field(
-        default_factory=lambda: {"gpt-webai": "gpt-4o-mini", "gemini-webai": "gemini-2.5-flash"}
-    )
-    fallback_for: dict[str, str] = field(default_factory=dict)
-
-    def check(self, path: str, problems: Problems) -> None:
-        _check_port(self.port, join(path, "port"), problems)
-        for pattern, model in self.fallback_for.items():
-            where = join(join(path, "fallback-for"), pattern)
-            if model not in self.models:
-                problems.add(where, f"expected one of the webai models {sorted(self.models)}")
-            if pattern.startswith("re:"):
-                try:
-                    re.compile(pattern[3:])
-                except re.error as exc:
-                    problems.add(where, f"invalid regular expression: {exc}")
-        check_positive({"timeout": self.timeout}, path, problems)
-        if self.enabled and not self.key:
-            problems.add(join(path, "key"), "expected a shared secret when webai is enabled")
-        if self.enabled:
-            _check_sidecar_providers(self.providers, join(path, "providers"), problems)
-
-
-@dataclass(frozen=True)
-class AIStudioConfig:
-    """The AI Studio browser service (providers/aistudio)."""
-
-    enabled: bool = False
-    relay_url: str = ""
-    relay_key: str = ""
-    session_name: str = "aistudio"
-    chromium_path: str = "/usr/bin/chromium"
-    headless: bool = True
-    origin: str = "https://aistudio.google.com"
-    api_base: str = "https://generativelanguage.googleapis.com"
-    pages: int = 2
-    queue_size: int = 16
-    queue_timeout: float = 30.0
-    storage_state: str = "aistudio-storage.json"
-    control_port: int = 8407
-    diagnostics_dir: str = "logs/aistudio"
-    model_pattern: str = "gemini-*-aistudio"
-    quota_cooldown: float = 60.0
-    storage_refresh_interval: float = 300.0
-
-    def check(self, path: str, problems: Problems) -> None:
-        _check_port(self.control_port, join(path, "control-port"), problems)
-        if self.relay_url:
-            check_url(self.relay_url, join(path, "relay-url"), problems, ("ws", "wss"))
-        check_url(self.origin, join(path, "origin"), problems, ("http", "https"))
-        check_url(self.api_base, join(path, "api-base"), problems, ("http", "https"))
-        check_positive(
-            {
-                "pages": self.pages,
-                "queue_size": self.queue_size,
-                "queue_timeout": self.queue_timeout,
-                "quota_cooldown": self.quota_cooldown,
-                "storage_refresh_interval": self.storage_refresh_interval,
-            },
-            path,
-            problems,
-        )
-
-
-@dataclass(frozen=True)
 class ServerConfig:
     """How the router treats client connections and what it accepts in a request body.
 
@@ -339,17 +273,6 @@ class ServerConfig:
 
     def check(self, path: str, problems: Problems) -> None:
         check_positive(vars(self), path, problems)
-
-
-@dataclass(frozen=True)
-class AmpConfig:
-    """Amp CLI's own backend (user, plugins, threads, telemetry), proxied by router/api/amp.py."""
-
-    upstream_url: str = "https://ampcode.com"
-    api_key: str = ""
-
-    def check(self, path: str, problems: Problems) -> None:
-        check_url(self.upstream_url, join(path, "upstream-url"), problems, ("http", "https"))
 
 
 @dataclass(frozen=True)
@@ -385,7 +308,7 @@ class Config:
     amp: AmpConfig = field(default_factory=AmpConfig)
 
     def check(self, path: str, problems: Problems) -> None:
-        _check_port(self.port, "port", problems)
+        check_port(self.port, "port", problems)
         check_public_hosts(self.public_hosts, problems)
         check_cors_origins(self.cors_origins, problems)
         if self.log_level not in LOG_LEVELS:
@@ -400,13 +323,13 @@ class Config:
                 "since revoking the last issued key would open it to anyone. Set host: "
                 "127.0.0.1, or add one api-keys entry (for yourself) and issue keys to others",
             )
-        _unique([p.name for p in self.providers], "providers", problems)
+        unique_names([p.name for p in self.providers], "providers", problems)
         if self.webai.enabled and self.provider(WEBAI_PROVIDER):
             problems.add("providers", f"the name {WEBAI_PROVIDER!r} is taken by webai.enabled")
         for reserved in RESERVED_PROVIDERS:
             if self.provider(reserved):
                 problems.add("providers", f"the name {reserved!r} is reserved for a built-in")
-        _unique([k.name for k in self.api_keys if k.name], "api-keys", problems)
+        unique_names([k.name for k in self.api_keys if k.name], "api-keys", problems)
         known = {p.name: {c.name for c in p.api_keys} for p in self.providers}
         known.update({name: set() for name in self.builtin_providers()})
         for i, route in enumerate(self.routes):
@@ -441,23 +364,3 @@ class Config:
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.providers if p.name == name), None)
-
-
-def _check_port(port: int, path: str, problems: Problems) -> None:
-    if not 0 <= port <= 65535:
-        problems.add(path, f"expected a port number 0-65535, got {port}")
-
-
-def _check_sidecar_providers(names: tuple[str, ...], path: str, problems: Problems) -> None:
-    """What the webai sidecar refuses at start: no provider, or one listed twice."""
-    if not names:
-        problems.add(path, "expected at least one g4f provider name when webai is enabled")
-    _unique([name.rpartition(":")[2] for name in names], path, problems)
-
-
-def _unique(names: list[str], path: str, problems: Problems) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            problems.add(path, f"duplicate name {name!r}")
-        seen.add(name)
