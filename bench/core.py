@@ -277,7 +277,7 @@ async def stream_latency(options: RunOptions) -> BenchResult:
                 "router p99 per-chunk delay minus direct p99 (streams spread over one "
                 "interval, median of rounds)",
                 value,
-                2.0,
+                1.0,
                 "ms",
             )
         ],

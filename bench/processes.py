@@ -27,6 +27,8 @@ STOP_GRACE = 5.0
 START_TIMEOUT = 20.0
 
 BENCH_MODEL = "bench-model"
+# Another name for BENCH_MODEL: the router rewrites it before sending the body on.
+BENCH_ALIAS = "bench-fast"
 BENCH_KEY = "sk-bench"
 
 
@@ -187,7 +189,9 @@ def router_config(upstream_url: str, auth_dir: Path, log_level: str) -> str:
         "    kind: openai\n"
         f"    base-url: {upstream_url}/v1\n"
         f"    api-keys: [{BENCH_KEY}]\n"
-        f"    models: [{BENCH_MODEL}]\n"
+        "    models:\n"
+        f"      - name: {BENCH_MODEL}\n"
+        f"        aliases: [{BENCH_ALIAS}]\n"
         "  - name: bench-anthropic\n"
         "    kind: anthropic\n"
         f"    base-url: {upstream_url}\n"
