@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from typing import TypedDict
 
 from router.config import ConfigError, LoadedConfig, read_config
 from router.config.secret import hash_secret
+from router.config.workers import worker_count
 from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
-from router.logs import setup_logging
+from router.logs import log_fields, setup_logging
 from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
 from router.relay.key import ensure_relay_key, relay_key_path
 from router.route_cli import route_main
+from router.shared import WorkerRole
+
+log = logging.getLogger("router.server")
 
 EXIT_CONFIG = 2
 EXIT_BIND = 1
@@ -65,10 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "relay-key":
         return _print_relay_key(loaded)
     setup_logging(loaded.config.log_level)
-    from router.server import serve
-
     try:
-        asyncio.run(serve(loaded, args.config))
+        asyncio.run(_serve(loaded, args.config))
     except OSError as exc:
         config = loaded.config
         print(
@@ -78,6 +81,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_BIND
     return 0
+
+
+async def _serve(loaded: LoadedConfig, config_path: str | None) -> None:
+    """One process, one worker of a parent (its role in the environment), or the parent
+    of ``workers`` processes."""
+    from router.server import serve
+    from router.workers import serve_workers, sharing_unsupported
+
+    role = WorkerRole.from_env()
+    if role is not None:
+        await serve(loaded, config_path, role)
+        return
+    count = worker_count(loaded.config.workers)
+    unsupported = sharing_unsupported() if count > 1 else None
+    if unsupported is not None:
+        log_fields(log, logging.WARNING, event="workers_single", reason=unsupported)
+        count = 1
+    if count == 1:
+        await serve(loaded, config_path)
+        return
+    await serve_workers(loaded, config_path, count)
 
 
 def _check_config(loaded: LoadedConfig) -> int:

@@ -60,6 +60,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if fields.get("client_gone"):
             status = 499
         observer.finished(ctx, status)
+        role = request.app[STATE].role
+        if role is not None:
+            fields["worker"] = role.index
         log_fields(
             log,
             logging.INFO,

@@ -14,6 +14,7 @@ from router.clientauth import ClientKeys
 from router.config import LoadedConfig
 from router.credentials import CredentialStore
 from router.relay import RelayHub
+from router.relay.workers import WorkerRelays
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
 from router.routing.rules import Rules
@@ -36,7 +37,7 @@ class Runtime:
         self,
         loaded: LoadedConfig,
         cooldowns: Cooldowns,
-        relay: RelayHub,
+        relay: RelayHub | WorkerRelays,
         credentials: CredentialStore,
     ) -> None:
         self.config = config = loaded.config

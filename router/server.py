@@ -10,11 +10,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from router.api.internal import create_internal_app
 from router.app import create_app
 from router.config import LoadedConfig
 from router.connections import RouterRunner
 from router.fdlimit import raise_fd_limit
 from router.logs import log_fields
+from router.shared import WorkerRole
 from router.state import RouterState
 
 log = logging.getLogger("router.server")
@@ -28,19 +30,31 @@ class RunningRouter:
     """A started router: its URL, state and runner (stop with ``await stop()``)."""
 
     url: str
+    port: int
     state: RouterState
     runner: web.AppRunner
+    # Serves the other workers on this worker's private socket (several workers only).
+    internal: web.AppRunner | None = None
 
     async def stop(self) -> None:
+        if self.internal is not None:
+            await self.internal.cleanup()
         await self.runner.cleanup()
 
 
 async def start_router(
-    loaded: LoadedConfig, config_path: str | Path | None = None, port: int | None = None
+    loaded: LoadedConfig,
+    config_path: str | Path | None = None,
+    port: int | None = None,
+    role: WorkerRole | None = None,
 ) -> RunningRouter:
-    """Start serving on the configured host (and ``port``, which overrides the config)."""
+    """Start serving on the configured host (and ``port``, which overrides the config).
+
+    As one of several workers (``role``) the port is bound with SO_REUSEPORT, so the
+    kernel spreads connections over the workers, and the worker also answers the others
+    on its private socket (router/api/internal.py)."""
     config = loaded.config
-    state = RouterState(loaded, config_path)
+    state = RouterState(loaded, config_path, role)
     runner = RouterRunner(
         create_app(state),
         settings=lambda: state.runtime.config.server,
@@ -51,24 +65,55 @@ async def start_router(
         auto_decompress=False,
     )
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port if port is None else port)
+    site = web.TCPSite(
+        runner, config.host, config.port if port is None else port, reuse_port=role is not None
+    )
     await site.start()
+    internal = None
+    if role is not None:
+        internal = web.AppRunner(
+            create_internal_app(state, role), access_log=None, shutdown_timeout=SHUTDOWN_GRACE
+        )
+        await internal.setup()
+        await web.UnixSite(internal, str(role.socket_path())).start()
     state.start_background()
     bound_port = runner.addresses[0][1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    return RunningRouter(url=f"http://{host}:{bound_port}", state=state, runner=runner)
+    return RunningRouter(
+        url=f"http://{host}:{bound_port}",
+        port=bound_port,
+        state=state,
+        runner=runner,
+        internal=internal,
+    )
 
 
-async def serve(loaded: LoadedConfig, config_path: str | Path | None) -> None:
-    """Serve until SIGTERM or SIGINT."""
+async def serve(
+    loaded: LoadedConfig, config_path: str | Path | None, role: WorkerRole | None = None
+) -> None:
+    """Serve until SIGTERM or SIGINT (or, as a worker, until the parent is gone)."""
     soft, hard = raise_fd_limit()
     log_fields(log, logging.INFO, event="fd_limit", soft=soft, hard=hard)
-    router = await start_router(loaded, config_path)
-    loop = asyncio.get_running_loop()
+    router = await start_router(loaded, config_path, role=role)
     stop = asyncio.Event()
+    handle_signals(router, stop)
+    if role is not None and role.lifeline >= 0:
+        asyncio.get_running_loop().add_reader(role.lifeline, _parent_gone, role, stop)
+    log_listening(router, loaded)
+    await stop.wait()
+    log_fields(log, logging.INFO, event="stopping", worker=role.index if role else None)
+    await router.stop()
+
+
+def handle_signals(router: RunningRouter, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, router.state.schedule_reload)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+def log_listening(router: RunningRouter, loaded: LoadedConfig) -> None:
+    role = router.state.role
     log_fields(
         log,
         logging.INFO,
@@ -76,7 +121,14 @@ async def serve(loaded: LoadedConfig, config_path: str | Path | None) -> None:
         url=router.url,
         config=str(loaded.path) if loaded.path else "defaults",
         providers=len(router.state.runtime.upstreams),
+        worker=f"{role.index}/{role.count}" if role else None,
     )
-    await stop.wait()
-    log_fields(log, logging.INFO, event="stopping")
-    await router.stop()
+
+
+def _parent_gone(role: WorkerRole, stop: asyncio.Event) -> None:
+    """The lifeline pipe became readable: the parent's end closed, so it is gone (killed,
+    not stopped: a stopping parent sends SIGTERM first). This worker stops too."""
+    asyncio.get_running_loop().remove_reader(role.lifeline)
+    if not stop.is_set():
+        log_fields(log, logging.WARNING, event="worker_orphaned", worker=role.index)
+        stop.set()

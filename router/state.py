@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from aiohttp import web
 
 from router.config import ConfigError, LoadedConfig, read_config
@@ -18,36 +20,74 @@ from router.management.guard import ManagementGuard
 from router.oauth.login import LoginFlows
 from router.relay import RelayHub
 from router.relay.key import with_relay_key
+from router.relay.workers import WorkerRelays
 from router.routing.cooldown import Cooldowns
 from router.runtime import Runtime
+from router.shared import EmbeddedState, LocalState, SharedState, WorkerRole
+from router.shared.peers import WorkerPeers
 from router.usage.observer import UsageObserver
 
 log = logging.getLogger("router.config")
 
+# Seconds between a worker's health documents (router/shared/: stale after 15).
+HEARTBEAT_INTERVAL = 1.0
+
 
 class RouterState:
-    def __init__(self, loaded: LoadedConfig, config_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        config_path: str | Path | None = None,
+        role: WorkerRole | None = None,
+    ) -> None:
         self.config_path = config_path
         loaded = with_relay_key(loaded)
-        self.cooldowns = Cooldowns(loaded.config.routing.cooldown)
+        # One of several worker processes shares cooldowns, locks and health (issue 16).
+        self.role = role
+        self.shared: SharedState = (
+            EmbeddedState(role.directory, role.index) if role is not None else LocalState()
+        )
+        self.cooldowns = Cooldowns(loaded.config.routing.cooldown, shared=self.shared)
         self.relay = RelayHub()
-        self.credentials = CredentialStore(loaded.config.auth_dir)
+        # The relay as requests see it: with several workers, other workers' sessions too.
+        self.peers = WorkerPeers(role) if role is not None else None
+        self.relays: RelayHub | WorkerRelays = (
+            WorkerRelays(self.relay, self.shared, self.peers) if self.peers else self.relay
+        )
+        self.credentials = CredentialStore(loaded.config.auth_dir, shared=self.shared)
         recover_interrupted_writes(self.credentials.directory)
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)
-        self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.runtime = Runtime(loaded, self.cooldowns, self.relays, self.credentials)
         self.usage = UsageObserver(self, loaded.config)
         self.started_at = time.time()
         self._background: set[asyncio.Task[Any]] = set()
         self._refresher: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
-        """Begin refreshing subscription tokens ahead of expiry (needs a running loop)."""
+        """Begin refreshing subscription tokens ahead of expiry (needs a running loop),
+        and, as one of several workers, publishing this worker's health."""
         if self._refresher is not None:
             self._refresher.cancel()
-        self._refresher = asyncio.get_running_loop().create_task(
-            self.runtime.subscriptions.refresh_forever()
-        )
+        loop = asyncio.get_running_loop()
+        self._refresher = loop.create_task(self.runtime.subscriptions.refresh_forever())
+        if self.role is not None and not any(t.get_name() == "heartbeat" for t in self._background):
+            self.keep_background(loop.create_task(self._heartbeat(), name="heartbeat"))
+
+    def worker_document(self) -> dict[str, Any]:
+        """What this worker tells the others: health and the relay sessions it holds."""
+        return {
+            "worker": self.shared.worker,
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+            "relay_sessions": self.relay.sessions(),
+        }
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self.shared.publish(self.worker_document())
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def keep_background(self, task: asyncio.Task[Any]) -> None:
         """Hold a reference to ``task`` until it ends; cancelled at close."""
@@ -81,9 +121,9 @@ class RouterState:
         self.cooldowns.config = new_config.routing.cooldown
         self.management.configure(new_config.management)
         if CredentialStore(new_config.auth_dir).directory != self.credentials.directory:
-            self.credentials = CredentialStore(new_config.auth_dir)
+            self.credentials = CredentialStore(new_config.auth_dir, shared=self.shared)
             self.logins = LoginFlows(self.credentials)
-        self.runtime = Runtime(loaded, self.cooldowns, self.relay, self.credentials)
+        self.runtime = Runtime(loaded, self.cooldowns, self.relays, self.credentials)
         self.usage.configure(new_config)
         if self._refresher is not None:
             self.start_background()
@@ -103,6 +143,9 @@ class RouterState:
         await self.runtime.close()
         self.management.close()
         await asyncio.to_thread(self.usage.close)
+        if self.peers is not None:
+            await self.peers.close()
+        self.shared.close()
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)

@@ -70,7 +70,7 @@ async def login(request: web.Request) -> web.Response:
     if response.status == 200:
         state = request.app[STATE]
         state.cooldowns.reset(AISTUDIO_PROVIDER)
-        state.relay.clear_cooldown(state.runtime.config.aistudio.session_name)
+        state.relays.clear_cooldown(state.runtime.config.aistudio.session_name)
     return response
 
 

@@ -71,6 +71,32 @@ async def health_document(state: RouterState) -> dict[str, Any]:
         "upstream_connections": sum(u.active_requests() for u in runtime.upstreams)
         + runtime.aistudio.active_requests(),
         "services": {"webai": webai, "aistudio": aistudio},
+        "workers": workers_health(state),
+    }
+
+
+def workers_health(state: RouterState) -> dict[str, Any]:
+    """Every worker process serving the port: pid, uptime, memory, relay sessions held."""
+    documents = state.shared.documents() if state.role is not None else {}
+    if not documents:
+        documents = {0: state.worker_document()}
+    now = time.time()
+    listed = [
+        {
+            "worker": index,
+            "pid": document["pid"],
+            "uptime_s": round(now - document["started_at"], 1),
+            "rss_mb": document["rss_mb"],
+            "relay_sessions": [s["name"] for s in document.get("relay_sessions", ())],
+        }
+        for index, document in sorted(documents.items())
+    ]
+    expected = state.role.count if state.role is not None else 1
+    return {
+        "count": expected,
+        "running": len(listed),
+        "answered_by": state.shared.worker,
+        "list": listed,
     }
 
 
@@ -81,7 +107,7 @@ async def aistudio_health(state: RouterState) -> dict[str, Any]:
     session is not in itself degraded; an enabled service that does not answer is.
     """
     upstream = state.runtime.aistudio
-    sessions = state.relay.sessions()
+    sessions = state.relays.sessions()
     errors = [s["last_error"] for s in sessions if s.get("last_error")]
     info: dict[str, Any] = {
         "status": "connected" if sessions else "no_session",

@@ -21,6 +21,7 @@ from router.api.dashboard import DASHBOARD_PATHS
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.state import STATE, RouterState
 from router.usage.ledger import Ledger
+from router.usage.merge import merge_expositions
 from router.usage.query import as_csv, parse_query, recent_rows, usage_rows
 
 # Paths that check the management guard in their handler instead of a client key.
@@ -43,7 +44,17 @@ async def metrics(request: web.Request) -> web.Response:
         await state.management.check(request)
     await state.usage.collector.probe_sidecars()
     body = generate_latest(state.usage.registry)
+    if state.peers is not None:
+        body = await _all_workers(state, body)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _all_workers(state: RouterState, own: bytes) -> bytes:
+    """This worker's metrics added up with every other live worker's."""
+    assert state.peers is not None
+    others = [w for w in state.shared.documents() if w != state.shared.worker]
+    texts = await asyncio.gather(*(state.peers.text(w, "/internal/metrics") for w in others))
+    return merge_expositions([own.decode(), *(t for t in texts if t is not None)])
 
 
 async def _ledger(state: RouterState) -> Ledger:

@@ -24,6 +24,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "CLIPROXY_PORT": ("port", int),
     "CLIPROXY_LOG_LEVEL": ("log-level", str),
     "CLIPROXY_AUTH_DIR": ("auth-dir", str),
+    "CLIPROXY_WORKERS": ("workers", str),
 }
 
 

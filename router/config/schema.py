@@ -29,6 +29,7 @@ from router.config.usage import MetricsConfig, UsageConfig
 from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
 from router.config.wire.claude import UPSTREAM_NAME as CLAUDE_PROVIDER
 from router.config.wire.ctonew import UPSTREAM_NAME as CTONEW_PROVIDER
+from router.config.workers import check_workers
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 STRATEGIES = ("round-robin", "fill-first")
@@ -306,9 +307,12 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     usage: UsageConfig = field(default_factory=UsageConfig)
     amp: AmpConfig = field(default_factory=AmpConfig)
+    # Router processes serving the port (router/workers/): auto is one per core.
+    workers: str = "auto"
 
     def check(self, path: str, problems: Problems) -> None:
         check_port(self.port, "port", problems)
+        check_workers(self.workers, problems)
         check_public_hosts(self.public_hosts, problems)
         check_cors_origins(self.cors_origins, problems)
         if self.log_level not in LOG_LEVELS:

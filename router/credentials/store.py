@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from router.credentials.atomic import write_private_json
+from router.shared import LocalState, SharedState
 
 RESCAN_INTERVAL = 1.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -52,9 +53,16 @@ class StoredCredential:
 class CredentialStore:
     """The credential files of one auth directory, re-read when they change on disk."""
 
-    def __init__(self, directory: str | Path, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedState | None = None,
+    ) -> None:
         self.directory = Path(directory).expanduser()
         self._clock = clock
+        # Other worker processes use the same files: refreshes take a shared lock.
+        self.shared: SharedState = shared or LocalState()
         self._scanned_at = float("-inf")
         self._seen: dict[str, tuple[int, int]] = {}
         self._credentials: dict[str, StoredCredential] = {}
@@ -71,6 +79,11 @@ class CredentialStore:
         self._rescan_if_due()
         found = self._credentials.get(credential_id)
         return found if found is not None and found.provider == provider else None
+
+    def reread(self, provider: str, credential_id: str) -> StoredCredential | None:
+        """``get`` after looking at the disk now (another process may have written)."""
+        self._scanned_at = float("-inf")
+        return self.get(provider, credential_id)
 
     def problems(self) -> dict[str, str]:
         """File name -> why it could not be used."""

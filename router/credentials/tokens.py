@@ -156,7 +156,18 @@ class TokenKeeper:
         return credential
 
     async def _refresh(self, credential_id: str) -> StoredCredential:
-        credential = self._current(credential_id)
+        """One process refreshes a credential at a time; a process that waited takes the
+        token the other one stored instead of spending the refresh token again."""
+        known = self._current(credential_id)
+        async with self.store.shared.lock(f"refresh-{self.provider}-{credential_id}"):
+            current = self.store.reread(self.provider, credential_id) or known
+            if _refreshed_since(known, current, self._clock()):
+                self._states.pop(credential_id, None)
+                return current
+            return await self._refresh_locked(current)
+
+    async def _refresh_locked(self, credential: StoredCredential) -> StoredCredential:
+        credential_id = credential.id
         state = self._state_for(credential)
         if not credential.data.get("refresh_token"):
             state.rejected = True
@@ -204,3 +215,13 @@ class TokenKeeper:
             rejected=rejected,
             retry_in_s=None if rejected else round(backoff),
         )
+
+
+def _refreshed_since(known: StoredCredential, current: StoredCredential, now: float) -> bool:
+    """Another process refreshed ``known`` (a newer token on disk, not about to expire)."""
+    stamp, before = current.data.get("last_refresh"), known.data.get("last_refresh")
+    if not isinstance(stamp, (int, float)) or not current.data.get("access_token"):
+        return False
+    newer = not isinstance(before, (int, float)) or stamp > before
+    expires_at = current.expires_at
+    return newer and (expires_at is None or expires_at - now > EXPIRY_SLACK)

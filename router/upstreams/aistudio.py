@@ -21,7 +21,8 @@ from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
 from router.errors import AttemptFailed, ErrorKind
 from router.formats import Format, get_codec
 from router.formats.errors import kind_for_status
-from router.relay import RelayError, RelayHub, RelayReply, RelayUnavailable
+from router.relay import RelayError, RelayHub, RelayUnavailable
+from router.relay.workers import RelayAnswer, WorkerRelays
 from router.upstreams.base import (
     COUNT_TOKENS,
     UpstreamCall,
@@ -91,7 +92,7 @@ def count_tokens_body(body: bytes) -> bytes:
 class RelayedReply(UpstreamReply):
     """An UpstreamReply over a RelayReply; ``close`` cancels an unfinished request at the peer."""
 
-    def __init__(self, owner: AIStudioUpstream, reply: RelayReply, on_close: Callable[[], None]):
+    def __init__(self, owner: AIStudioUpstream, reply: RelayAnswer, on_close: Callable[[], None]):
         self._owner = owner
         self._reply = reply
         self._on_close: Callable[[], None] | None = on_close
@@ -145,7 +146,9 @@ class AIStudioUpstream(PooledUpstream):
     wire_format = Format.GEMINI
     models = ()
 
-    def __init__(self, config: AIStudioConfig, timeouts: Timeouts, hub: RelayHub) -> None:
+    def __init__(
+        self, config: AIStudioConfig, timeouts: Timeouts, hub: RelayHub | WorkerRelays
+    ) -> None:
         self.name = AISTUDIO_PROVIDER
         self.config = config
         self.timeouts = timeouts
@@ -223,7 +226,7 @@ class AIStudioUpstream(PooledUpstream):
         self.hub.mark_cooldown(session, rest, reason)
         return rest
 
-    def release(self, reply: RelayReply) -> None:
+    def release(self, reply: RelayAnswer) -> None:
         """Cancel a closed reply at the peer if unfinished (in the background)."""
         closer = asyncio.get_running_loop().create_task(reply.aclose())
         self._closers.add(closer)
