@@ -154,13 +154,13 @@ class Processes:
         return child
 
     async def start_router(
-        self, upstream: Child, log_level: str = "info", extra_config: str = ""
+        self, upstream: Child, log_level: str = "info", extra_config: str = "", workers: int = 1
     ) -> Child:
         """``python -m router`` with one provider pointing at ``upstream``; ``extra_config``
         is YAML appended to the config (top-level sections)."""
-        config = self.workdir / "router.yaml"
+        config = self.workdir / f"router-{len(self.children)}.yaml"
         config.write_text(
-            router_config(upstream.url, self.workdir / "auth", log_level) + extra_config
+            router_config(upstream.url, self.workdir / "auth", log_level, workers) + extra_config
         )
         port = free_port()
         child = self._spawn(
@@ -179,9 +179,11 @@ class Processes:
 TRANSLATED_MODEL = "bench-claude"
 
 
-def router_config(upstream_url: str, auth_dir: Path, log_level: str) -> str:
+def router_config(upstream_url: str, auth_dir: Path, log_level: str, workers: int = 1) -> str:
+    """One worker unless asked: memory, fd and socket readings look at one process."""
     return (
         "host: 127.0.0.1\n"
+        f"workers: {workers}\n"
         f"log-level: {log_level}\n"
         f"auth-dir: {auth_dir}\n"
         "providers:\n"

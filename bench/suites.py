@@ -1,5 +1,5 @@
 """Imports every module that registers benchmarks; add new benchmark modules here."""
 
-from bench import core, cost, formats, relay, routing, usage
+from bench import core, cost, formats, relay, routing, usage, workers
 
-__all__ = ["core", "cost", "formats", "relay", "routing", "usage"]
+__all__ = ["core", "cost", "formats", "relay", "routing", "usage", "workers"]

@@ -82,6 +82,7 @@ class RouterState:
             "started_at": self.started_at,
             "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
             "relay_sessions": self.relay.sessions(),
+            "key_spend": self.usage.limits.published(),
         }
 
     async def _heartbeat(self) -> None:

@@ -111,6 +111,7 @@ def print_health(document: dict[str, Any] | None, problem: str, health_url: str)
         print("  (no providers configured)")
     for name in sorted(providers):
         print(scalar_line(name, providers[name]))
+    print_workers(document.get("workers"))
     services = document.get("services") or {}
     if services:
         print("services:")
@@ -119,6 +120,21 @@ def print_health(document: dict[str, Any] | None, problem: str, health_url: str)
         inner = services[name].get("service") if isinstance(services[name], dict) else None
         if isinstance(inner, dict):
             print("  " + scalar_line(f"{name}.service", inner).lstrip())
+
+
+def print_workers(workers: Any) -> None:
+    """One line per router worker process (several share the port with workers: N)."""
+    if not isinstance(workers, dict):
+        return
+    listed = workers.get("list") or []
+    print(f"workers: {len(listed)} of {workers.get('count', '?')} running")
+    for worker in listed:
+        sessions = ",".join(worker.get("relay_sessions") or []) or "-"
+        print(
+            f"  worker {worker['worker']}: pid={worker['pid']} "
+            f"uptime={format_uptime(worker['uptime_s'])} rss_mb={worker['rss_mb']} "
+            f"relay_sessions={sessions}"
+        )
 
 
 def collect(args: argparse.Namespace) -> tuple[dict[str, Any], int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -48,8 +49,14 @@ class SharedState(Protocol):
         """Held by one worker at a time (e.g. while a credential's token is refreshed)."""
         ...
 
+    def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
+        """Count one request of ``name`` unless ``limit`` requests already fell in the
+        last ``window`` seconds; then nothing is counted and the oldest one's time comes
+        back (the limit resets ``window`` after it)."""
+        ...
+
     def publish(self, document: dict[str, Any]) -> None:
-        """Replace this worker's document (health, relay sessions, its socket)."""
+        """Replace this worker's document (health, relay sessions, spend per key)."""
         ...
 
     def documents(self) -> dict[int, dict[str, Any]]:
@@ -67,6 +74,7 @@ class LocalState:
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._document: dict[str, Any] = {}
+        self._recent: dict[str, deque[float]] = {}
 
     def cooldowns_version(self) -> int:
         return 0
@@ -78,6 +86,15 @@ class LocalState:
         return None
 
     def delete_cooldowns(self, keys: list[CooldownKey]) -> None:
+        return None
+
+    def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
+        recent = self._recent.setdefault(name, deque())
+        while recent and recent[0] <= now - window:
+            recent.popleft()
+        if len(recent) >= limit:
+            return recent[0]
+        recent.append(now)
         return None
 
     @contextlib.asynccontextmanager

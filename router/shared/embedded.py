@@ -30,6 +30,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS cooldowns (provider TEXT, credential TEXT, model TEXT, "
     "until REAL, failures INTEGER, reason TEXT, PRIMARY KEY (provider, credential, model))",
     "CREATE TABLE IF NOT EXISTS workers (worker INTEGER PRIMARY KEY, document TEXT, updated REAL)",
+    "CREATE TABLE IF NOT EXISTS admitted (name TEXT, at REAL)",
+    "CREATE INDEX IF NOT EXISTS admitted_by_name ON admitted (name, at)",
 )
 # A worker that has not published for this long is gone (it publishes every few seconds).
 STALE_AFTER = 15.0
@@ -99,6 +101,19 @@ class EmbeddedState:
             self._db.executemany(
                 "DELETE FROM cooldowns WHERE provider = ? AND credential = ? AND model = ?", keys
             )
+
+    def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
+        with self._writing(bump=False):
+            self._db.execute(
+                "DELETE FROM admitted WHERE name = ? AND at <= ?", (name, now - window)
+            )
+            count, oldest = self._db.execute(
+                "SELECT COUNT(*), MIN(at) FROM admitted WHERE name = ?", (name,)
+            ).fetchone()
+            if count >= limit:
+                return float(oldest)
+            self._db.execute("INSERT INTO admitted VALUES (?, ?)", (name, now))
+        return None
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:

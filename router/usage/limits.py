@@ -7,6 +7,10 @@ refused once the key has used its budget; a request that starts under the budget
 end over it. Cost budgets count what requests cost, and a subscription-backed request
 costs 0 (router/usage/prices.py): limit those with a token budget. Rate limits count
 requests in the last 60 seconds.
+
+With several workers (router/shared/), each worker publishes its keys' spend about once
+a second and adds up the others' (a budget may be overrun by the requests of that
+second, as by one long request); rate limits are counted in the shared store, exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from router.errors import ErrorKind, ProxyError
 from router.logs import utc_iso
+from router.shared import SharedState
 from router.usage.keys import IssuedKey
 from router.usage.ledger import GENERATE, connect
 from router.usage.prices import Cost
@@ -52,10 +57,40 @@ def _periods(now: float) -> tuple[str, str, float, float]:
 
 
 class KeyLimits:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, shared: SharedState | None = None
+    ) -> None:
         self._clock = clock
         self._spent: dict[str, Spent] = {}
         self._recent: dict[str, deque[float]] = {}
+        # Other workers' stores and documents; None in a single process.
+        self.shared = shared
+
+    def published(self) -> dict[str, list[object]]:
+        """This worker's spend per key, for its worker document."""
+        return {
+            name: [s.day, s.month, s.day_tokens, s.day_cost, s.month_tokens, s.month_cost]
+            for name, s in self._spent.items()
+        }
+
+    def _total(self, name: str) -> Spent:
+        """This worker's spend of ``name`` plus what the other workers published."""
+        mine = self._current(name)
+        if self.shared is None:
+            return mine
+        total = Spent(**vars(mine))
+        for worker, document in self.shared.documents().items():
+            row = document.get("key_spend", {}).get(name) if worker != self.shared.worker else None
+            if not row:
+                continue
+            day, month, day_tokens, day_cost, month_tokens, month_cost = row
+            if month == total.month:
+                total.month_tokens += month_tokens
+                total.month_cost += month_cost
+            if day == total.day:
+                total.day_tokens += day_tokens
+                total.day_cost += day_cost
+        return total
 
     def seed_from_ledger(self, path: Path) -> None:
         """This month's and today's use per key, from the ledger's committed rows."""
@@ -103,7 +138,7 @@ class KeyLimits:
         spent.month_cost += cost.usd or 0.0
 
     def spent(self, name: str) -> dict[str, float]:
-        spent = self._current(name)
+        spent = self._total(name)
         return {
             "tokens_today": spent.day_tokens,
             "tokens_this_month": spent.month_tokens,
@@ -137,13 +172,18 @@ class KeyLimits:
         self._check_budgets(key, now)
         limit = key.limits.requests_per_minute
         recent = self._recent_of(key.name)
-        if limit is not None and len(recent) >= limit:
-            resets = recent[0] + _WINDOW
-            raise _over(key, f"rate limit of {limit} requests per minute", resets, now)
+        if limit is not None and self.shared is not None:
+            oldest = self.shared.admit_request(key.name, limit, now, _WINDOW)
+        elif limit is not None and len(recent) >= limit:
+            oldest = recent[0]
+        else:
+            oldest = None
+        if oldest is not None:
+            raise _over(key, f"rate limit of {limit} requests per minute", oldest + _WINDOW, now)
         recent.append(now)
 
     def _check_budgets(self, key: IssuedKey, now: float) -> None:
-        limits, spent = key.limits, self._current(key.name)
+        limits, spent = key.limits, self._total(key.name)
         _, _, tomorrow, next_month = _periods(now)
         checks = (
             ("tokens-per-day", limits.tokens_per_day, spent.day_tokens, "tokens", tomorrow),

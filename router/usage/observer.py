@@ -47,12 +47,13 @@ class UsageObserver:
         self.collector = RuntimeCollector(state, self)
         self.registry.register(self.collector)
         self.keys = KeyStore(config.usage.data_dir(config.auth_dir))
-        self.limits = KeyLimits()
+        self.limits = KeyLimits(shared=state.shared if state.role is not None else None)
         self.sinks: list[UsageSink] = [self.limits.record]
         self.ledger: Ledger | None = None
         if config.usage.enabled:
             self.ledger = _open_ledger(config)
-        if self.ledger is not None:
+        # With several workers the parent (worker 0) alone starts from the ledger.
+        if self.ledger is not None and state.shared.worker == 0:
             try:
                 self.limits.seed_from_ledger(self.ledger.path)
             except sqlite3.Error as exc:

@@ -256,6 +256,10 @@ def test_start_status_kill_reload_restart_stop(project: ProjectCopy) -> None:
     for optional in OPTIONAL_PROGRAMS:
         assert rows[optional][1] == "STOPPED", f"{optional} must not autostart:\n{status.stdout}"
     assert re.search(r"^router health: (ok|degraded) ", status.stdout, re.MULTILINE), status.stdout
+    # workers: auto runs one router process per core, each listed with its pid.
+    workers = re.search(r"^workers: (\d+) of (\d+) running", status.stdout, re.MULTILINE)
+    assert workers and workers[1] == workers[2] == str(os.cpu_count()), status.stdout
+    assert f"worker 0: pid={router_pid} " in status.stdout, status.stdout
     # Health hides details from callers without a key; status.sh sends the relay key.
     assert re.search(r"^  llmux-claude: .*status=not_logged_in", status.stdout, re.MULTILINE), (
         status.stdout

@@ -15,10 +15,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from router.config.schema import CooldownConfig
 from router.credentials import CredentialStore
 from router.credentials.tokens import TokenKeeper
+from router.errors import ProxyError
 from router.routing.cooldown import Cooldowns
 from router.shared import EmbeddedState
 from router.shared import embedded as embedded_module
+from router.usage.keys import IssuedKey, Limits
+from router.usage.limits import KeyLimits
 from router.usage.merge import merge_expositions
+from router.usage.prices import Cost
 
 
 @pytest.fixture
@@ -164,3 +168,36 @@ def test_metrics_of_all_workers_add_up_and_shared_gauges_do_not() -> None:
     assert values[("cliproxy_request_seconds_bucket", (("le", "0.5"),))] == 2
     assert values[("cliproxy_in_flight_requests", ())] == 3
     assert values[("cliproxy_credential_cooldowns", (("provider", "openai"),))] == 2
+
+
+def _key(**limits: Any) -> IssuedKey:
+    return IssuedKey("ci", "0" * 64, 0.0, "sk-cp-ci", limits=Limits(**limits))
+
+
+def test_a_rate_limit_counts_the_requests_every_worker_admitted(
+    pair: tuple[EmbeddedState, EmbeddedState],
+) -> None:
+    workers = [KeyLimits(shared=state) for state in pair]
+    key = _key(requests_per_minute=3)
+    for number in range(3):
+        workers[number % 2].admit(key)
+    with pytest.raises(ProxyError) as refused:
+        workers[1].admit(key)
+    assert refused.value.status == 429
+    assert 59 <= (refused.value.retry_after or 0) <= 60
+
+
+def test_a_budget_counts_what_every_worker_spent(
+    pair: tuple[EmbeddedState, EmbeddedState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_module, "DOCUMENTS_CACHE", 0.0)
+    spender, checker = (KeyLimits(shared=state) for state in pair)
+    key = _key(tokens_per_day=500)
+    checker.admit(key)
+    spender.record({"key": "ci", "tokens_in": 400, "tokens_out": 200}, Cost(0.01, 0.01), 1.0)
+    pair[0].publish({"key_spend": spender.published()})
+    with pytest.raises(ProxyError) as refused:
+        checker.admit(key)
+    assert refused.value.status == 429
+    assert "600 of 500 tokens" in refused.value.message
+    assert checker.spent("ci")["tokens_today"] == 600
