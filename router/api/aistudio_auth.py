@@ -3,7 +3,7 @@
 - ``POST /v1/auth/aistudio/login``: the body (a Playwright storage-state JSON or a browser
   cookie export) goes to the service's ``POST /login``; an empty body starts an interactive
   sign-in in a visible browser (202) when the service has a display. A successful import
-  ends the session's quota cooldown in the relay hub and the failover cooldowns.
+  ends the sessions' quota cooldowns (the router's cooldowns of provider aistudio).
 - ``GET /v1/auth/aistudio/status``: the service's ``GET /status``.
 - ``DELETE /v1/auth/aistudio``: the service's ``DELETE /session`` (forget the login).
 
@@ -70,7 +70,6 @@ async def login(request: web.Request) -> web.Response:
     if response.status == 200:
         state = request.app[STATE]
         state.cooldowns.reset(AISTUDIO_PROVIDER)
-        state.relays.clear_cooldown(state.runtime.config.aistudio.session_name)
     return response
 
 

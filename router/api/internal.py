@@ -2,8 +2,6 @@
 
 POST /internal/relay                  run a request through this worker's relay hub and
                                       stream the answer (router/relay/workers.py reads it)
-POST /internal/relay/cooldown         rest one of this worker's relay sessions
-POST /internal/relay/clear-cooldown   end that rest
 GET  /internal/metrics                this worker's Prometheus metrics, for /metrics
 
 Every call carries the run's worker token; the socket sits in a directory only the
@@ -37,8 +35,6 @@ def create_internal_app(state: RouterState, role: WorkerRole) -> web.Application
     app = web.Application(middlewares=[worker_token])
     app[STATE] = state
     app.router.add_post("/internal/relay", relay)
-    app.router.add_post("/internal/relay/cooldown", relay_cooldown)
-    app.router.add_post("/internal/relay/clear-cooldown", relay_clear_cooldown)
     app.router.add_get("/internal/metrics", metrics)
     return app
 
@@ -82,20 +78,6 @@ async def relay(request: web.Request) -> web.StreamResponse:
     finally:
         await answer.aclose()
     return response
-
-
-async def relay_cooldown(request: web.Request) -> web.Response:
-    payload = await request.json()
-    request.app[STATE].relay.mark_cooldown(
-        str(payload["session"]), float(payload["seconds"]), str(payload["reason"])
-    )
-    return web.Response(status=204)
-
-
-async def relay_clear_cooldown(request: web.Request) -> web.Response:
-    payload = await request.json()
-    request.app[STATE].relay.clear_cooldown(str(payload["session"]))
-    return web.Response(status=204)
 
 
 async def metrics(request: web.Request) -> web.Response:

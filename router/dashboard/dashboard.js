@@ -91,7 +91,8 @@ function renderProviders(health) {
       el("ul", {}, ...aistudio.sessions.map((s) => el("li", {},
         `${s.name}: `, el("span", { class: s.state === "ready" ? "ok" : "error" }, s.state),
         ` · ${s.in_flight} in flight · since ${s.connected_since.slice(0, 19)}`,
-        s.cooldown_remaining ? ` · cooling ${s.cooldown_remaining}s (${s.cooldown_reason})` : "",
+        ...aistudio.cooldowns.filter((c) => c.credential === s.name).map(
+          (c) => ` · cooling ${c.remaining_s}s for ${c.model} (${c.reason})`),
         s.last_error ? ` · last error: ${s.last_error}` : "")))),
     el("li", {}, `upstream connections: ${health.upstream_connections}`),
   ];

@@ -50,8 +50,7 @@ class RelayHub:
     ) -> web.WebSocketResponse:
         """Serve one relay peer until it leaves.
 
-        ``on_login(name)`` runs when the peer reports a fresh sign-in (``session_login``),
-        after the session's own cooldown was cleared.
+        ``on_login(name)`` runs when the peer reports a fresh sign-in (``session_login``).
         """
         ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES)
         await ws.prepare(request)
@@ -209,22 +208,19 @@ class RelayHub:
     # ---- requests ----------------------------------------------------------------------
 
     def _pick(self, pinned: str | None, exclude: RelaySession | None) -> RelaySession:
+        """The session named (the router's selector chose it, cooldowns included), else
+        the next open one in turn."""
         if pinned is not None:
             session = self._sessions.get(pinned)
             if session is None or session is exclude or session.closed:
                 raise RelayUnavailable(f"relay session '{pinned}' is not connected")
-            if session.in_cooldown():
-                raise RelayUnavailable(f"relay session '{pinned}' is cooling down")
             return session
-        candidates = [s for s in self._sessions.values() if s is not exclude and not s.closed]
+        candidates = [s for s in self._sessions.values() if s is not exclude and s.usable()]
         if not candidates:
             raise RelayUnavailable("no relay session is connected")
-        for offset in range(len(candidates)):
-            session = candidates[(self._next_index + offset) % len(candidates)]
-            if session.usable():
-                self._next_index = (self._next_index + offset + 1) % len(candidates)
-                return session
-        raise RelayUnavailable("every relay session is cooling down")
+        session = candidates[self._next_index % len(candidates)]
+        self._next_index = (self._next_index + 1) % len(candidates)
+        return session
 
     async def _dispatch(self, request: PendingRequest, exclude: RelaySession | None) -> None:
         while True:
@@ -294,38 +290,7 @@ class RelayHub:
 
     # ---- management --------------------------------------------------------------------
 
-    def mark_cooldown(self, session: str, seconds: float, reason: str) -> None:
-        target = self._sessions.get(session)
-        if target is None:
-            return
-        target.cooldown_until = time.monotonic() + seconds
-        target.cooldown_reason = reason
-        log_fields(
-            log,
-            logging.INFO,
-            event="relay_cooldown",
-            session=session,
-            seconds=seconds,
-            reason=reason,
-        )
-
-    def clear_cooldown(self, session: str) -> bool:
-        """End a session's quota rest (it signed in again); True when one was in force."""
-        target = self._sessions.get(session)
-        if target is None or not target.clear_cooldown():
-            return False
-        log_fields(log, logging.INFO, event="relay_cooldown_cleared", session=session)
-        return True
-
     def _on_login(self, session: RelaySession) -> None:
-        if session.clear_cooldown():
-            log_fields(
-                log,
-                logging.INFO,
-                event="relay_cooldown_cleared",
-                session=session.name,
-                reason="login",
-            )
         if session.on_login is not None:
             session.on_login(session.name)
 

@@ -43,8 +43,6 @@ class RelaySession:
     ws: web.WebSocketResponse
     connected_at: float = field(default_factory=time.time)
     pending: dict[str, PendingRequest] = field(default_factory=dict)
-    cooldown_until: float = 0.0
-    cooldown_reason: str = ""
     last_error: str = ""
     last_seen: float = field(default_factory=time.monotonic)
     reader_blocked: bool = False
@@ -52,31 +50,17 @@ class RelaySession:
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     on_login: Callable[[str], None] | None = None
 
-    def in_cooldown(self, now: float | None = None) -> bool:
-        return self.cooldown_until > (time.monotonic() if now is None else now)
-
-    def clear_cooldown(self) -> bool:
-        """Forget a quota rest; True when one was in force."""
-        cooling = self.in_cooldown()
-        self.cooldown_until = 0.0
-        self.cooldown_reason = ""
-        return cooling
-
     def usable(self) -> bool:
-        return not self.closed and not self.ws.closed and not self.in_cooldown()
+        return not self.closed and not self.ws.closed
 
     async def send(self, text: str) -> None:
         async with self.send_lock:
             await self.ws.send_str(text)
 
     def describe(self) -> dict[str, object]:
-        now = time.monotonic()
-        if self.closed:
-            state = "closed"
-        elif self.in_cooldown(now):
-            state = "cooldown"
-        else:
-            state = "ready"
+        """What health shows; a session resting after a quota answer is in the router's
+        cooldowns (provider aistudio, the session as credential), not here."""
+        state = "closed" if self.closed else "ready"
         info: dict[str, object] = {
             "name": self.name,
             "connected_since": datetime.fromtimestamp(self.connected_at, UTC).isoformat(),
@@ -84,7 +68,4 @@ class RelaySession:
             "state": state,
             "last_error": self.last_error,
         }
-        if state == "cooldown":
-            info["cooldown_remaining"] = round(self.cooldown_until - now, 1)
-            info["cooldown_reason"] = self.cooldown_reason
         return info

@@ -128,18 +128,3 @@ class WorkerRelays:
                 raise RelayUnavailable(message)
             raise RelayError(message, response.status)
         return RemoteAnswer(response)
-
-    def mark_cooldown(self, session: str, seconds: float, reason: str) -> None:
-        worker = self._holder(session)
-        if worker is None:
-            self.hub.mark_cooldown(session, seconds, reason)
-            return
-        payload = {"session": session, "seconds": seconds, "reason": reason}
-        self.peers.tell(worker, "/internal/relay/cooldown", payload)
-
-    def clear_cooldown(self, session: str) -> bool:
-        worker = self._holder(session)
-        if worker is None:
-            return self.hub.clear_cooldown(session)
-        self.peers.tell(worker, "/internal/relay/clear-cooldown", {"session": session})
-        return True

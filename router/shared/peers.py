@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Coroutine
-from typing import Any
 
 import aiohttp
 
@@ -19,7 +16,6 @@ class WorkerPeers:
     def __init__(self, role: WorkerRole) -> None:
         self.role = role
         self._clients: dict[int, aiohttp.ClientSession] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     def client(self, worker: int) -> aiohttp.ClientSession:
         """A session to ``worker``'s socket; requests use http://worker/<path>."""
@@ -42,24 +38,6 @@ class WorkerPeers:
         except (aiohttp.ClientError, TimeoutError):
             return None
 
-    def tell(self, worker: int, path: str, payload: dict[str, Any]) -> None:
-        """POST ``payload`` to ``worker`` in the background; failures are dropped (the
-        worker is gone, and what it held with it)."""
-        self._spawn(self._post(worker, path, payload))
-
-    async def _post(self, worker: int, path: str, payload: dict[str, Any]) -> None:
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with asyncio.timeout(ASK_TIMEOUT):
-                async with self.client(worker).post(f"http://worker{path}", json=payload):
-                    pass
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=ASK_TIMEOUT)
         for client in self._clients.values():
             await client.close()

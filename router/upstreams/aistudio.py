@@ -188,11 +188,13 @@ class AIStudioUpstream(PooledUpstream):
                 "POST", self.url(call), headers, body.decode(), session=session
             )
         except RelayUnavailable as exc:
-            raise self._unavailable(session, exc) from None
+            raise AttemptFailed(
+                503, ErrorKind.OVERLOADED, f"AI Studio relay: {exc.message}; {START_HINT}"
+            ) from None
         except RelayError as exc:
             if exc.status == 401:
                 raise login_required(session) from None
-            rest = self._cool(session, None, exc.message) if exc.status == 429 else None
+            rest = self._quota_rest(None) if exc.status == 429 else None
             return ErrorReply(exc.status, f"AI Studio relay: {exc.message}", rest)
         relayed = RelayedReply(self, reply, self.pool.opened())
         if reply.status == 401:
@@ -200,31 +202,15 @@ class AIStudioUpstream(PooledUpstream):
             raise login_required(session)
         if reply.status == 429:
             retry_after = retry_after_seconds(reply.headers.get("Retry-After"))
-            rest = self._cool(session, retry_after, "quota answer (429)")
+            rest = self._quota_rest(retry_after)
             relayed.headers.setdefault("Retry-After", str(max(1, round(rest))))
         return relayed
 
-    def _unavailable(self, session: str, exc: RelayUnavailable) -> AttemptFailed:
-        cooling = next(
-            (s for s in self.hub.sessions() if s["name"] == session and s["state"] == "cooldown"),
-            None,
-        )
-        if cooling is not None:
-            return AttemptFailed(
-                429,
-                ErrorKind.RATE_LIMIT,
-                f"AI Studio relay session '{session}' is cooling down after a quota answer",
-                retry_after=float(cooling.get("cooldown_remaining", self.config.quota_cooldown)),
-            )
-        return AttemptFailed(
-            503, ErrorKind.OVERLOADED, f"AI Studio relay: {exc.message}; {START_HINT}"
-        )
-
-    def _cool(self, session: str, retry_after: float | None, reason: str) -> float:
-        """Rest the session for Retry-After, else ``aistudio.quota-cooldown``; the seconds."""
-        rest = retry_after or self.config.quota_cooldown
-        self.hub.mark_cooldown(session, rest, reason)
-        return rest
+    def _quota_rest(self, retry_after: float | None) -> float:
+        """The seconds a quota answer rests the session: Retry-After, else
+        ``aistudio.quota-cooldown``. The failover's cooldowns hold the rest (they see it
+        as this reply's Retry-After), so every worker skips the session."""
+        return retry_after or self.config.quota_cooldown
 
     def release(self, reply: RelayAnswer) -> None:
         """Cancel a closed reply at the peer if unfinished (in the background)."""

@@ -122,7 +122,6 @@ async def call(stack: Stack, method: str, path: str) -> tuple[int, dict[str, Any
 
 async def test_interactive_sign_in_on_a_display_saves_the_session(stack: Stack) -> None:
     state = stack.router.state
-    state.relay.mark_cooldown(SESSION, 60, "quota")
     state.cooldowns.fail("aistudio", SESSION, MODEL, "quota", retry_after=60)
 
     status, answer = await call(stack, "POST", "/v1/auth/aistudio/login")

@@ -179,7 +179,9 @@ async def test_same_name_replaces_old_connection_and_takes_its_requests(
             assert [s["name"] for s in hub.sessions()] == ["dup"]
 
 
-async def test_round_robin_skips_sessions_in_cooldown(hub_server: HubServer) -> None:
+async def test_round_robin_over_sessions_and_pinned_requests(hub_server: HubServer) -> None:
+    """The hub alternates unpinned requests and serves a pinned one where it is asked; which
+    session rests is the router's selector's business (its cooldowns), not the hub's."""
     hub = hub_server.hub
 
     def answer(tag: str) -> Any:
@@ -196,23 +198,17 @@ async def test_round_robin_skips_sessions_in_cooldown(hub_server: HubServer) -> 
         await hub.wait_for_session("x")
         await hub.wait_for_session("y")
 
-        async def who() -> str:
-            reply = await hub.request("POST", GEMINI_URL, {}, "{}")
+        async def who(session: str | None = None) -> str:
+            reply = await hub.request("POST", GEMINI_URL, {}, "{}", session=session)
             return b"".join(await collect(reply)).decode()
 
         served = [await who() for _ in range(4)]
         assert sorted(served) == ["x", "x", "y", "y"]
         assert served[0] != served[1]
-        hub.mark_cooldown("x", 60, "quota")
-        assert [await who() for _ in range(3)] == ["y", "y", "y"]
-        states = {s["name"]: s["state"] for s in hub.sessions()}
-        assert states == {"x": "cooldown", "y": "ready"}
-        assert await (await hub.request("POST", GEMINI_URL, {}, "{}", session="y")).__anext__()
-        with pytest.raises(RelayUnavailable, match="cooling down"):
-            await hub.request("POST", GEMINI_URL, {}, "{}", session="x")
-        hub.mark_cooldown("y", 60, "quota")
-        with pytest.raises(RelayUnavailable, match="every relay session is cooling down"):
-            await hub.request("POST", GEMINI_URL, {}, "{}")
+        assert [await who("y") for _ in range(3)] == ["y", "y", "y"]
+        assert {s["name"]: s["state"] for s in hub.sessions()} == {"x": "ready", "y": "ready"}
+        with pytest.raises(RelayUnavailable, match="'z' is not connected"):
+            await hub.request("POST", GEMINI_URL, {}, "{}", session="z")
 
 
 async def test_silent_peer_is_dropped_and_its_request_fails() -> None:
@@ -246,36 +242,13 @@ async def test_answering_peer_is_kept_alive_by_pings() -> None:
         await served.server.close()
 
 
-async def test_clear_cooldown_ends_the_rest_of_one_session(hub_server: HubServer) -> None:
-    hub = hub_server.hub
-    async with (
-        RelayPeer(hub_server.ws_url("p"), never_answer()),
-        RelayPeer(hub_server.ws_url("q"), never_answer()),
-        asyncio.timeout(5),
-    ):
-        await hub.wait_for_session("p")
-        await hub.wait_for_session("q")
-        hub.mark_cooldown("p", 60, "quota")
-        hub.mark_cooldown("q", 60, "quota")
-        assert hub.clear_cooldown("p") is True
-        assert hub.clear_cooldown("p") is False, "nothing left to clear"
-        assert hub.clear_cooldown("absent") is False
-        states = {s["name"]: s["state"] for s in hub.sessions()}
-        assert states == {"p": "ready", "q": "cooldown"}
-        task = asyncio.create_task(hub.request("POST", GEMINI_URL, {}, "{}", session="p"))
-        await asyncio.sleep(0.05)
-        assert not task.done(), "a cleared session takes requests again"
-        task.cancel()
-
-
-async def test_login_frame_clears_cooldown_and_tells_the_owner() -> None:
+async def test_login_frame_tells_the_owner() -> None:
     logins: list[str] = []
     served = await start_hub_server(RelayHub(), on_login=logins.append)
     hub = served.hub
     try:
         async with RelayPeer(served.ws_url("studio"), never_answer()) as peer, asyncio.timeout(5):
             await hub.wait_for_session("studio")
-            hub.mark_cooldown("studio", 60, "quota")
             await peer.send("login-1", "session_login", {})
             while not logins:
                 await asyncio.sleep(0.01)
@@ -285,19 +258,3 @@ async def test_login_frame_clears_cooldown_and_tells_the_owner() -> None:
     finally:
         await hub.close()
         await served.server.close()
-
-
-async def test_fresh_connection_under_the_same_name_starts_without_cooldown(
-    hub_server: HubServer,
-) -> None:
-    hub = hub_server.hub
-    async with asyncio.timeout(5):
-        async with RelayPeer(hub_server.ws_url("again"), never_answer()):
-            await hub.wait_for_session("again")
-            hub.mark_cooldown("again", 60, "quota")
-            assert [s["state"] for s in hub.sessions()] == ["cooldown"]
-        while hub.sessions():
-            await asyncio.sleep(0.01)
-        async with RelayPeer(hub_server.ws_url("again"), never_answer()):
-            await hub.wait_for_session("again")
-            assert [s["state"] for s in hub.sessions()] == ["ready"]

@@ -276,9 +276,9 @@ async def test_quota_answer_is_a_429_and_cools_the_session(stack: Stack) -> None
         with pytest.raises(openai.RateLimitError) as failed:
             await client.chat.completions.create(model=MODEL, messages=MESSAGES)
     assert "rate limit" in str(failed.value).lower()
-    sessions = stack.router.state.relay.sessions()
-    assert [s["state"] for s in sessions] == ["cooldown"]
-    assert QUOTA_COOLDOWN - 5 < sessions[0]["cooldown_remaining"] <= QUOTA_COOLDOWN
+    (cooling,) = stack.router.state.cooldowns.active("aistudio")
+    assert cooling["credential"] == SESSION
+    assert QUOTA_COOLDOWN - 5 < cooling["remaining_s"] <= QUOTA_COOLDOWN
     assert failed.value.response.headers["Retry-After"] == str(QUOTA_COOLDOWN)
     calls = stack.fake.api_calls
     async with asyncio.timeout(20):
@@ -289,8 +289,7 @@ async def test_quota_answer_is_a_429_and_cools_the_session(stack: Stack) -> None
 
 async def test_signing_in_again_ends_the_quota_cooldown(stack: Stack) -> None:
     state = stack.router.state
-    assert [s["state"] for s in state.relay.sessions()] == ["cooldown"], "left by the quota test"
-    state.cooldowns.fail("aistudio", SESSION, MODEL, "quota", retry_after=60)
+    assert state.cooldowns.active("aistudio"), "left by the quota test"
     async with aiohttp.ClientSession() as http:
         async with http.post(
             stack.router.url + "/v1/auth/aistudio/login",

@@ -162,9 +162,9 @@ async def test_quota_error_rests_the_session_for_the_configured_cooldown(
                 body = await response.json()
         assert response.status == 429, body
         assert response.headers["Retry-After"] == "7"
-        (session,) = router.state.relay.sessions()
-        assert session["state"] == "cooldown"
-        assert 5 < session["cooldown_remaining"] <= 7
+        (cooling,) = router.state.cooldowns.active("aistudio")
+        assert cooling["credential"] == "applet"
+        assert 5 < cooling["remaining_s"] <= 7
 
 
 async def test_login_frame_from_the_peer_clears_router_cooldowns(
@@ -174,7 +174,6 @@ async def test_login_frame_from_the_peer_clears_router_cooldowns(
     state = router.state
     async with RelayPeer(ws_url(router.url), stream_handler([])) as peer, asyncio.timeout(10):
         await state.relay.wait_for_session("applet")
-        state.relay.mark_cooldown("applet", 60, "quota")
         state.cooldowns.fail("aistudio", "applet", MODEL, "quota", retry_after=60)
         assert state.cooldowns.active("aistudio")
         await peer.send("login", "session_login", {})
