@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +66,12 @@ async def start_router(
         auto_decompress=False,
     )
     await runner.setup()
-    site = web.TCPSite(
-        runner, config.host, config.port if port is None else port, reuse_port=role is not None
-    )
+    wanted = config.port if port is None else port
+    if role is not None and role.index == 0:
+        # SO_REUSEPORT would let this router share a port another one already serves;
+        # the first worker makes sure the port is free, as a plain bind would.
+        _check_port_free(config.host, wanted)
+    site = web.TCPSite(runner, config.host, wanted, reuse_port=role is not None)
     await site.start()
     internal = None
     if role is not None:
@@ -86,6 +90,17 @@ async def start_router(
         runner=runner,
         internal=internal,
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE) when something listens on ``host:port``."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the real listener will: connections in TIME_WAIT do not make a port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 async def serve(

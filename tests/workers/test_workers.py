@@ -177,6 +177,22 @@ async def test_two_workers_share_the_port_and_each_is_reported(workers: Workers)
     assert answered_by(workers.log(), "path=/v1/chat/completions status=200") == {"0", "1"}
 
 
+async def test_a_second_router_cannot_share_the_port(workers: Workers) -> None:
+    """SO_REUSEPORT must not let another instance (another config) take half the traffic."""
+    second = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "router", "--config", str(workers.config_path)],
+        cwd=REPO,
+        env={**os.environ, "CLIPROXY_PORT": str(workers.port)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert second.returncode == 1, second.stderr
+    assert f"cannot listen on 127.0.0.1:{workers.port}" in second.stderr
+    assert len(await worker_pids(workers)) == 2
+
+
 async def test_a_cooldown_one_worker_earns_holds_on_every_worker(
     workers: Workers, openai_fake: OpenAIFake
 ) -> None:
