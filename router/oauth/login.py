@@ -2,10 +2,13 @@
 
 The PKCE verifier and state stay on this side with an expiry; the callback (a browser
 redirect, or the ``code#state`` a user pastes on a headless machine) is accepted once.
+They are held in the shared state (router/shared/), so the worker process a pasted
+callback reaches finishes the login another worker started.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +20,6 @@ from router.oauth.client import OAuthEndpoints, authorize_url, exchange_code
 from router.oauth.pkce import challenge_for, new_state, new_verifier
 
 LOGIN_TTL = 600.0
-_MAX_PENDING = 256
 
 
 class OAuthProvider(Protocol):
@@ -40,13 +42,6 @@ class LoginError(Exception):
 
 
 @dataclass(frozen=True)
-class PendingLogin:
-    provider: str
-    verifier: str
-    expires_at: float
-
-
-@dataclass(frozen=True)
 class StartedLogin:
     url: str
     state: str
@@ -65,35 +60,26 @@ class LoginFlows:
     def __init__(self, store: CredentialStore, clock: Callable[[], float] = time.monotonic):
         self.store = store
         self._clock = clock
-        self._pending: dict[str, PendingLogin] = {}
 
     def start(self, oauth: OAuthProvider) -> StartedLogin:
-        self._expire()
-        if len(self._pending) >= _MAX_PENDING:
-            oldest = min(self._pending, key=lambda s: self._pending[s].expires_at)
-            del self._pending[oldest]
         verifier, state = new_verifier(), new_state()
-        self._pending[state] = PendingLogin(oauth.provider, verifier, self._clock() + LOGIN_TTL)
+        held = json.dumps([oauth.provider, verifier])
+        self.store.shared.hold(f"login:{state}", held, self._clock() + LOGIN_TTL)
         url = authorize_url(oauth.endpoints, challenge_for(verifier), state)
         return StartedLogin(url=url, state=state, expires_in=LOGIN_TTL)
 
     async def complete(self, oauth: OAuthProvider, code: str, state: str) -> StoredCredential:
         """Exchange ``code`` for tokens and store them; each state works once."""
-        self._expire()
-        pending = self._pending.pop(state, None) if state else None
-        if pending is None or pending.provider != oauth.provider:
+        held = self.store.shared.take(f"login:{state}", self._clock()) if state else None
+        provider, verifier = json.loads(held) if held else ("", "")
+        if provider != oauth.provider:
             raise LoginError(
                 "unknown or expired login state: start the login again "
                 f"(GET /v1/auth/llmux/{oauth.provider}/login)"
             )
         if not code:
             raise LoginError("the callback carried no authorization code")
-        return await finish_login(self.store, oauth, code, pending.verifier, state)
-
-    def _expire(self) -> None:
-        now = self._clock()
-        for state in [s for s, p in self._pending.items() if p.expires_at <= now]:
-            del self._pending[state]
+        return await finish_login(self.store, oauth, code, verifier, state)
 
 
 async def finish_login(

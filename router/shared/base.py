@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 CooldownKey = tuple[str, str, str]
+# Values held for a later take (logins in progress); the oldest goes first beyond this.
+MAX_HELD = 256
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,16 @@ class SharedState(Protocol):
         """Held by one worker at a time (e.g. while a credential's token is refreshed)."""
         ...
 
+    def hold(self, name: str, value: str, expires_at: float) -> None:
+        """Keep ``value`` under ``name`` until ``expires_at`` (CLOCK_MONOTONIC seconds)
+        for one later ``take`` by any worker (e.g. a login's PKCE verifier)."""
+        ...
+
+    def take(self, name: str, now: float) -> str | None:
+        """The value held under ``name`` and not expired at ``now``, removed; at most one
+        caller gets it."""
+        ...
+
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
         """Count one request of ``name`` unless ``limit`` requests already fell in the
         last ``window`` seconds; then nothing is counted and the oldest one's time comes
@@ -75,6 +87,7 @@ class LocalState:
         self._locks: dict[str, asyncio.Lock] = {}
         self._document: dict[str, Any] = {}
         self._recent: dict[str, deque[float]] = {}
+        self._held: dict[str, tuple[str, float]] = {}
 
     def cooldowns_version(self) -> int:
         return 0
@@ -87,6 +100,15 @@ class LocalState:
 
     def delete_cooldowns(self, keys: list[CooldownKey]) -> None:
         return None
+
+    def hold(self, name: str, value: str, expires_at: float) -> None:
+        if len(self._held) >= MAX_HELD:
+            del self._held[min(self._held, key=lambda k: self._held[k][1])]
+        self._held[name] = (value, expires_at)
+
+    def take(self, name: str, now: float) -> str | None:
+        value, expires_at = self._held.pop(name, ("", 0.0))
+        return value if expires_at > now else None
 
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
         recent = self._recent.setdefault(name, deque())

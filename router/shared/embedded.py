@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from router.shared.base import CooldownKey, CooldownRow
+from router.shared.base import MAX_HELD, CooldownKey, CooldownRow
 
 _VERSION = struct.Struct("=Q")
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -32,6 +32,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS workers (worker INTEGER PRIMARY KEY, document TEXT, updated REAL)",
     "CREATE TABLE IF NOT EXISTS admitted (name TEXT, at REAL)",
     "CREATE INDEX IF NOT EXISTS admitted_by_name ON admitted (name, at)",
+    "CREATE TABLE IF NOT EXISTS held (name TEXT PRIMARY KEY, value TEXT, expires REAL)",
 )
 # A worker that has not published for this long is gone (it publishes every few seconds).
 STALE_AFTER = 15.0
@@ -101,6 +102,28 @@ class EmbeddedState:
             self._db.executemany(
                 "DELETE FROM cooldowns WHERE provider = ? AND credential = ? AND model = ?", keys
             )
+
+    def hold(self, name: str, value: str, expires_at: float) -> None:
+        with self._writing(bump=False):
+            self._db.execute("DELETE FROM held WHERE expires <= ?", (time.monotonic(),))
+            self._db.execute(
+                "DELETE FROM held WHERE name NOT IN "
+                "(SELECT name FROM held ORDER BY expires DESC LIMIT ?)",
+                (MAX_HELD - 1,),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO held VALUES (?, ?, ?)", (name, value, expires_at)
+            )
+
+    def take(self, name: str, now: float) -> str | None:
+        with self._writing(bump=False):
+            row = self._db.execute(
+                "SELECT value, expires FROM held WHERE name = ?", (name,)
+            ).fetchone()
+            self._db.execute("DELETE FROM held WHERE name = ?", (name,))
+        if row is None or row[1] <= now:
+            return None
+        return str(row[0])
 
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
         with self._writing(bump=False):

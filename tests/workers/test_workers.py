@@ -26,6 +26,7 @@ import yaml
 
 from testkit.relay_peer import RelayPeer, stream_handler
 from tests.fakes.behaviours import Status
+from tests.fakes.oauth import ClaudeOAuthFake
 from tests.fakes.openai import OpenAIFake
 
 pytestmark = pytest.mark.asyncio
@@ -58,8 +59,11 @@ class Workers:
         return self.log_path.read_text(errors="replace")
 
 
-def write_config(path: Path, fake: OpenAIFake, auth_dir: Path, models: list[Any]) -> None:
+def write_config(
+    path: Path, fake: OpenAIFake, auth_dir: Path, models: list[Any], **extra: Any
+) -> None:
     config = {
+        **extra,
         "host": "127.0.0.1",
         "auth-dir": str(auth_dir),
         "workers": 2,
@@ -280,3 +284,44 @@ async def test_reload_reaches_every_worker(workers: Workers, openai_fake: OpenAI
         status, answer = await chat(workers.url, "quick")
         assert status == 200, answer
     assert answered_by(workers.log(), "model=quick") == {"0", "1"}
+
+
+async def test_a_login_started_on_one_worker_finishes_on_another(
+    workers: Workers, openai_fake: OpenAIFake
+) -> None:
+    async with ClaudeOAuthFake(emails=("ada@example.com",)) as oauth:
+        section = {
+            "authorize-url": oauth.authorize_endpoint,
+            "token-url": oauth.token_endpoint,
+            "redirect-uri": f"http://localhost:{free_port()}/callback",
+        }
+        write_config(
+            workers.config_path,
+            openai_fake,
+            workers.config_path.parent / "auth",
+            ["gpt-4o-mini"],
+            subscriptions={"claude": section},
+        )
+        workers.process.send_signal(signal.SIGHUP)
+
+        async def reloaded_everywhere() -> bool:
+            return workers.log().count("event=reloaded") == 2
+
+        await eventually(reloaded_everywhere)
+        for _ in range(8):
+            started = await fresh_get(workers.url, "/v1/auth/llmux/claude/login")
+            pasted = await oauth.authorize_paste(started["url"])
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    workers.url + "/v1/auth/llmux/claude/callback", json={"code": pasted}
+                ) as reply,
+            ):
+                answer = await reply.json()
+                assert reply.status == 200, answer
+                assert answer["label"] == "ada@example.com"
+    assert answered_by(workers.log(), "path=/v1/auth/llmux/claude/callback status=200") == {
+        "0",
+        "1",
+    }
+    assert answered_by(workers.log(), "path=/v1/auth/llmux/claude/login status=200") == {"0", "1"}
