@@ -15,6 +15,7 @@ from aiohttp import web
 from router.config import ConfigError, LoadedConfig, read_config
 from router.credentials import CredentialStore
 from router.credentials.recovery import recover_interrupted_writes
+from router.formats.reasoning_cache import REASONING_CACHE
 from router.logs import log_fields
 from router.management.guard import ManagementGuard
 from router.oauth.login import LoginFlows
@@ -55,6 +56,8 @@ class RouterState:
             WorkerRelays(self.relay, self.shared, self.peers) if self.peers else self.relay
         )
         self.credentials = CredentialStore(loaded.config.auth_dir, shared=self.shared)
+        if role is not None:
+            REASONING_CACHE.share(self.shared)
         recover_interrupted_writes(self.credentials.directory)
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)

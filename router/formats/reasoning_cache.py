@@ -6,16 +6,19 @@ loop. An OpenAI Chat client has nowhere to keep it, and some Gemini clients drop
 parts, so the reasoning an upstream issued before a tool call is remembered here, keyed
 by the call id the client sees, and put back in front of that call when the client's
 history comes back (`with_cached_reasoning`). Bounded: least recently used entries go
-first past `max_entries`, and an entry older than `ttl` seconds is gone.
+first past `max_entries`, and an entry older than `ttl` seconds is gone. With several
+router workers the entries are also written to a shared store (`share`), so the worker
+that gets the next turn finds what another worker remembered.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from router.formats.ir import (
     BlockStart,
@@ -39,6 +42,25 @@ DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_TTL = 6 * 3600.0
 
 
+class SharedEntries(Protocol):
+    """Where other worker processes find entries (router/shared/ implements it)."""
+
+    def hold(self, name: str, value: str, expires_at: float) -> None: ...
+
+    def peek(self, name: str, now: float) -> str | None: ...
+
+
+def _encoded(parts: tuple[ReasoningPart, ...]) -> str:
+    return json.dumps([[p.text, p.signature, p.source.value, p.redacted, p.item_id] for p in parts])
+
+
+def _decoded(text: str) -> tuple[ReasoningPart, ...]:
+    return tuple(
+        ReasoningPart(body, signature, Format(source), redacted, item_id)
+        for body, signature, source, redacted, item_id in json.loads(text)
+    )
+
+
 class ReasoningCache:
     """tool-call id -> the signed reasoning the upstream gave before that call."""
 
@@ -52,6 +74,11 @@ class ReasoningCache:
         self.ttl = ttl
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, tuple[ReasoningPart, ...]]] = OrderedDict()
+        self._shared: SharedEntries | None = None
+
+    def share(self, shared: SharedEntries) -> None:
+        """Write entries through to ``shared`` and look there on a miss."""
+        self._shared = shared
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -60,8 +87,15 @@ class ReasoningCache:
         return self  # process-wide: a copied TranslationContext shares it
 
     def remember(self, call_id: str, parts: list[ReasoningPart]) -> None:
+        self._keep(call_id, tuple(parts), self._clock() + self.ttl)
+        if self._shared is not None:
+            self._shared.hold(
+                f"reasoning:{call_id}", _encoded(tuple(parts)), time.monotonic() + self.ttl
+            )
+
+    def _keep(self, call_id: str, parts: tuple[ReasoningPart, ...], expires: float) -> None:
         entries = self._entries
-        entries[call_id] = (self._clock() + self.ttl, tuple(parts))
+        entries[call_id] = (expires, parts)
         entries.move_to_end(call_id)
         while len(entries) > self.max_entries:
             entries.popitem(last=False)
@@ -69,12 +103,22 @@ class ReasoningCache:
     def recall(self, call_id: str) -> tuple[ReasoningPart, ...] | None:
         entry = self._entries.get(call_id)
         if entry is None:
-            return None
+            return self._recall_shared(call_id)
         expires, parts = entry
         if self._clock() >= expires:
             del self._entries[call_id]
             return None
         self._entries.move_to_end(call_id)
+        return parts
+
+    def _recall_shared(self, call_id: str) -> tuple[ReasoningPart, ...] | None:
+        if self._shared is None:
+            return None
+        found = self._shared.peek(f"reasoning:{call_id}", time.monotonic())
+        if found is None:
+            return None
+        parts = _decoded(found)
+        self._keep(call_id, parts, self._clock() + self.ttl)
         return parts
 
     def remember_parts(self, parts: list[Part]) -> None:

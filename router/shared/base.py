@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 CooldownKey = tuple[str, str, str]
-# Values held for a later take (logins in progress); the oldest goes first beyond this.
-MAX_HELD = 256
+# Values held for a later take or peek (logins in progress, reasoning kept across a tool
+# loop); the one closest to expiry goes first beyond this.
+MAX_HELD = 4096
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class SharedState(Protocol):
     def take(self, name: str, now: float) -> str | None:
         """The value held under ``name`` and not expired at ``now``, removed; at most one
         caller gets it."""
+        ...
+
+    def peek(self, name: str, now: float) -> str | None:
+        """The value held under ``name`` and not expired at ``now``, left in place."""
         ...
 
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
@@ -108,6 +113,10 @@ class LocalState:
 
     def take(self, name: str, now: float) -> str | None:
         value, expires_at = self._held.pop(name, ("", 0.0))
+        return value if expires_at > now else None
+
+    def peek(self, name: str, now: float) -> str | None:
+        value, expires_at = self._held.get(name, ("", 0.0))
         return value if expires_at > now else None
 
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:

@@ -125,6 +125,12 @@ class EmbeddedState:
             return None
         return str(row[0])
 
+    def peek(self, name: str, now: float) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM held WHERE name = ? AND expires > ?", (name, now)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def admit_request(self, name: str, limit: int, now: float, window: float) -> float | None:
         with self._writing(bump=False):
             self._db.execute(

@@ -16,6 +16,8 @@ from router.config.schema import CooldownConfig
 from router.credentials import CredentialStore
 from router.credentials.tokens import TokenKeeper
 from router.errors import ProxyError
+from router.formats.ir import Format, ReasoningPart
+from router.formats.reasoning_cache import ReasoningCache
 from router.routing.cooldown import Cooldowns
 from router.shared import EmbeddedState
 from router.shared import embedded as embedded_module
@@ -201,3 +203,21 @@ def test_a_budget_counts_what_every_worker_spent(
     assert refused.value.status == 429
     assert "600 of 500 tokens" in refused.value.message
     assert checker.spent("ci")["tokens_today"] == 600
+
+
+def test_reasoning_one_worker_remembered_is_found_by_the_other(
+    pair: tuple[EmbeddedState, EmbeddedState],
+) -> None:
+    """A tool loop's next turn may reach another worker, which must still send the
+    upstream its signed thinking back."""
+    first, second = ReasoningCache(), ReasoningCache()
+    first.share(pair[0])
+    second.share(pair[1])
+    parts = [
+        ReasoningPart("let me look", "sig-1", Format.ANTHROPIC),
+        ReasoningPart("", "opaque", Format.ANTHROPIC, redacted=True, item_id="rs_1"),
+    ]
+    first.remember("call_1", parts)
+    assert second.recall("call_1") == tuple(parts)
+    assert second.recall("call_2") is None
+    assert ReasoningCache().recall("call_1") is None, "unshared caches stay apart"
