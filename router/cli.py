@@ -17,7 +17,12 @@ from router.config.secret import hash_secret
 from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import setup_logging
-from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
+from router.ops.checks import (
+    deployment_problems,
+    proxy_lines,
+    unset_variable_warnings,
+    unset_variables,
+)
 from router.relay.key import ensure_relay_key, relay_key_path
 from router.route_cli import route_main
 
@@ -89,6 +94,8 @@ def _check_config(loaded: LoadedConfig) -> int:
     if problems:
         return EXIT_CONFIG
     print(f"config ok: {loaded.path or 'built-in defaults (no config file)'}")
+    for line in proxy_lines(loaded.config):
+        print(line)
     return 0
 
 

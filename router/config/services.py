@@ -14,6 +14,7 @@ from router.config.binder import (
     join,
     unique_names,
 )
+from router.config.proxy import check_proxy_url
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ class AmpConfig:
 
     upstream_url: str = "https://ampcode.com"
     api_key: str = ""
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         check_url(self.upstream_url, join(path, "upstream-url"), problems, ("http", "https"))
 
 
