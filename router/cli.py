@@ -23,6 +23,7 @@ from router.ops.checks import (
     unset_variable_warnings,
     unset_variables,
 )
+from router.ops.probe import local_url
 from router.relay.key import ensure_relay_key, relay_key_path
 from router.route_cli import route_main
 
@@ -130,9 +131,7 @@ def describe(loaded: LoadedConfig) -> Description:
     """What scripts need to know: where the router answers, which programs to run, and
     which variables the enabled sections miss (names only: start.sh compares them)."""
     config = loaded.config
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
-    host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
-    url = f"http://{host}:{config.port}"
+    url = local_url(config)
     programs = ["router"]
     if config.aistudio.enabled:
         programs.append("aistudio")

@@ -62,7 +62,7 @@ class LocalProxy:
         self._server.close()
 
 
-def dead_proxy_port() -> int:
+def unused_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

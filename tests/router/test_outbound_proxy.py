@@ -21,7 +21,7 @@ from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.behaviours import Reply
 from tests.fakes.oauth import ClaudeOAuthFake
 from tests.fakes.openai import OpenAIFake
-from tests.fakes.proxy import PASSWORD, LocalProxy, dead_proxy_port
+from tests.fakes.proxy import PASSWORD, LocalProxy, unused_port
 from tests.router.test_amp_proxy import AMP_KEY
 from tests.subscriptions.test_login_and_refresh import claude_section, logged_in, save_claude
 
@@ -62,7 +62,7 @@ async def test_provider_proxy_wins_and_direct_turns_the_global_one_off(
 ) -> None:
     async with OpenAIFake() as direct_fake:
         config = {
-            "proxy-url": f"http://127.0.0.1:{dead_proxy_port()}",
+            "proxy-url": f"http://127.0.0.1:{unused_port()}",
             "providers": [
                 one_provider(openai_fake, **{"proxy-url": proxy.url}),
                 provider(
@@ -117,7 +117,7 @@ async def test_a_proxy_that_is_down_is_a_clear_error_in_the_clients_format(
     router_factory: StartRouter, openai_fake: OpenAIFake, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    down = f"socks5://someone:{PASSWORD}@127.0.0.1:{dead_proxy_port()}"
+    down = f"socks5://someone:{PASSWORD}@127.0.0.1:{unused_port()}"
     router = await router_factory(
         {"proxy-url": down, "routing": {"max-retries": 0}, "providers": [one_provider(openai_fake)]}
     )
