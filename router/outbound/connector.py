@@ -98,10 +98,16 @@ class _ProxyConnector(ProxyConnector):
         try:
             return await super()._wrap_create_connection(*args, req=req, **kwargs)
         except _PROXY_FAILURES as exc:
-            reason = str(exc) or type(exc).__name__
-            if self._secret:
-                reason = reason.replace(self._secret, "***")
-            raise ProxyUnreachable(f"proxy {self.shown} failed: {reason}") from None
+            raise self._unreachable("failed", exc) from None
+        except ssl.SSLError as exc:
+            # TLS to an https proxy, or through the tunnel to an https upstream.
+            raise self._unreachable("TLS failed (to it or through it)", exc) from None
+
+    def _unreachable(self, what: str, exc: Exception) -> ProxyUnreachable:
+        reason = str(exc) or type(exc).__name__
+        if self._secret:
+            reason = reason.replace(self._secret, "***")
+        return ProxyUnreachable(f"proxy {self.shown} {what}: {reason}")
 
 
 def make_connector(proxy: ProxySetting, **options: Any) -> aiohttp.TCPConnector:

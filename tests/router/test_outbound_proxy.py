@@ -6,22 +6,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import anthropic
 import openai
 import pytest
+import yaml
 
 from router.config.proxy import ProxySetting
+from router.credentials import CredentialStore
 from router.logs import LineFormatter
 from router.ops.doctor import remote_time
 from tests.conftest import StartRouter, provider
 from tests.fakes.amp import AmpFake
 from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.behaviours import Reply
+from tests.fakes.clerk import ClerkFake
+from tests.fakes.enginelabs import Answer, EngineLabsFake
 from tests.fakes.oauth import ClaudeOAuthFake
 from tests.fakes.openai import OpenAIFake
-from tests.fakes.proxy import PASSWORD, LocalProxy, unused_port
+from tests.fakes.proxy import PASSWORD, LocalProxy, self_signed, unused_port
 from tests.router.test_amp_proxy import AMP_KEY
 from tests.subscriptions.test_login_and_refresh import claude_section, logged_in, save_claude
 
@@ -197,3 +202,101 @@ async def test_doctors_clock_check_asks_through_the_proxy(openai_fake: OpenAIFak
         remote = await remote_time(openai_fake.base_url, ProxySetting(proxy.url))
     assert remote == pytest.approx(time.time(), abs=5)
     assert proxy.tunnels == [f"127.0.0.1:{openai_fake.port}"]
+
+
+async def test_https_proxy_speaks_tls_to_the_proxy_and_checks_its_certificate(
+    router_factory: StartRouter,
+    openai_fake: OpenAIFake,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cert, key = self_signed(tmp_path)
+    async with LocalProxy("https", certificate=(cert, key)) as proxy:
+        up = one_provider(openai_fake)
+        untrusted = await router_factory({"proxy-url": proxy.url, "providers": [up]})
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client(untrusted.url).chat.completions.create(model="m", messages=MESSAGES)
+        assert caught.value.status_code == 502
+        message = caught.value.body["message"]  # type: ignore[index]
+        assert f"proxy https://***@127.0.0.1:{proxy.port} TLS failed" in message
+        assert "CERTIFICATE_VERIFY_FAILED" in message
+        assert proxy.tunnels == []
+        # Trusted (as a private CA would be): the request goes through the TLS tunnel.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = await router_factory({"proxy-url": proxy.url, "providers": [up]})
+        openai_fake.script.push(Reply(text="over tls"))
+        reply = await client(trusted.url).chat.completions.create(model="m", messages=MESSAGES)
+    assert reply.choices[0].message.content == "over tls"
+    assert proxy.tunnels == [f"127.0.0.1:{openai_fake.port}"]
+
+
+async def test_ctonew_clerk_api_and_chat_websocket_go_through_the_proxy(
+    router_factory: StartRouter, tmp_path: Path
+) -> None:
+    async with (
+        ClerkFake() as clerk,
+        EngineLabsFake(clerk) as engine,
+        LocalProxy("socks5") as proxy,
+    ):
+        account = clerk.add_account(user_id="user_p", session_id="sess_p")
+        CredentialStore(tmp_path / "auth").save(
+            "ctonew", "ctonew-work", {"client_cookie": account.cookie, "label": "work"}
+        )
+        section = {
+            "clerk-url": clerk.base_url,
+            "api-base": engine.base_url,
+            "ws-base": engine.ws_base,
+            "proxy-url": proxy.url,
+        }
+        router = await router_factory(
+            {"subscriptions": {"ctonew": section, "claude": {"enabled": False}}}
+        )
+        engine.answers.append(Answer(text="via socks"))
+        reply = await client(router.url).chat.completions.create(
+            model="ctonew-gpt-5", messages=MESSAGES
+        )
+    assert reply.choices[0].message.content == "via socks"
+    # Clerk's session tokens, and the engine's HTTP calls and chat WebSocket (one origin).
+    assert set(proxy.tunnels) == {f"127.0.0.1:{clerk.port}", f"127.0.0.1:{engine.port}"}
+
+
+async def test_the_login_token_exchange_goes_through_the_subscription_proxy(
+    router_factory: StartRouter, tmp_path: Path
+) -> None:
+    async with (
+        ClaudeOAuthFake(emails=("ada@example.com",)) as oauth,
+        LocalProxy("http") as proxy,
+        aiohttp.ClientSession() as http,
+    ):
+        section = claude_section(oauth, **{"proxy-url": proxy.url})
+        router = await router_factory({"subscriptions": {"claude": section}})
+        async with http.get(router.url + "/v1/auth/llmux/claude/login") as response:
+            started = await response.json()
+        pasted = await oauth.authorize_paste(started["url"])
+        callback = router.url + "/v1/auth/llmux/claude/callback"
+        async with http.post(callback, json={"code": pasted}) as response:
+            assert response.status == 200, await response.text()
+    assert oauth.token_calls["authorization_code"] == 1
+    assert proxy.tunnels == [f"127.0.0.1:{oauth.port}"]
+    assert (tmp_path / "auth" / "claude-ada@example.com.json").exists()
+
+
+def set_proxy(path: Path, url: str) -> None:
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "proxy-url": url}))
+
+
+async def test_a_reload_moves_new_connections_to_the_new_proxy(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    async with LocalProxy("http") as first, LocalProxy("socks5") as second:
+        router = await router_factory(
+            {"proxy-url": first.url, "providers": [one_provider(openai_fake)]}
+        )
+        openai_fake.script.push(Reply(text="one"))
+        await client(router.url).chat.completions.create(model="m", messages=MESSAGES)
+        set_proxy(Path(str(router.state.config_path)), second.url)
+        assert await router.state.reload()
+        openai_fake.script.push(Reply(text="two"))
+        reply = await client(router.url).chat.completions.create(model="m", messages=MESSAGES)
+    assert reply.choices[0].message.content == "two"
+    assert first.tunnels == second.tunnels == [f"127.0.0.1:{openai_fake.port}"]
