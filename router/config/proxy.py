@@ -10,7 +10,7 @@ module in the clear: every message and log line uses ``redact``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from router.config.binder import Problems
 
@@ -25,6 +25,15 @@ def redact(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=f"***@{host}").geturl()
+
+
+def proxy_secrets(url: str) -> tuple[str, ...]:
+    """What of ``url`` must be hidden wherever text may quote it: the URL itself and its
+    password (as written and percent-decoded); nothing for a URL without a password."""
+    password = urlsplit(url).password if url else None
+    if not password:
+        return ()
+    return (url, password, unquote(password))
 
 
 def check_proxy_url(url: str, path: str, problems: Problems) -> None:

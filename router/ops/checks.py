@@ -118,6 +118,8 @@ def proxy_lines(config: Config) -> list[str]:
         if section.enabled:
             add(f"subscription {name}", section.proxy_url)
     add("amp", config.amp.proxy_url)
+    if config.webai.enabled:
+        add("webai's g4f providers", config.webai.proxy_url)
     lines = [f"outbound proxy {url}: {', '.join(names)}" for url, names in uses.items()]
     if lines and config.no_proxy:
         lines.append(f"no-proxy (reached directly): {config.no_proxy}")
