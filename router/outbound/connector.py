@@ -79,7 +79,8 @@ class _ProxyConnector(ProxyConnector):
             proxy_type=_TYPES[parts.scheme],
             username=unquote(parts.username) if parts.username else None,
             password=self._secret or None,
-            rdns=True if parts.scheme == "socks5h" else None,
+            # socks5 resolves names here (python-socks would leave them to the proxy).
+            rdns=parts.scheme == "socks5h" if parts.scheme.startswith("socks") else None,
             proxy_ssl=ssl.create_default_context() if parts.scheme == "https" else None,
             **kwargs,
         )

@@ -300,3 +300,18 @@ async def test_a_reload_moves_new_connections_to_the_new_proxy(
         reply = await client(router.url).chat.completions.create(model="m", messages=MESSAGES)
     assert reply.choices[0].message.content == "two"
     assert first.tunnels == second.tunnels == [f"127.0.0.1:{openai_fake.port}"]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "asked_for"), [("socks5", "127.0.0.1"), ("socks5h", "localhost")]
+)
+async def test_socks5_resolves_names_here_and_socks5h_leaves_them_to_the_proxy(
+    router_factory: StartRouter, openai_fake: OpenAIFake, scheme: str, asked_for: str
+) -> None:
+    async with LocalProxy("socks5") as proxy:
+        url = proxy.url.replace("socks5://", f"{scheme}://")
+        up = provider("up", f"http://localhost:{openai_fake.port}/v1", [openai_fake.key], ["m"])
+        router = await router_factory({"proxy-url": url, "providers": [up]})
+        openai_fake.script.push(Reply(text="ok"))
+        await client(router.url).chat.completions.create(model="m", messages=MESSAGES)
+    assert proxy.tunnels == [f"{asked_for}:{openai_fake.port}"]
