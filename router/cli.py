@@ -19,7 +19,13 @@ from router.config.workers import worker_count
 from router.keys_cli import keys_main
 from router.login_cli import LOGIN_PROVIDERS, terminal_login
 from router.logs import log_fields, setup_logging
-from router.ops.checks import deployment_problems, unset_variable_warnings, unset_variables
+from router.ops.checks import (
+    deployment_problems,
+    proxy_lines,
+    unset_variable_warnings,
+    unset_variables,
+)
+from router.ops.probe import local_url
 from router.relay.key import ensure_relay_key, relay_key_path
 from router.route_cli import route_main
 from router.shared import WorkerRole
@@ -113,6 +119,8 @@ def _check_config(loaded: LoadedConfig) -> int:
     if problems:
         return EXIT_CONFIG
     print(f"config ok: {loaded.path or 'built-in defaults (no config file)'}")
+    for line in proxy_lines(loaded.config):
+        print(line)
     return 0
 
 
@@ -147,9 +155,7 @@ def describe(loaded: LoadedConfig) -> Description:
     """What scripts need to know: where the router answers, which programs to run, and
     which variables the enabled sections miss (names only: start.sh compares them)."""
     config = loaded.config
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
-    host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
-    url = f"http://{host}:{config.port}"
+    url = local_url(config)
     programs = ["router"]
     if config.aistudio.enabled:
         programs.append("aistudio")

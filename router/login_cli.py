@@ -24,10 +24,11 @@ LOGIN_PROVIDERS = ("claude", "chatgpt")
 
 
 def oauth_for(loaded: LoadedConfig, provider: str) -> OAuthProvider:
-    sections = loaded.config.subscriptions
+    config = loaded.config
+    sections = config.subscriptions
     if provider == "claude":
-        return ClaudeOAuth(sections.claude)
-    return ChatGPTOAuth(sections.chatgpt)
+        return ClaudeOAuth(sections.claude, config.proxy_for(sections.claude.proxy_url))
+    return ChatGPTOAuth(sections.chatgpt, config.proxy_for(sections.chatgpt.proxy_url))
 
 
 def parse_pasted(line: str, default_state: str) -> tuple[str, str]:

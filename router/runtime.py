@@ -47,7 +47,12 @@ class Runtime:
             if match:
                 unset_by_provider.setdefault(int(match.group(1)), set()).add(variable)
         self.upstreams: list[Upstream] = [
-            build_upstream(p, config.timeouts, tuple(sorted(unset_by_provider.get(i, ()))))
+            build_upstream(
+                p,
+                config.timeouts,
+                tuple(sorted(unset_by_provider.get(i, ()))),
+                config.proxy_for(p.proxy_url),
+            )
             for i, p in enumerate(config.providers)
             if p.enabled
         ]

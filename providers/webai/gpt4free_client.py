@@ -164,12 +164,15 @@ class G4FBackend:
         timeout: float,
         outcomes: ProviderOutcomes,
         redact: Redactor,
+        *,
+        proxy: str | None = None,
     ) -> None:
+        """``proxy``: the URL every g4f provider goes out through (None: direct)."""
         self._providers = tuple(providers)
         self._timeout = timeout
         self._outcomes = outcomes
         self._redact = redact
-        self._client = AsyncClient()
+        self._client = AsyncClient(proxies=proxy)
 
     async def complete(self, model: str, messages: Messages) -> Completion:
         deadline = asyncio.get_running_loop().time() + self._timeout

@@ -39,6 +39,7 @@ from providers.webai.outcomes import ProviderOutcomes
 from router.api.body import loads_bounded, read_limited
 from router.api.errors import error_response as router_error_response
 from router.config import WebAIConfig
+from router.config.proxy import proxy_secrets
 from router.config.schema import ServerConfig
 from router.errors import ProxyError
 from router.formats import Format
@@ -332,7 +333,7 @@ def build_app(cfg: WebAIConfig) -> web.Application:
         raise WebAIConfigError("webai.timeout must be positive")
     providers = resolve_providers(cfg.providers)
     cookies = prepare_cookies_dir(cfg.cookies_dir)
-    redact = Redactor([cfg.key, *cookies.values])
+    redact = Redactor([cfg.key, *cookies.values, *proxy_secrets(cfg.proxy_url)])
     outcomes = ProviderOutcomes(item.name for item in providers)
     app = web.Application(
         middlewares=[access_log_middleware, error_shape_middleware, shared_key_middleware]
@@ -340,7 +341,9 @@ def build_app(cfg: WebAIConfig) -> web.Application:
     app[CONFIG_KEY] = cfg
     app[OUTCOMES_KEY] = outcomes
     app[COOKIES_KEY] = cookies
-    app[BACKEND_KEY] = G4FBackend(providers, cfg.timeout, outcomes, redact)
+    app[BACKEND_KEY] = G4FBackend(
+        providers, cfg.timeout, outcomes, redact, proxy=cfg.proxy_url or None
+    )
     app.router.add_get(HEALTH_PATH, handle_health)
     app.router.add_get("/v1/models", handle_models)
     app.router.add_post("/v1/chat/completions", handle_chat_completions)

@@ -12,10 +12,11 @@ import argparse
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 
 from providers.webai.errors import WebAIConfigError
 from providers.webai.http_server import start_webai
-from router.config import ConfigError, WebAIConfig, load_config
+from router.config import Config, ConfigError, WebAIConfig, load_config
 from router.logs import log_fields, setup_logging
 
 log = logging.getLogger("cliproxy.webai")
@@ -65,11 +66,17 @@ def configure_logging() -> None:
         third_party.propagate = True
 
 
+def settings(config: Config) -> WebAIConfig:
+    """The webai section with the proxy in force for g4f put in: its own, else the
+    top-level proxy-url ("direct": none)."""
+    return replace(config.webai, proxy_url=config.proxy_for(config.webai.proxy_url).url)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     try:
-        cfg = load_config(args.config).webai
+        cfg = settings(load_config(args.config))
         if not cfg.enabled:
             raise WebAIConfigError("webai.enabled is false")
         asyncio.run(serve(cfg))

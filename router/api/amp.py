@@ -10,19 +10,25 @@ is a local 404.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
 from router.clientauth import presented_key
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import AmpConfig, Timeouts
 from router.context import CONTEXT
 from router.errors import ErrorKind, ProxyError
+from router.outbound import ProxyUnreachable, client_session
 
 # Path prefixes of Amp's backend (the CLI's API, login pages, thread pages). Provider
 # paths (AMP_PREFIX) are left out, so a wrong method or an unknown path there gets the
 # router's own 405 or 404 in the caller's format.
 AMP_ROUTES = ("/api/{tail:(?!provider/).*}", "/auth/{tail:.*}", "/threads/{tail:.*}")
+# Seconds a session replaced by a reload stays open for the requests still using it.
+_RETIRE_AFTER = 300.0
 # Headers that describe one hop, not the message; never forwarded either way.
 HOP_HEADERS = frozenset(
     {
@@ -35,19 +41,39 @@ KEY_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
 
 class AmpSession:
-    """The one pooled HTTP session to the Amp server, opened on first use."""
+    """The one pooled HTTP session to the Amp server, opened on first use and opened anew
+    when a reload changes the outbound proxy that applies to it."""
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._proxy = DIRECT_CONNECTION
+        self._retired: set[asyncio.Task[None]] = set()
 
-    def get(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
-            )
+    def get(self, proxy: ProxySetting) -> aiohttp.ClientSession:
+        if self._session is not None and not self._session.closed:
+            if proxy == self._proxy:
+                return self._session
+            self._retire(self._session)
+        self._session = client_session(
+            proxy, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        self._proxy = proxy
         return self._session
 
+    def _retire(self, session: aiohttp.ClientSession) -> None:
+        """Closes the old session once the requests still on it had their time."""
+
+        async def close_later() -> None:
+            await asyncio.sleep(_RETIRE_AFTER)
+            await session.close()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
     async def close(self) -> None:
+        for task in list(self._retired):
+            task.cancel()
         if self._session is not None:
             await self._session.close()
 
@@ -95,7 +121,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     headers = upstream_headers(request, config.amp, ctx.runtime.client_keys.required)
     ctx.log["upstream"] = "amp"
     url = config.amp.upstream_url.rstrip("/") + request.rel_url.path_qs
-    session = request.app[SESSION].get()
+    session = request.app[SESSION].get(config.proxy_for(config.amp.proxy_url))
     try:
         upstream = await session.request(
             request.method,
@@ -107,9 +133,10 @@ async def proxy(request: web.Request) -> web.StreamResponse:
             timeout=client_timeout(config.timeouts),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
+        reason = str(exc) if isinstance(exc, ProxyUnreachable) else type(exc).__name__
         raise ProxyError(
             502,
-            f"the Amp server {config.amp.upstream_url} did not answer ({type(exc).__name__}); "
+            f"the Amp server {config.amp.upstream_url} did not answer ({reason}); "
             "check amp.upstream-url and the network",
             ErrorKind.API_ERROR,
         ) from None

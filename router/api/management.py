@@ -5,6 +5,8 @@
 - ``GET /v1/management/cooldowns``: every credential resting now, per provider.
 - ``POST /v1/management/cooldowns/reset``: end them (``?provider=`` and ``?credential=``
   narrow it down); answers how many were cleared.
+- ``POST /v1/management/route/explain``: the routing decision for a request body, with the
+  live cooldowns and sticky sessions (router/api/route_explain.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api.health import health_document
+from router.api.route_explain import route_explain
 from router.state import STATE
 
 
@@ -19,6 +22,7 @@ def add_management_routes(app: web.Application) -> None:
     app.router.add_get("/v1/management/health", detailed_health)
     app.router.add_get("/v1/management/cooldowns", cooldowns)
     app.router.add_post("/v1/management/cooldowns/reset", reset_cooldowns)
+    app.router.add_post("/v1/management/route/explain", route_explain)
 
 
 async def detailed_health(request: web.Request) -> web.Response:

@@ -65,6 +65,7 @@ def read_config(
     tree, unset = interpolate(raw, environ)
     problems = Problems()
     _apply_overrides(tree, environ, problems)
+    _add_no_proxy(tree, environ)
     config = bind(Config, tree, "", problems) if not problems else None
     if problems or config is None:
         raise ConfigError(list(problems))
@@ -90,6 +91,14 @@ def _parse_yaml(file: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError([f"{file}: {reason}{where}"]) from None
+
+
+def _add_no_proxy(tree: dict[str, Any], env: Mapping[str, str]) -> None:
+    """``no-proxy`` gains the environment's NO_PROXY (else no_proxy), .env included."""
+    from_env = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    own = tree.get("no-proxy")
+    if from_env and (own is None or isinstance(own, str)):
+        tree["no-proxy"] = ",".join(part for part in (own, from_env) if part)
 
 
 def _apply_overrides(tree: dict[str, Any], env: Mapping[str, str], problems: Problems) -> None:

@@ -22,6 +22,7 @@ from router.config.binder import (
     unique_names,
 )
 from router.config.origins import check_cors_origins, check_public_hosts
+from router.config.proxy import ProxySetting, check_proxy_url, effective_proxy
 from router.config.rules import RuleConfig, StickyConfig, check_rule_names
 from router.config.services import AIStudioConfig, AmpConfig, WebAIConfig
 from router.config.subscriptions import ManagementConfig, SubscriptionsConfig
@@ -143,8 +144,11 @@ class ProviderConfig:
     # "merge": the conversation's system messages join one leading system message, for
     # OpenAI-compatible servers that accept no other (default "keep": in place).
     system_messages: str = "keep"
+    # Outbound proxy for this provider (router/config/proxy.py); "" inherits the global one.
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         if self.system_messages not in ("keep", "merge"):
             problems.add(
                 join(path, "system-messages"),
@@ -309,10 +313,16 @@ class Config:
     amp: AmpConfig = field(default_factory=AmpConfig)
     # Router processes serving the port (router/workers/): auto is one per core.
     workers: str = "auto"
+    # Outbound proxy for everything that leaves the router (router/config/proxy.py); a
+    # provider, subscription or amp section may set its own or "direct". no-proxy: the
+    # hosts reached directly (NO_PROXY's syntax; the loader adds NO_PROXY itself).
+    proxy_url: str = field(default="", repr=False)
+    no_proxy: str = ""
 
     def check(self, path: str, problems: Problems) -> None:
         check_port(self.port, "port", problems)
         check_workers(self.workers, problems)
+        check_proxy_url(self.proxy_url, "proxy-url", problems)
         check_public_hosts(self.public_hosts, problems)
         check_cors_origins(self.cors_origins, problems)
         if self.log_level not in LOG_LEVELS:
@@ -365,6 +375,10 @@ class Config:
             if section.enabled:
                 names.append(name)
         return names
+
+    def proxy_for(self, own: str) -> ProxySetting:
+        """The outbound proxy for a section whose own ``proxy-url`` is ``own``."""
+        return ProxySetting(effective_proxy(own, self.proxy_url), self.no_proxy)
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.providers if p.name == name), None)

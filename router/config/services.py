@@ -14,6 +14,7 @@ from router.config.binder import (
     join,
     unique_names,
 )
+from router.config.proxy import check_proxy_url
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,12 @@ class WebAIConfig:
         default_factory=lambda: {"gpt-webai": "gpt-4o-mini", "gemini-webai": "gemini-2.5-flash"}
     )
     fallback_for: dict[str, str] = field(default_factory=dict)
+    # The proxy g4f's providers go out through ("" inherits the top-level proxy-url;
+    # providers/webai/main.py puts the one in force here).
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         check_port(self.port, join(path, "port"), problems)
         for pattern, model in self.fallback_for.items():
             where = join(join(path, "fallback-for"), pattern)
@@ -97,8 +102,10 @@ class AmpConfig:
 
     upstream_url: str = "https://ampcode.com"
     api_key: str = ""
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         check_url(self.upstream_url, join(path, "upstream-url"), problems, ("http", "https"))
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from router.config.binder import Problems, check_url, join
+from router.config.proxy import check_proxy_url
 from router.config.secret import ManagementSecret
 from router.config.wire import chatgpt, claude, ctonew
 
@@ -48,8 +49,12 @@ class OAuthSubscription:
     refresh_ahead: float = 4 * 3600.0
     # Seconds between background checks for tokens due for refresh.
     refresh_check_interval: float = 60.0
+    # Outbound proxy for this subscription's API, logins and token refreshes ("" inherits
+    # the global proxy-url).
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         _check_urls({k: getattr(self, k) for k in _URL_FIELDS}, path, problems, ("http", "https"))
         _check_patterns(self.models, join(path, "models"), problems)
         if not self.client_id:
@@ -119,8 +124,10 @@ class CtoNewConfig:
     token_margin: float = ctonew.TOKEN_MARGIN
     max_prompt_bytes: int = ctonew.MAX_PROMPT_BYTES
     wire_version: str = ctonew.WIRE_VERSION
+    proxy_url: str = field(default="", repr=False)
 
     def check(self, path: str, problems: Problems) -> None:
+        check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
         _check_urls(
             {"clerk_url": self.clerk_url, "origin": self.origin, "api_base": self.api_base},
             path,

@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.errors import OAuthError
+from router.outbound import ProxyUnreachable, client_session
 
 _TIMEOUT = aiohttp.ClientTimeout(total=30.0)
 
@@ -29,6 +31,8 @@ class OAuthEndpoints:
     refresh_scope: str = ""
     # Claude's token endpoint wants the state back with the code.
     state_in_exchange: bool = False
+    # The outbound proxy token requests go through.
+    proxy: ProxySetting = DIRECT_CONNECTION
 
 
 def authorize_url(endpoints: OAuthEndpoints, challenge: str, state: str) -> str:
@@ -79,7 +83,7 @@ async def _post_token(endpoints: OAuthEndpoints, grant: dict[str, str]) -> dict[
         kwargs = {"json": grant}
     try:
         async with (
-            aiohttp.ClientSession(timeout=_TIMEOUT) as session,
+            client_session(endpoints.proxy, timeout=_TIMEOUT) as session,
             session.post(endpoints.token_url, headers=headers, **kwargs) as response,
         ):
             try:
@@ -88,9 +92,8 @@ async def _post_token(endpoints: OAuthEndpoints, grant: dict[str, str]) -> dict[
                 answer = None
             status = response.status
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        raise OAuthError(
-            f"token endpoint unreachable: {type(exc).__name__}", rejected=False
-        ) from None
+        reason = str(exc) if isinstance(exc, ProxyUnreachable) else type(exc).__name__
+        raise OAuthError(f"token endpoint unreachable: {reason}", rejected=False) from None
     if status == 200 and isinstance(answer, dict) and answer.get("access_token"):
         return answer
     reason = _error_reason(answer)

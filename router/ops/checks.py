@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 from router.config import LoadedConfig
+from router.config.proxy import redact
+from router.config.schema import Config
 
 _PROVIDER_INDEX = re.compile(r"^providers\[(\d+)\]")
 CHROMIUM_FIX = (
@@ -93,3 +95,32 @@ def in_disabled_section(path: str, loaded: LoadedConfig) -> bool:
     if match is not None and int(match.group(1)) < len(config.providers):
         return not config.providers[int(match.group(1))].enabled
     return False
+
+
+def proxy_lines(config: Config) -> list[str]:
+    """Which outbound proxy each section that leaves the router uses, secrets redacted."""
+    uses: dict[str, list[str]] = {}
+
+    def add(section: str, own: str) -> None:
+        url = config.proxy_for(own).url
+        if url:
+            uses.setdefault(redact(url), []).append(section)
+
+    for provider in config.providers:
+        if provider.enabled:
+            add(f"provider {provider.name}", provider.proxy_url)
+    subscriptions = config.subscriptions
+    for name, section in (
+        ("claude", subscriptions.claude),
+        ("chatgpt", subscriptions.chatgpt),
+        ("ctonew", subscriptions.ctonew),
+    ):
+        if section.enabled:
+            add(f"subscription {name}", section.proxy_url)
+    add("amp", config.amp.proxy_url)
+    if config.webai.enabled:
+        add("webai's g4f providers", config.webai.proxy_url)
+    lines = [f"outbound proxy {url}: {', '.join(names)}" for url, names in uses.items()]
+    if lines and config.no_proxy:
+        lines.append(f"no-proxy (reached directly): {config.no_proxy}")
+    return lines

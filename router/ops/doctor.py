@@ -11,24 +11,27 @@ when the clock is off). Exit 0 when nothing failed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email.utils
 import errno
 import json
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+import aiohttp
+
 from router.config import ConfigError, LoadedConfig, read_config
+from router.config.proxy import ProxySetting
 from router.config.wire.chatgpt import UPSTREAM_NAME as CHATGPT_PROVIDER
 from router.config.wire.claude import UPSTREAM_NAME as CLAUDE_PROVIDER
 from router.config.wire.ctonew import UPSTREAM_NAME as CTONEW_PROVIDER
 from router.ops.assess import service_findings
 from router.ops.checks import deployment_problems, unset_variable_warnings
 from router.ops.probe import HealthUnavailable, fetch_health, operator_key
+from router.outbound import client_session
 
 MAX_CLOCK_SKEW_S = 60.0
 LOGIN_COMMANDS = {
@@ -36,7 +39,6 @@ LOGIN_COMMANDS = {
     CHATGPT_PROVIDER: "cliproxy login chatgpt",
     CTONEW_PROVIDER: "store a cookie: POST /v1/auth/ctonew (docs/PROVIDERS.md)",
 }
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -227,8 +229,8 @@ def login_checks(loaded: LoadedConfig, document: dict[str, object]) -> list[Chec
 
 def clock_check(loaded: LoadedConfig) -> Check:
     """Compare the local clock with the Date header of the first upstream that answers."""
-    for origin in upstream_origins(loaded):
-        remote = remote_time(origin)
+    for origin, proxy in upstream_origins(loaded):
+        remote = asyncio.run(remote_time(origin, proxy))
         if remote is None:
             continue
         skew = time.time() - remote
@@ -243,28 +245,34 @@ def clock_check(loaded: LoadedConfig) -> Check:
     return Check("clock", True, "skipped: no upstream answered to compare clocks with")
 
 
-def upstream_origins(loaded: LoadedConfig) -> list[str]:
+def upstream_origins(loaded: LoadedConfig) -> list[tuple[str, ProxySetting]]:
+    """Each upstream origin once, with the outbound proxy its requests go through."""
     config = loaded.config
-    urls = [p.base_url for p in config.providers if p.enabled]
+    urls = [(p.base_url, p.proxy_url) for p in config.providers if p.enabled]
     subscriptions = config.subscriptions
-    urls += [s.token_url for s in (subscriptions.claude, subscriptions.chatgpt) if s.enabled]
-    origins = []
-    for url in urls:
+    urls += [
+        (s.token_url, s.proxy_url)
+        for s in (subscriptions.claude, subscriptions.chatgpt)
+        if s.enabled
+    ]
+    origins: dict[str, ProxySetting] = {}
+    for url, own_proxy in urls:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if parts.netloc and origin not in origins:
-            origins.append(origin)
-    return origins
+            origins[origin] = config.proxy_for(own_proxy)
+    return list(origins.items())
 
 
-def remote_time(origin: str) -> float | None:
-    request = urllib.request.Request(origin + "/", method="HEAD")
+async def remote_time(origin: str, proxy: ProxySetting) -> float | None:
+    """The Date an upstream answers a HEAD with, asked the way the router would ask it."""
     try:
-        with _OPENER.open(request, timeout=3) as response:
+        async with (
+            client_session(proxy, timeout=aiohttp.ClientTimeout(total=3)) as session,
+            session.head(origin + "/", allow_redirects=False) as response,
+        ):
             date = response.headers.get("Date")
-    except urllib.error.HTTPError as answered:
-        date = answered.headers.get("Date")
-    except (urllib.error.URLError, OSError, ValueError):
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
         return None
     if not date:
         return None

@@ -18,6 +18,13 @@ from router.relay.key import relay_key_path
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def local_url(config: Config) -> str:
+    """Where this machine reaches the router the config describes."""
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
+    host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+    return f"http://{host}:{config.port}"
+
+
 class HealthUnavailable(Exception):
     """The health endpoint did not answer with a usable 200 JSON document."""
 

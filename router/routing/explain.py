@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from router.formats import Format, Request, get_codec
+from router.logs import utc_iso
 from router.routing.plan import explain_candidates, plan_route
 from router.routing.rules import RequestFacts, Rules
 from router.routing.selector import Selector
@@ -47,6 +49,7 @@ def explain(
     facts = RequestFacts(fmt, model, body, decode, headers=headers, client_key=client_key)
     plan = plan_route(facts, table, rules, sticky)
     overrides = plan.overrides
+    now = time.time()
     return {
         "format": fmt.value,
         "model": model,
@@ -68,6 +71,7 @@ def explain(
                 "credential": e.candidate.credential.name,
                 "upstream_model": e.candidate.model,
                 "cooling_s": round(e.cooling_s, 1),
+                "cooling_until": utc_iso(now + e.cooling_s) if e.cooling_s > 0 else None,
             }
             for e in explain_candidates(plan, selector)
         ],
@@ -81,8 +85,10 @@ def explain(
     }
 
 
-def render(result: Mapping[str, Any]) -> str:
-    lines = [f"request: {result['format']} model {result['model']}"]
+def render(result: Mapping[str, Any], source: str = "") -> str:
+    """The decision as text; ``source`` says where it was decided (live or static)."""
+    lines = [source] if source else []
+    lines.append(f"request: {result['format']} model {result['model']}")
     if result["rule"]:
         changes = ", ".join(f"{k}={v}" for k, v in result["set"].items())
         lines.append(
@@ -98,7 +104,9 @@ def render(result: Mapping[str, Any]) -> str:
     else:
         lines.append("candidates, in the order failover tries them:")
     for i, c in enumerate(result["candidates"], 1):
-        state = f"cooling {c['cooling_s']} s" if c["cooling_s"] > 0 else "ready"
+        state = "ready"
+        if c["cooling_s"] > 0:
+            state = f"cooling {c['cooling_s']} s (until {c['cooling_until']})"
         lines.append(
             f"  {i}. {c['provider']} credential={c['credential']} "
             f"model={c['upstream_model']} {state}"

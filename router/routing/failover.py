@@ -21,6 +21,7 @@ import aiohttp
 from router.config.schema import RoutingConfig
 from router.errors import AttemptFailed, ErrorKind, ProxyError
 from router.logs import log_fields, utc_iso
+from router.outbound import ProxyUnreachable
 from router.routing.cooldown import Cooldowns
 from router.routing.selector import Candidate, Pin, Selector
 from router.routing.stream_deaths import StreamDeaths
@@ -330,6 +331,8 @@ def _require_event_stream(reply: UpstreamReply, name: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ProxyUnreachable):
+        return str(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"cannot connect to {exc.host}:{exc.port}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):

@@ -61,7 +61,7 @@ def explain_candidates(plan: RoutePlan, selector: Selector) -> list[ExplainedCan
         pinned = selector.pinned_candidate([target], plan.pin) if plan.pin else None
         if pinned is not None:
             order.append(pinned)
-        for credential in selector.credentials_for(target):
+        for credential in selector.credentials_for(target, advance=False):
             candidate = Candidate(target.upstream, credential, target.model)
             if not any(_same(candidate, seen) for seen in order):
                 order.append(candidate)

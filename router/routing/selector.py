@@ -44,14 +44,17 @@ class Selector:
         self.cooldowns = cooldowns
         self._scores: dict[tuple[str, str], dict[str, int]] = {}
 
-    def credentials_for(self, target: Target) -> list[UpstreamCredential]:
+    def credentials_for(self, target: Target, *, advance: bool = True) -> list[UpstreamCredential]:
+        """``target``'s credentials in the order of this turn; ``advance=False`` only looks
+        (route explain in a running router must not take a request's turn)."""
         creds = [
             c
             for c in target.upstream.credentials
             if target.credential is None or c.name == target.credential
         ]
         if self.strategy == "round-robin" and len(creds) > 1:
-            start = self._next_turn((target.upstream.name, target.model), creds)
+            key = (target.upstream.name, target.model)
+            start = self._next_turn(key, creds) if advance else self._peek_turn(key, creds)
             creds = creds[start:] + creds[:start]
         return creds
 
@@ -69,6 +72,12 @@ class Selector:
                 best, best_score = index, score
         scores[creds[best].name] -= total
         return best
+
+    def _peek_turn(self, key: tuple[str, str], creds: list[UpstreamCredential]) -> int:
+        """The index ``_next_turn`` would return, leaving the scores as they are."""
+        scores = self._scores.get(key, {})
+        turns = [scores.get(cred.name, 0) + cred.weight for cred in creds]
+        return turns.index(max(turns))
 
     def candidates(self, targets: Sequence[Target], pin: Pin | None = None) -> Iterator[Candidate]:
         """Candidates not cooling down, in order; cooldowns are checked as each is reached.

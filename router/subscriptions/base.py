@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import ModelEntry, Timeouts
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
 from router.errors import AttemptFailed, ErrorKind
@@ -37,13 +38,19 @@ class SubscriptionUpstream(PooledUpstream):
     models: tuple[ModelEntry, ...] = ()
 
     def __init__(
-        self, name: str, timeouts: Timeouts, store: CredentialStore, keeper: TokenKeeper
+        self,
+        name: str,
+        timeouts: Timeouts,
+        store: CredentialStore,
+        keeper: TokenKeeper,
+        *,
+        proxy: ProxySetting = DIRECT_CONNECTION,
     ) -> None:
         self.name = name
         self.timeouts = timeouts
         self.store = store
         self.keeper = keeper
-        self.pool = UpstreamPool(lambda: self.timeouts)
+        self.pool = UpstreamPool(lambda: self.timeouts, proxy=proxy)
 
     @property
     def credentials(self) -> tuple[UpstreamCredential, ...]:

@@ -58,14 +58,18 @@ class Subscriptions:
         self.fallbacks: list[tuple[str, Upstream, str]] = []
         sections = config.subscriptions
         if sections.claude.enabled:
-            oauth: OAuthProvider = ClaudeOAuth(sections.claude)
+            proxy = config.proxy_for(sections.claude.proxy_url)
+            oauth: OAuthProvider = ClaudeOAuth(sections.claude, proxy)
             keeper = self._keeper(oauth, sections.claude)
             self._add(
-                ClaudeSubscriptionUpstream(sections.claude, config.timeouts, store, keeper),
+                ClaudeSubscriptionUpstream(
+                    sections.claude, config.timeouts, store, keeper, proxy=proxy
+                ),
                 sections.claude.models,
             )
         if sections.chatgpt.enabled:
-            oauth = ChatGPTOAuth(sections.chatgpt)
+            proxy = config.proxy_for(sections.chatgpt.proxy_url)
+            oauth = ChatGPTOAuth(sections.chatgpt, proxy)
             keeper = self._keeper(oauth, sections.chatgpt)
             self._add(
                 CodexUpstream(
@@ -74,11 +78,17 @@ class Subscriptions:
                     store,
                     keeper,
                     answer_limit=int(config.answer_limit_mb * MIB),
+                    proxy=proxy,
                 ),
                 sections.chatgpt.models,
             )
         if sections.ctonew.enabled:
-            ctonew = CtoNewUpstream(sections.ctonew, config.timeouts, store)
+            ctonew = CtoNewUpstream(
+                sections.ctonew,
+                config.timeouts,
+                store,
+                proxy=config.proxy_for(sections.ctonew.proxy_url),
+            )
             self.upstreams.append(ctonew)
             self.by_provider[CTONEW] = ctonew
             self.fallbacks += [(p, ctonew, m) for p, m in sections.ctonew.fallback_for.items()]

@@ -17,10 +17,12 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict
 
+from router.config.proxy import DIRECT_CONNECTION
 from router.config.schema import AISTUDIO_PROVIDER, AIStudioConfig, Timeouts
 from router.errors import AttemptFailed, ErrorKind
 from router.formats import Format, get_codec
 from router.formats.errors import kind_for_status
+from router.outbound import client_session
 from router.relay import RelayError, RelayHub, RelayUnavailable
 from router.relay.workers import RelayAnswer, WorkerRelays
 from router.upstreams.base import (
@@ -236,7 +238,8 @@ class AIStudioControl:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # The service listens on loopback: never through a configured proxy.
+            self._session = client_session(DIRECT_CONNECTION)
         return self._session
 
     def _headers(self) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import ProviderConfig, Timeouts
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from router.upstreams.pool import PooledUpstream, UpstreamPool
@@ -15,8 +16,15 @@ class HttpUpstream(PooledUpstream):
     credentials: tuple[UpstreamCredential, ...] = ()
     unconfigured_reason: str | None = None
 
-    def __init__(self, config: ProviderConfig, timeouts: Timeouts, unset_env: tuple[str, ...] = ()):
-        """``unset_env``: environment variables this provider's api-keys refer to but lack."""
+    def __init__(
+        self,
+        config: ProviderConfig,
+        timeouts: Timeouts,
+        unset_env: tuple[str, ...] = (),
+        proxy: ProxySetting = DIRECT_CONNECTION,
+    ):
+        """``unset_env``: environment variables this provider's api-keys refer to but lack;
+        ``proxy``: the outbound proxy that applies to it (config.Config.proxy_for)."""
         self.name = config.name
         self.kind = config.kind
         self.config = config
@@ -29,7 +37,7 @@ class HttpUpstream(PooledUpstream):
             if c.key
         )
         self.unconfigured_reason = _unconfigured_reason(self.credentials, unset_env)
-        self.pool = UpstreamPool(lambda: self.timeouts)
+        self.pool = UpstreamPool(lambda: self.timeouts, proxy=proxy)
 
     @abc.abstractmethod
     def url(self, call: UpstreamCall) -> str:

@@ -12,15 +12,20 @@ from collections.abc import Callable, Mapping
 
 import aiohttp
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import Timeouts
+from router.outbound import make_connector
 from router.upstreams.base import Upstream, UpstreamReply
 
 _CONNECTION_LIMIT = 512
 
 
-def pooled_session(timeouts: Timeouts, *, cookies: bool = True) -> aiohttp.ClientSession:
-    """A keep-alive connection pool for one upstream; ``cookies=False`` keeps none."""
-    connector = aiohttp.TCPConnector(limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
+def pooled_session(
+    timeouts: Timeouts, *, cookies: bool = True, proxy: ProxySetting = DIRECT_CONNECTION
+) -> aiohttp.ClientSession:
+    """A keep-alive connection pool for one upstream; ``cookies=False`` keeps none;
+    ``proxy``: the outbound proxy its connections go through."""
+    connector = make_connector(proxy, limit=_CONNECTION_LIMIT, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(
         total=None, connect=timeouts.connect, sock_connect=timeouts.connect
     )
@@ -33,16 +38,25 @@ def pooled_session(timeouts: Timeouts, *, cookies: bool = True) -> aiohttp.Clien
 class UpstreamPool:
     """One upstream's pooled session and its open replies."""
 
-    def __init__(self, timeouts: Callable[[], Timeouts], *, cookies: bool = True) -> None:
+    def __init__(
+        self,
+        timeouts: Callable[[], Timeouts],
+        *,
+        cookies: bool = True,
+        proxy: ProxySetting = DIRECT_CONNECTION,
+    ) -> None:
         """``timeouts``: read when the session is made (the upstream's own, merged)."""
         self._timeouts = timeouts
         self._cookies = cookies
+        self.proxy = proxy
         self._session: aiohttp.ClientSession | None = None
         self.active = 0
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = pooled_session(self._timeouts(), cookies=self._cookies)
+            self._session = pooled_session(
+                self._timeouts(), cookies=self._cookies, proxy=self.proxy
+            )
         return self._session
 
     def opened(self) -> Callable[[], None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import ProviderConfig, Timeouts
 from router.upstreams.anthropic import AnthropicUpstream
 from router.upstreams.base import Upstream
@@ -18,6 +19,9 @@ UPSTREAM_KINDS: dict[str, type[HttpUpstream]] = {
 
 
 def build_upstream(
-    config: ProviderConfig, timeouts: Timeouts, unset_env: tuple[str, ...]
+    config: ProviderConfig,
+    timeouts: Timeouts,
+    unset_env: tuple[str, ...],
+    proxy: ProxySetting = DIRECT_CONNECTION,
 ) -> Upstream:
-    return UPSTREAM_KINDS[config.kind](config, timeouts, unset_env)
+    return UPSTREAM_KINDS[config.kind](config, timeouts, unset_env, proxy)

@@ -1,7 +1,7 @@
 """Per-request Prometheus metrics, recorded from the request's log fields.
 
-Label values are bounded: formats, providers and key names come from the config (or the
-issued-key store), statuses are HTTP codes, and a model is named only when the model
+Label values are bounded: formats, providers, key and rule names come from the config (or
+the issued-key store), statuses are HTTP codes, and a model is named only when the model
 table knows it by exact name; anything else is ``other``.
 """
 
@@ -31,8 +31,15 @@ NONE = "none"
 class RequestMetrics:
     """Counters and histograms fed once per generation request."""
 
-    def __init__(self, registry: CollectorRegistry, known_models: Callable[[], frozenset[str]]):
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        known_models: Callable[[], frozenset[str]],
+        known_rules: Callable[[], frozenset[str]],
+    ):
+        """``known_models``/``known_rules``: the names the current config allows as labels."""
         self._known_models = known_models
+        self._known_rules = known_rules
         # (metric, label values) -> child; label sets are bounded, so this is too.
         self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
         self.requests = Counter(
@@ -76,7 +83,13 @@ class RequestMetrics:
             ["provider"],
             registry=registry,
         )
-
+        self.rule_decisions = Counter(
+            "cliproxy_routing_rule_decisions",
+            "Generation requests by the routing rule that decided where they went (none: no "
+            "rule matched, or the request was refused before routing).",
+            ["rule"],
+            registry=registry,
+        )
         self.key_rejections = Counter(
             "cliproxy_client_key_rejections",
             "Requests refused for an issued key before reaching a handler: 403 revoked or "
@@ -87,6 +100,11 @@ class RequestMetrics:
 
     def model_label(self, model: object) -> str:
         return model if isinstance(model, str) and model in self._known_models() else OTHER
+
+    def rule_label(self, rule: object) -> str:
+        if not rule:
+            return NONE
+        return rule if isinstance(rule, str) and rule in self._known_rules() else OTHER
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(...)``, remembered: labels() takes a lock and builds a key."""
@@ -103,6 +121,7 @@ class RequestMetrics:
         fmt = str(fields.get("format") or NONE)
         self._child(self.requests, fmt, provider, model, key, str(status)).inc()
         self._child(self.duration, fmt, provider).observe(seconds)
+        self._child(self.rule_decisions, self.rule_label(fields.get("rule"))).inc()
         ttfb = fields.get("ttfb_ms")
         if isinstance(ttfb, (int, float)):
             self._child(self.ttft, provider, model).observe(ttfb / 1000)

@@ -42,8 +42,9 @@ class UsageObserver:
         self._state = state
         self._active: dict[str, RequestContext] = {}
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
+        self._rules: tuple[object, frozenset[str]] = (None, frozenset())
         self.registry = CollectorRegistry(auto_describe=False)
-        self.metrics = RequestMetrics(self.registry, self.known_models)
+        self.metrics = RequestMetrics(self.registry, self.known_models, self.known_rules)
         self.collector = RuntimeCollector(state, self)
         self.registry.register(self.collector)
         self.keys = KeyStore(config.usage.data_dir(config.auth_dir))
@@ -73,6 +74,13 @@ class UsageObserver:
             names.update(r.model for r in runtime.config.routes if not _is_pattern(r.model))
             self._known = (runtime, frozenset(names))
         return self._known[1]
+
+    def known_rules(self) -> frozenset[str]:
+        """Names of the current config's routing rules: the only rule labels."""
+        runtime = self._state.runtime
+        if self._rules[0] is not runtime:
+            self._rules = (runtime, frozenset(r.name for r in runtime.config.routing.rules))
+        return self._rules[1]
 
     @property
     def in_flight(self) -> int:

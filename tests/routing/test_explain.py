@@ -21,6 +21,7 @@ from router.routing.rules import Rules
 from router.routing.selector import Selector
 from router.routing.sticky import Session, StickySessions
 from router.routing.table import ModelTable
+from tests.fakes.proxy import unused_port
 from tests.routing.stubs import ConfiguredUpstream, ManualClock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,6 +109,8 @@ def test_guess_format(body: dict, fmt: Format) -> None:
 def write_config(tmp_path: Path) -> Path:
     config = {
         "auth-dir": str(tmp_path / "auth"),
+        # No router listens there: these tests explain statically whatever runs on 8317.
+        "port": unused_port(),
         "providers": [
             {
                 "name": "claude",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from router.usage.metrics import RequestMetrics
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Status, Stream, Usage
 from tests.usage.conftest import KEYS, Client, start_usage_router
@@ -152,3 +154,38 @@ async def test_scrape_time_gauges_streams_and_sidecars(
         + total(found, "cliproxy_usage_rows_queued")
         == 1
     )
+
+
+async def test_rule_decisions_are_counted_by_rule_name(
+    router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
+) -> None:
+    rules = [
+        {"name": "cheap", "when": {"model": "gpt-4o"}, "model": "gpt-4o-mini"},
+        {"name": "bob-to-claude", "when": {"client-key": "bob"}, "model": "claude-sonnet-4-5"},
+    ]
+    router = await start_usage_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake, routing={"rules": rules}
+    )
+    client = Client(router.url, http)
+    for _ in range(2):
+        openai_fake.script.push(Reply())
+        assert await client.chat(ALICE, "gpt-4o") == 200
+    anthropic_fake.script.push(Reply())
+    assert await client.chat(BOB, "gpt-4o-mini") == 200
+    gemini_fake.script.push(Reply())
+    assert await client.gemini(ALICE, "gemini-2.5-flash") == 200
+    assert [r.json["model"] for r in openai_fake.requests] == ["gpt-4o-mini"] * 2
+
+    found = samples((await scrape(client))[1])
+    decisions = "cliproxy_routing_rule_decisions_total"
+    assert total(found, decisions, rule="cheap") == 2
+    assert total(found, decisions, rule="bob-to-claude") == 1
+    assert total(found, decisions, rule="none") == 1
+    assert total(found, decisions) == 4
+
+
+def test_rule_labels_are_bounded_by_the_configured_names() -> None:
+    metrics = RequestMetrics(CollectorRegistry(), lambda: frozenset(), lambda: frozenset({"cheap"}))
+    assert metrics.rule_label("cheap") == "cheap"
+    assert metrics.rule_label("renamed-since") == "other"
+    assert metrics.rule_label(None) == "none"

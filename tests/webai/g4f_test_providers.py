@@ -171,3 +171,24 @@ class LeakCookie(_TestProvider):
     ):
         raise RuntimeError(f"upstream rejected cookie {LEAKED_COOKIE_VALUE}")
         yield ""
+
+
+class ProxyEcho(_TestProvider):
+    """Answers with the proxy g4f handed it ("none" without one)."""
+
+    @classmethod
+    async def create_async_generator(
+        cls, model: str, messages: list[dict[str, Any]], proxy: str | None = None, **kwargs: Any
+    ):
+        yield proxy or "none"
+
+
+class ProxyFailure(_TestProvider):
+    """Fails the way a provider's HTTP library does when the proxy is down: naming it."""
+
+    @classmethod
+    async def create_async_generator(
+        cls, model: str, messages: list[dict[str, Any]], proxy: str | None = None, **kwargs: Any
+    ):
+        raise ConnectionError(f"Cannot connect to proxy {proxy}")
+        yield ""

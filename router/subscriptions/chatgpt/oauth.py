@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.config.wire.chatgpt import ACCOUNT_CLAIM, AUTHORIZE_EXTRA, PROVIDER
 from router.oauth.client import OAuthEndpoints
@@ -15,13 +16,16 @@ from router.subscriptions.tokens import token_fields
 class ChatGPTOAuth:
     provider = PROVIDER
 
-    def __init__(self, config: ChatGPTSubscriptionConfig) -> None:
+    def __init__(
+        self, config: ChatGPTSubscriptionConfig, proxy: ProxySetting = DIRECT_CONNECTION
+    ) -> None:
         self.endpoints = OAuthEndpoints(
             authorize_url=config.authorize_url,
             token_url=config.token_url,
             client_id=config.client_id,
             scopes=config.scopes,
             redirect_uri=config.redirect_uri,
+            proxy=proxy,
             form_encoded=True,
             authorize_extra=AUTHORIZE_EXTRA,
             refresh_scope=config.refresh_scope,

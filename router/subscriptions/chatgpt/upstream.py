@@ -8,6 +8,7 @@ response, with shortened tool names restored (see ``replies``).
 
 from __future__ import annotations
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import Timeouts
 from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.config.wire.chatgpt import PROVIDER, UPSTREAM_NAME
@@ -43,8 +44,9 @@ class CodexUpstream(SubscriptionUpstream):
         name: str = UPSTREAM_NAME,
         *,
         answer_limit: int = 32 * MIB,
+        proxy: ProxySetting = DIRECT_CONNECTION,
     ) -> None:
-        super().__init__(name, timeouts, store, keeper)
+        super().__init__(name, timeouts, store, keeper, proxy=proxy)
         self.config = config
         self.answer_limit = answer_limit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.subscriptions import ClaudeSubscriptionConfig
 from router.config.wire.claude import PROVIDER
 from router.oauth.client import OAuthEndpoints
@@ -14,13 +15,16 @@ from router.subscriptions.tokens import token_fields
 class ClaudeOAuth:
     provider = PROVIDER
 
-    def __init__(self, config: ClaudeSubscriptionConfig) -> None:
+    def __init__(
+        self, config: ClaudeSubscriptionConfig, proxy: ProxySetting = DIRECT_CONNECTION
+    ) -> None:
         self.endpoints = OAuthEndpoints(
             authorize_url=config.authorize_url,
             token_url=config.token_url,
             client_id=config.client_id,
             scopes=config.scopes,
             redirect_uri=config.redirect_uri,
+            proxy=proxy,
             form_encoded=False,
             authorize_extra={"code": "true"},
             state_in_exchange=True,

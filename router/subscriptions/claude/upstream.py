@@ -7,6 +7,7 @@ tool names prefixed; answers come back with the client's tool names restored.
 
 from __future__ import annotations
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import Timeouts
 from router.config.subscriptions import ClaudeSubscriptionConfig
 from router.config.wire.claude import PROVIDER, UPSTREAM_NAME
@@ -34,8 +35,10 @@ class ClaudeSubscriptionUpstream(SubscriptionUpstream):
         store: CredentialStore,
         keeper: TokenKeeper,
         name: str = UPSTREAM_NAME,
+        *,
+        proxy: ProxySetting = DIRECT_CONNECTION,
     ) -> None:
-        super().__init__(name, timeouts, store, keeper)
+        super().__init__(name, timeouts, store, keeper, proxy=proxy)
         self.config = config
 
     def prepare(self, call: UpstreamCall, credential: StoredCredential) -> Prepared:

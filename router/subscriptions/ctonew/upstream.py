@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import ModelEntry, Timeouts
 from router.config.subscriptions import CtoNewConfig
 from router.config.wire import ctonew as constants
@@ -72,7 +73,14 @@ class CtoNewUpstream(PooledUpstream):
     quota_limited = True
     login_based = True
 
-    def __init__(self, config: CtoNewConfig, timeouts: Timeouts, store: CredentialStore) -> None:
+    def __init__(
+        self,
+        config: CtoNewConfig,
+        timeouts: Timeouts,
+        store: CredentialStore,
+        *,
+        proxy: ProxySetting = DIRECT_CONNECTION,
+    ) -> None:
         self.name = constants.UPSTREAM_NAME
         self.config = config
         self.timeouts = timeouts
@@ -81,7 +89,7 @@ class CtoNewUpstream(PooledUpstream):
         self.endpoints = EngineEndpoints(
             api_base=config.api_base, ws_base=config.ws_base, origin=config.origin
         )
-        self.pool = UpstreamPool(lambda: self.timeouts, cookies=False)
+        self.pool = UpstreamPool(lambda: self.timeouts, cookies=False, proxy=proxy)
         self._tokens: TokenCache | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Credential id -> the cookie Clerk called signed out (a new cookie clears it).
