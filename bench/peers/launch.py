@@ -26,10 +26,18 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.cost import CHAT, MESSAGES, anthropic_body, chat_body
+from bench.cost import CHAT, MESSAGES
 from bench.peers.install import Installed, install
 from bench.peers.pins import CLAUDE_CODE_ROUTER, LITELLM, NINEROUTER
-from bench.peers.systems import ANTHROPIC_TO_CHAT, CHAT_TO_CHAT, Context, System, Target
+from bench.peers.systems import (
+    ANTHROPIC_TO_CHAT,
+    CHAT_TO_CHAT,
+    Context,
+    System,
+    Target,
+    chat_request,
+    messages_request,
+)
 from bench.processes import BENCH_KEY, BENCH_MODEL, Child, StartFailed, free_port
 
 START_TIMEOUT = 180.0
@@ -63,13 +71,18 @@ def _node() -> str:
 
 
 async def _post(session: aiohttp.ClientSession, url: str, target: Target) -> tuple[int, str]:
+    """The answer's status (0 for a 200 that is not JSON) and the start of its text."""
     headers = {"Content-Type": "application/json", **target.headers}
     async with session.post(url, data=target.body, headers=headers) as reply:
-        return reply.status, (await reply.text())[:300]
+        text = (await reply.text())[:300]
+        if reply.status == 200 and reply.content_type != "application/json":
+            return 0, f"200 as {reply.content_type}: {text}"
+        return reply.status, text
 
 
 async def wait_answering(target: Target) -> None:
-    """Until the target answers its benchmark request with 200 (the process must live)."""
+    """Until the target answers its benchmark request with 200 and JSON (the process must
+    stay alive meanwhile)."""
     child, url = target.child, target.child.url + target.url_path
     deadline = time.monotonic() + START_TIMEOUT
     last = "no answer"
@@ -119,7 +132,7 @@ async def start_claude_code_router(ctx: Context) -> Target:
         cwd=home,
     )
     child.port = port
-    target = Target(child, MESSAGES, anthropic_body(BENCH_MODEL))
+    target = Target(child, MESSAGES, messages_request(BENCH_MODEL))
     await wait_answering(target)
     return target
 
@@ -153,20 +166,26 @@ async def _dashboard(session: aiohttp.ClientSession, url: str, body: dict[str, o
         return dict(json.loads(text))
 
 
-async def _configure_ninerouter(child: Child, password: str, upstream: Child) -> None:
-    """Log in to the dashboard API and add the upstream as an OpenAI-compatible node."""
+async def _login(session: aiohttp.ClientSession, child: Child, password: str) -> None:
+    """The dashboard's password login, retried until the server is up."""
     deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        child.check_alive()
+        try:
+            await _dashboard(session, f"{child.url}/api/auth/login", {"password": password})
+            return
+        except (aiohttp.ClientError, StartFailed):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _configure_ninerouter(child: Child, password: str, upstream: Child) -> str:
+    """Through the dashboard API: add the upstream as an OpenAI-compatible node with its
+    key and create a client API key (9router's /v1 wants one); returns that key."""
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as session:
-        while True:
-            child.check_alive()
-            try:
-                await _dashboard(session, f"{child.url}/api/auth/login", {"password": password})
-                break
-            except (aiohttp.ClientError, StartFailed):
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
+        await _login(session, child, password)
         node = await _dashboard(
             session,
             f"{child.url}/api/provider-nodes",
@@ -180,6 +199,8 @@ async def _configure_ninerouter(child: Child, password: str, upstream: Child) ->
         )
         body = {"provider": node["node"]["id"], "apiKey": BENCH_KEY, "name": "bench"}
         await _dashboard(session, f"{child.url}/api/providers", body)
+        created = await _dashboard(session, f"{child.url}/api/keys", {"name": "bench"})
+    return str(created["key"])
 
 
 async def start_ninerouter(ctx: Context) -> Target:
@@ -193,8 +214,9 @@ async def start_ninerouter(ctx: Context) -> Target:
     argv = [_node(), "--dns-result-order=ipv4first", "--max-old-space-size=6144", str(server)]
     child = ctx.processes.spawn("9router", argv, env, cwd=app)
     child.port = port
-    await _configure_ninerouter(child, env["INITIAL_PASSWORD"], ctx.upstream)
-    target = Target(child, CHAT, chat_body(f"bench/{BENCH_MODEL}"))
+    key = await _configure_ninerouter(child, env["INITIAL_PASSWORD"], ctx.upstream)
+    headers = {"Authorization": f"Bearer {key}"}
+    target = Target(child, CHAT, chat_request(f"bench/{BENCH_MODEL}"), headers)
     await wait_answering(target)
     return target
 
@@ -222,7 +244,7 @@ async def start_litellm(ctx: Context) -> Target:
     argv += ["--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
     child = ctx.processes.spawn("litellm", argv, env, cwd=home)
     child.port = port
-    target = Target(child, CHAT, chat_body(BENCH_MODEL), {"Authorization": f"Bearer {key}"})
+    target = Target(child, CHAT, chat_request(BENCH_MODEL), {"Authorization": f"Bearer {key}"})
     await wait_answering(target)
     return target
 

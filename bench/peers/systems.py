@@ -8,6 +8,7 @@ peers are installed and started by ``bench.peers.launch``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,16 +55,33 @@ class System:
     start: Starter
 
 
+def _not_streamed(body: bytes) -> bytes:
+    """``body`` with ``"stream": false`` spelled out, for every system alike: 9router takes a
+    request without it for a stream (and answers the upstream's JSON as text/event-stream);
+    the others read it as the default it is."""
+    return json.dumps({**json.loads(body), "stream": False}).encode()
+
+
+def chat_request(model: str) -> bytes:
+    return _not_streamed(chat_body(model))
+
+
+def messages_request(model: str) -> bytes:
+    return _not_streamed(anthropic_body(model))
+
+
 CHAT_TO_CHAT = "Chat client → Chat upstream"
 ANTHROPIC_TO_CHAT = "Anthropic client → Chat upstream (translated)"
 
 
 async def _upstream(ctx: Context) -> Target:
-    return Target(ctx.upstream, CHAT, chat_body(BENCH_MODEL))
+    return Target(ctx.upstream, CHAT, chat_request(BENCH_MODEL))
 
 
 async def _forwarder(ctx: Context) -> Target:
-    return Target(await ctx.processes.start_forwarder(ctx.upstream), CHAT, chat_body(BENCH_MODEL))
+    return Target(
+        await ctx.processes.start_forwarder(ctx.upstream), CHAT, chat_request(BENCH_MODEL)
+    )
 
 
 def _cliproxy(path: str, body: bytes) -> Starter:
@@ -80,24 +98,24 @@ BASELINES = [
         "cliproxy_passthrough",
         "cliproxy passthrough",
         CHAT_TO_CHAT,
-        _cliproxy(CHAT, chat_body(BENCH_MODEL)),
+        _cliproxy(CHAT, chat_request(BENCH_MODEL)),
     ),
     System(
         "cliproxy_alias",
         "cliproxy Chat → Chat with an alias",
         CHAT_TO_CHAT + " (alias, body re-encoded)",
-        _cliproxy(CHAT, chat_body(BENCH_ALIAS)),
+        _cliproxy(CHAT, chat_request(BENCH_ALIAS)),
     ),
     System(
         "cliproxy_chat_to_anthropic",
         "cliproxy Chat client → Anthropic upstream",
         "Chat client → Anthropic upstream (translated)",
-        _cliproxy(CHAT, chat_body(TRANSLATED_MODEL)),
+        _cliproxy(CHAT, chat_request(TRANSLATED_MODEL)),
     ),
     System(
         "cliproxy_anthropic_to_chat",
         "cliproxy Anthropic client → Chat upstream",
         ANTHROPIC_TO_CHAT + ": claude-code-router's path",
-        _cliproxy(MESSAGES, anthropic_body(BENCH_MODEL)),
+        _cliproxy(MESSAGES, messages_request(BENCH_MODEL)),
     ),
 ]
