@@ -20,8 +20,8 @@ import pytest
 import bench.suites  # noqa: F401  (registers make bench's benchmarks)
 from bench.cpu import CpuMeter, tree_cpu_seconds
 from bench.peers.egress import outside_addresses
-from bench.peers.install import scratch_dir
-from bench.peers.pins import PINS
+from bench.peers.install import InstallFailed, install, scratch_dir
+from bench.peers.pins import PINS, Pin
 from bench.peers.run import ALL_SYSTEMS, Plan, start_all
 from bench.peers.systems import Context, System, Target
 from bench.peers.table import HEADER, Row, markdown
@@ -102,6 +102,28 @@ def test_the_scratch_folder_is_never_inside_the_repository(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="inside the repository"):
         scratch_dir(str(REPO / "bench" / "scratch"))
     assert scratch_dir(str(tmp_path / "peers")) == (tmp_path / "peers").resolve()
+
+
+NPM_PEER = Pin("peer", "a peer", "npm", "a-peer", "1.0")
+
+
+async def test_a_complete_install_is_reused_without_running_anything(tmp_path: Path) -> None:
+    root = tmp_path / "peer-1.0"
+    root.mkdir()
+    (root / ".installed").write_text("a-peer@1.0\n")
+    said: list[str] = []
+    installed = await install(NPM_PEER, tmp_path, said.append)
+    assert installed.root == root and said == []
+    assert installed.package_dir == root / "pkg" / "node_modules" / "a-peer"
+
+
+async def test_an_install_that_cannot_run_fails_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    with pytest.raises(InstallFailed, match="npm is not installed"):
+        await install(NPM_PEER, tmp_path, lambda _: None)
+    assert not (tmp_path / "peer-1.0" / ".installed").exists()
 
 
 async def test_a_peer_that_fails_to_start_keeps_its_row(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def _tail(log: Path, lines: int = 8) -> str:
     return "\n".join(line for line in text[-lines:] if line.strip())
 
 
-async def install(pin: Pin, scratch: Path) -> Installed:
+async def install(pin: Pin, scratch: Path, say: Callable[[str], None]) -> Installed:
     """The pinned peer under ``scratch``, installing it unless a complete install is there."""
     root = scratch / f"{pin.key}-{pin.version}"
     marker = root / ".installed"
@@ -105,6 +106,7 @@ async def install(pin: Pin, scratch: Path) -> Installed:
         shutil.rmtree(root)
     (root / "data").mkdir(parents=True)
     log = root / "install.log"
+    say(f"  installing {pin.spec} into {root} (log: {log})")
     env = _install_env(root)
     for argv in _commands(pin, root):
         if not shutil.which(argv[0]):

@@ -118,7 +118,7 @@ def _ccr_config(ctx: Context, port: int) -> dict[str, object]:
 
 
 async def start_claude_code_router(ctx: Context) -> Target:
-    installed = await install(CLAUDE_CODE_ROUTER, ctx.scratch)
+    installed = await install(CLAUDE_CODE_ROUTER, ctx.scratch, ctx.say)
     home = _home(ctx, "claude-code-router")
     port = free_port()
     (home / ".claude-code-router").mkdir(exist_ok=True)
@@ -204,7 +204,7 @@ async def _configure_ninerouter(child: Child, password: str, upstream: Child) ->
 
 
 async def start_ninerouter(ctx: Context) -> Target:
-    installed = await install(NINEROUTER, ctx.scratch)
+    installed = await install(NINEROUTER, ctx.scratch, ctx.say)
     app = installed.package_dir / "app"
     server = app / "custom-server.js"
     if not server.exists():
@@ -233,7 +233,7 @@ def _litellm_config(upstream: Child) -> str:
 
 
 async def start_litellm(ctx: Context) -> Target:
-    installed = await install(LITELLM, ctx.scratch)
+    installed = await install(LITELLM, ctx.scratch, ctx.say)
     home = _home(ctx, "litellm")
     (home / "config.yaml").write_text(_litellm_config(ctx.upstream))
     key = "sk-" + secrets.token_hex(24)
