@@ -65,8 +65,20 @@ def _commands(pin: Pin, root: Path) -> list[list[str]]:
             [sys.executable, "-m", "venv", str(root / "venv")],
             [pip, "install", "--disable-pip-version-check", "--no-input", pin.spec],
         ]
-    prefix = str(root / "pkg")
-    return [["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund", pin.spec]]
+    quiet = ["--no-audit", "--no-fund"]
+    commands = [["npm", "install", "--prefix", str(root / "pkg"), *quiet, pin.spec]]
+    if pin.runtime:
+        runtime = root / "data" / "runtime"
+        commands.append(
+            ["npm", "install", "--prefix", str(runtime), "--no-save", *quiet, pin.runtime]
+        )
+    return commands
+
+
+def _has_module(prefix: Path, spec: str) -> bool:
+    """Whether the npm package of ``spec`` (name@version) is installed under ``prefix``."""
+    name = spec.rpartition("@")[0] or spec
+    return (prefix / "node_modules" / name / "package.json").exists()
 
 
 def _install_env(root: Path) -> dict[str, str]:
@@ -109,6 +121,8 @@ async def install(pin: Pin, scratch: Path, say: Callable[[str], None]) -> Instal
     say(f"  installing {pin.spec} into {root} (log: {log})")
     env = _install_env(root)
     for argv in _commands(pin, root):
+        if argv[-1] == pin.runtime and _has_module(root / "data" / "runtime", pin.runtime):
+            continue
         if not shutil.which(argv[0]):
             raise InstallFailed(f"{argv[0]} is not installed")
         code = await _run(argv, env, log)

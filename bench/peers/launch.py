@@ -155,6 +155,8 @@ def _ninerouter_env(ctx: Context, installed: Installed, port: int) -> dict[str, 
         "PORT": str(port),
         "HOSTNAME": "127.0.0.1",
         "INITIAL_PASSWORD": secrets.token_urlsafe(16),
+        # Its model catalogue is fetched from the internet at start and now and then.
+        "MODEL_CATALOG_SYNC": "off",
     }
 
 
