@@ -10,11 +10,13 @@ PROGRAM ?= router
 INSTALL_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev-install start stop restart status logs reload test bench lint format clients record-clients
+.PHONY: help install dev-install start stop restart status logs reload test bench bench-peers lint format clients record-clients
 
 help:
-	@echo "targets: install dev-install start stop restart status logs reload test bench lint format clients record-clients"
+	@echo "targets: install dev-install start stop restart status logs reload test bench bench-peers lint format clients record-clients"
 	@echo "  make test ARGS='-k health -x'   make logs PROGRAM=webai   make install INSTALL_ARGS='--with webai'"
+	@echo "  make bench-peers: cliproxy next to LiteLLM, claude-code-router and 9router (installs them"
+	@echo "    into ~/.cache/cliproxy/bench-peers, or \$$CLIPROXY_BENCH_PEERS_DIR; not in CI); ARGS='--quick'"
 
 install:
 	"$(ROOT)/scripts/install.sh" $(INSTALL_ARGS)
@@ -46,6 +48,12 @@ test:
 
 bench: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench $(ARGS)
+
+# The peer comparison of issue 16, never run by make bench or CI: installs the pinned peers
+# (bench/peers/pins.py) into a scratch folder outside the repo and writes
+# bench/results/peers.json. Needs node and npm; ARGS="--quick", ARGS="--only 9router".
+bench-peers: dev-install
+	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench.peers $(ARGS)
 
 lint: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/ruff" format --check . && "$(VENV_BIN)/ruff" check . \

@@ -65,11 +65,17 @@ def pick_tool(requested: str) -> str:
 
 
 async def run_for(
-    tool: str, url: str, connections: int, seconds: float, body: bytes = CHAT_BODY
+    tool: str,
+    url: str,
+    connections: int,
+    seconds: float,
+    body: bytes = CHAT_BODY,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
+    """``headers`` are sent besides Content-Type (a peer's API key, say)."""
     if tool == "wrk":
-        return await _wrk(url, body, connections, seconds)
-    return await _python(url, body, connections, seconds=seconds, total=None)
+        return await _wrk(url, body, connections, seconds, headers or {})
+    return await _python(url, body, connections, seconds=seconds, total=None, extra=headers)
 
 
 async def run_count(url: str, connections: int, total: int, body: bytes = CHAT_BODY) -> LoadResult:
@@ -77,12 +83,13 @@ async def run_count(url: str, connections: int, total: int, body: bytes = CHAT_B
     return await _python(url, body, connections, seconds=COUNT_CAP_S, total=total)
 
 
-def _wrk_script(body: bytes) -> str:
+def _wrk_script(body: bytes, headers: dict[str, str]) -> str:
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = {json.dumps(body.decode())}",
         'wrk.headers["Content-Type"] = "application/json"',
     ]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     lines += [
         "function done(summary, latency, requests)",
         "  local e = summary.errors",
@@ -94,10 +101,12 @@ def _wrk_script(body: bytes) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _wrk(url: str, body: bytes, connections: int, seconds: float) -> LoadResult:
+async def _wrk(
+    url: str, body: bytes, connections: int, seconds: float, headers: dict[str, str]
+) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
-        script.write_text(_wrk_script(body))
+        script.write_text(_wrk_script(body, headers))
         process = await asyncio.create_subprocess_exec(
             WRK,
             f"-t{WRK_THREADS}",
@@ -135,13 +144,19 @@ async def _wrk(url: str, body: bytes, connections: int, seconds: float) -> LoadR
 
 
 async def _python(
-    url: str, body: bytes, connections: int, *, seconds: float, total: int | None
+    url: str,
+    body: bytes,
+    connections: int,
+    *,
+    seconds: float,
+    total: int | None,
+    extra: dict[str, str] | None = None,
 ) -> LoadResult:
     latencies: list[float] = []
     errors = 0
     started = time.monotonic()
     deadline = started + seconds
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(extra or {})}
 
     sent_count = 0
 

@@ -9,6 +9,7 @@ them with SIGTERM (SIGKILL after a grace period).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -82,6 +83,9 @@ class Child:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        # What it started in its own session (a peer's worker or helper) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
         if self.popen.stdout is not None:
             self.popen.stdout.close()
 
@@ -116,21 +120,30 @@ class Processes:
         argv: list[str],
         env: dict[str, str] | None = None,
         port_on_stdout: bool = True,
+        cwd: Path = REPO,
+        stdout_to_log: bool = False,
     ) -> Child:
         log_path = self.workdir / f"{name}.log"
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
                 argv,
-                cwd=REPO,
+                cwd=cwd,
                 env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if port_on_stdout else subprocess.DEVNULL,
+                stdout=subprocess.PIPE
+                if port_on_stdout
+                else (log if stdout_to_log else subprocess.DEVNULL),
                 stderr=log,
                 start_new_session=True,
             )
         child = Child(name, popen, log_path)
         self.children.append(child)
         return child
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> Child:
+        """Another program (a peer proxy) started in ``cwd``; stdout and stderr go to its
+        log, the caller sets ``port``. It is stopped with the others."""
+        return self._spawn(name, argv, env, port_on_stdout=False, cwd=cwd, stdout_to_log=True)
 
     async def _read_port(self, child: Child) -> None:
         """Children that print their bound port on stdout's first line."""
