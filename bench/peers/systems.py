@@ -36,12 +36,15 @@ class Context:
     workdir: Path
     scratch: Path
     say: Callable[[str], None]
-    _router: Child | None = None
+    _routers: dict[int, Child] = field(default_factory=dict)
 
-    async def router(self) -> Child:
-        if self._router is None:
-            self._router = await self.processes.start_router(self.upstream, log_level="info")
-        return self._router
+    async def router(self, workers: int = 1) -> Child:
+        """The cliproxy router with ``workers`` processes (one per count, shared by rows)."""
+        if workers not in self._routers:
+            self._routers[workers] = await self.processes.start_router(
+                self.upstream, log_level="info", workers=workers
+            )
+        return self._routers[workers]
 
 
 Starter = Callable[[Context], Awaitable[Target]]
@@ -84,9 +87,9 @@ async def _forwarder(ctx: Context) -> Target:
     )
 
 
-def _cliproxy(path: str, body: bytes) -> Starter:
+def _cliproxy(path: str, body: bytes, workers: int = 1) -> Starter:
     async def start(ctx: Context) -> Target:
-        return Target(await ctx.router(), path, body)
+        return Target(await ctx.router(workers), path, body)
 
     return start
 
@@ -96,14 +99,20 @@ BASELINES = [
     System("forwarder", "20-line aiohttp forwarder", CHAT_TO_CHAT, _forwarder),
     System(
         "cliproxy_passthrough",
-        "cliproxy passthrough",
+        "cliproxy passthrough (1 worker)",
         CHAT_TO_CHAT,
         _cliproxy(CHAT, chat_request(BENCH_MODEL)),
     ),
     System(
+        "cliproxy_workers",
+        "cliproxy passthrough, workers: 2",
+        CHAT_TO_CHAT + " (two router processes on the port)",
+        _cliproxy(CHAT, chat_request(BENCH_MODEL), workers=2),
+    ),
+    System(
         "cliproxy_alias",
         "cliproxy Chat → Chat with an alias",
-        CHAT_TO_CHAT + " (alias, body re-encoded)",
+        CHAT_TO_CHAT + " (alias spliced into the client's bytes)",
         _cliproxy(CHAT, chat_request(BENCH_ALIAS)),
     ),
     System(
