@@ -401,6 +401,21 @@ def check_chat_messages(messages: Any) -> None:
         )
 
 
+def check_reasoning_returned(messages: list[dict[str, Any]], reasoned_calls: set[str]) -> None:
+    """DeepSeek's thinking-mode rule (Kimi's too): an assistant message whose tool calls
+    came with `reasoning_content` must carry that reasoning back on every later request,
+    else 400. This fake applies it to the tool calls it answered with reasoning."""
+    for message in messages:
+        if message.get("role") != "assistant" or message.get("reasoning_content"):
+            continue
+        ids = {call.get("id") for call in message.get("tool_calls") or []}
+        if ids & reasoned_calls:
+            raise invalid(
+                "The `reasoning_content` in the thinking mode must be passed back to the API.",
+                code="invalid_request_error",
+            )
+
+
 def check_responses_input(
     body: dict[str, Any], stored_responses: Mapping[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
@@ -497,6 +512,8 @@ class OpenAIFake(FakeServer):
     def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
         super().__init__(keys, record=record)
         self.stored_responses: dict[str, list[dict[str, Any]]] = {}
+        # Tool-call ids this fake answered with reasoning_content (check_reasoning_returned).
+        self.reasoned_calls: set[str] = set()
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [
@@ -554,6 +571,7 @@ class OpenAIFake(FakeServer):
         check_output_format(body, chat=True)
         check_images(body, chat=True)
         messages = body["messages"]
+        check_reasoning_returned(messages, self.reasoned_calls)
         last_user = next(
             (text_of(m.get("content")) for m in reversed(messages) if m["role"] == "user"), ""
         )
@@ -572,7 +590,12 @@ class OpenAIFake(FakeServer):
             plan=chat.plan,
             error=status_response,
         )
-        return await self.perform(request, record, self.next_behaviour(record), render)
+        behaviour = self.next_behaviour(record)
+        if isinstance(behaviour, Reply) and behaviour.reasoning:
+            self.reasoned_calls.update(
+                tool_call_id(call, i) for i, call in enumerate(behaviour.tool_calls)
+            )
+        return await self.perform(request, record, behaviour, render)
 
     # /v1/responses ------------------------------------------------------------------------
 
