@@ -170,9 +170,9 @@ def gemini_cli(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
 
 # opencode's provider SDKs (bundled in its binary), the base path each one expects and
 # the model options that turn thinking on (the OpenAI-compatible one sends
-# reasoning_effort by itself).
+# reasoning_effort by itself only for model names it knows reason, such as gpt-5).
 OPENCODE_SDKS: dict[str, tuple[str, str, dict[str, object]]] = {
-    "opencode": ("@ai-sdk/openai-compatible", "/v1", {}),
+    "opencode": ("@ai-sdk/openai-compatible", "/v1", {"reasoningEffort": "medium"}),
     "opencode-google": (
         "@ai-sdk/google",
         "/v1beta",

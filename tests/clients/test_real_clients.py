@@ -28,14 +28,8 @@ CLIENTS = (
     "opencode-google",
     "opencode-anthropic",
 )
-NO_ENCRYPTED_REASONING = (
-    "turn 2 reaches the Responses upstream without a reasoning item: the Chat client asked "
-    "for no reasoning, so none was requested encrypted"
-)
 # (test, client, upstream kind) -> what fails today; every other combination runs.
-KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    ("tool-loop", "opencode", "openai-responses"): NO_ENCRYPTED_REASONING,
-}
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 
 
 def paths(test: str) -> list[object]:
@@ -127,6 +121,12 @@ async def test_tool_loop_with_reasoning(
     with_result = [body for body in bodies if tool_result_texts(body)]
     assert with_result, f"{client} never sent a tool result to the {kind} upstream"
     last = with_result[-1]
+    print(
+        "DBG",
+        json.dumps(
+            [{k: v for k, v in b.items() if k not in ("tools", "instructions")} for b in bodies]
+        ),
+    )
     assert any(MARKER in text for text in tool_result_texts(last)), tool_result_texts(last)
     assert reasoning_sent_back(kind, last), f"{client} dropped the reasoning on {kind}"
     if client == "claude-code":

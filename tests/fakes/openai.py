@@ -477,15 +477,9 @@ def check_responses_input(
                     f"{item.get('call_id')}.",
                     "input",
                 )
-        elif kind == "reasoning" and "encrypted_content" in item:
-            if not reasoning_is_ours(item["encrypted_content"]):
-                raise invalid(
-                    "The encrypted content for item "
-                    f"{item.get('id') or f'input[{i}]'} could not be verified.",
-                    f"input[{i}].encrypted_content",
-                    "invalid_encrypted_content",
-                )
-        elif kind not in ("reasoning", "item_reference"):
+        elif kind == "reasoning":
+            check_reasoning_item(item, i, stored_responses)
+        elif kind != "item_reference":
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "
                 "'function_call', 'function_call_output', 'reasoning' and "
@@ -495,6 +489,39 @@ def check_responses_input(
             )
         items.append(item)
     return items
+
+
+def check_reasoning_item(
+    item: dict[str, Any], i: int, stored_responses: Mapping[str, list[dict[str, Any]]]
+) -> None:
+    """Reasoning comes back as the encrypted content this fake issued, or by the id of an
+    item of a stored response (a store=false response's items are not kept)."""
+    if item.get("encrypted_content"):
+        if not reasoning_is_ours(item["encrypted_content"]):
+            raise invalid(
+                f"The encrypted content for item {item.get('id') or f'input[{i}]'} could "
+                "not be verified.",
+                f"input[{i}].encrypted_content",
+                "invalid_encrypted_content",
+            )
+        return
+    item_id = item.get("id")
+    if not item_id:
+        raise invalid(
+            f"Missing required parameter: 'input[{i}].id'.",
+            f"input[{i}].id",
+            "missing_required_parameter",
+        )
+    if not any(o.get("id") == item_id for out in stored_responses.values() for o in out):
+        raise ApiError(
+            openai_error(
+                404,
+                f"Item with id '{item_id}' not found. Items are not persisted when `store` "
+                "is set to false. Try again with `store` set to true, or remove this item "
+                "from your input.",
+                param="input",
+            )
+        )
 
 
 def tool_call_id(call: ToolCall, index: int) -> str:

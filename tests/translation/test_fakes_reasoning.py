@@ -128,3 +128,26 @@ async def test_chat_wants_the_reasoning_of_its_tool_call_turns_back(
     assert status == 400
     assert "reasoning_content" in body["error"]["message"]
     assert (await turn(message))[0] == 200
+
+
+async def test_responses_finds_no_reasoning_item_of_an_unstored_response(
+    openai_fake: OpenAIFake,
+) -> None:
+    """As OpenAI: a reasoning item without encrypted content names a stored item; with
+    store=false nothing was stored, so it is a 404."""
+    openai_fake.script.push(Reply(text="", reasoning="t", tool_calls=[ToolCall("f", {})]))
+    openai_fake.script.always(Reply(text="ok"))
+    headers = {"Authorization": f"Bearer {openai_fake.key}"}
+    url = openai_fake.base_url + "/v1/responses"
+    question = {"role": "user", "content": "q"}
+    body = {"model": "gpt-5", "input": [question], "store": False}
+    status, first = await post(url, body, headers)
+    assert status == 200
+    reasoning, call = first["output"][0], first["output"][1]
+    assert "encrypted_content" not in reasoning
+    result = {"type": "function_call_output", "call_id": call["call_id"], "output": "r"}
+    status, answer = await post(
+        url, {**body, "input": [question, reasoning, call, result]}, headers
+    )
+    assert status == 404
+    assert "not persisted" in answer["error"]["message"]
