@@ -62,23 +62,33 @@ RESPONSES_FIELDS = frozenset(
         "client_metadata",
     }
 )  # fmt: skip
-_REASONING_KEY = secrets.token_bytes(32)
 
 
-def encrypt_reasoning(text: str) -> str:
-    """Encrypted reasoning as this fake issues it (verified when sent back)."""
-    mac = hmac.new(_REASONING_KEY, text.encode(), hashlib.sha256).hexdigest()
-    return base64.b64encode(text.encode()).decode() + "." + mac
+class ReasoningSeal:
+    """Encrypted reasoning as the fake issues it (the text and its HMAC under one key),
+    verified when sent back. Fakes share one per-process key unless given their own (the
+    corpus key, so recorded turns replay)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def encrypt(self, text: str) -> str:
+        mac = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+        return base64.b64encode(text.encode()).decode() + "." + mac
+
+    def is_ours(self, content: Any) -> bool:
+        body, _, mac = str(content).partition(".")
+        try:
+            text = base64.b64decode(body, validate=True)
+        except ValueError:
+            return False
+        expected = hmac.new(self.key, text, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(mac, expected)
 
 
-def reasoning_is_ours(content: Any) -> bool:
-    body, _, mac = str(content).partition(".")
-    try:
-        text = base64.b64decode(body, validate=True)
-    except ValueError:
-        return False
-    expected = hmac.new(_REASONING_KEY, text, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, expected)
+PROCESS_SEAL = ReasoningSeal(secrets.token_bytes(32))
+encrypt_reasoning = PROCESS_SEAL.encrypt
+reasoning_is_ours = PROCESS_SEAL.is_ours
 
 
 CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
@@ -417,7 +427,9 @@ def check_reasoning_returned(messages: list[dict[str, Any]], reasoned_calls: set
 
 
 def check_responses_input(
-    body: dict[str, Any], stored_responses: Mapping[str, list[dict[str, Any]]]
+    body: dict[str, Any],
+    stored_responses: Mapping[str, list[dict[str, Any]]],
+    seal: ReasoningSeal = PROCESS_SEAL,
 ) -> list[dict[str, Any]]:
     """The input items of a Responses request, checked like the real API does."""
     raw = body.get("input")
@@ -478,7 +490,7 @@ def check_responses_input(
                     "input",
                 )
         elif kind == "reasoning":
-            check_reasoning_item(item, i, stored_responses)
+            check_reasoning_item(item, i, stored_responses, seal)
         elif kind != "item_reference":
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "
@@ -492,12 +504,15 @@ def check_responses_input(
 
 
 def check_reasoning_item(
-    item: dict[str, Any], i: int, stored_responses: Mapping[str, list[dict[str, Any]]]
+    item: dict[str, Any],
+    i: int,
+    stored_responses: Mapping[str, list[dict[str, Any]]],
+    seal: ReasoningSeal,
 ) -> None:
     """Reasoning comes back as the encrypted content this fake issued, or by the id of an
     item of a stored response (a store=false response's items are not kept)."""
     if item.get("encrypted_content"):
-        if not reasoning_is_ours(item["encrypted_content"]):
+        if not seal.is_ours(item["encrypted_content"]):
             raise invalid(
                 f"The encrypted content for item {item.get('id') or f'input[{i}]'} could "
                 "not be verified.",
@@ -536,8 +551,15 @@ class OpenAIFake(FakeServer):
 
     default_keys = ("sk-test-openai",)
 
-    def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str] | None = None,
+        *,
+        record: bool = True,
+        signing_key: bytes | None = None,
+    ) -> None:
         super().__init__(keys, record=record)
+        self.seal = ReasoningSeal(signing_key) if signing_key else PROCESS_SEAL
         self.stored_responses: dict[str, list[dict[str, Any]]] = {}
         # Tool-call ids this fake answered with reasoning_content (check_reasoning_returned).
         self.reasoned_calls: set[str] = set()
@@ -634,7 +656,7 @@ class OpenAIFake(FakeServer):
         check_output_format(body, chat=False)
         check_images(body, chat=False)
         items = self.check_responses_input(body)
-        render_state = responses_render(body, items, self.remember_response)
+        render_state = responses_render(body, items, self.remember_response, self.seal)
         render = Renderer(
             stream=bool(body.get("stream")),
             body=render_state.final,
@@ -648,7 +670,7 @@ class OpenAIFake(FakeServer):
             self.stored_responses[response["id"]] = response["output"]
 
     def check_responses_input(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        return check_responses_input(body, self.stored_responses)
+        return check_responses_input(body, self.stored_responses, self.seal)
 
 
 class ChatRender:
@@ -799,8 +821,10 @@ class ResponsesRender:
         default_text: str,
         input_tokens: int,
         on_complete: Any,
+        seal: ReasoningSeal = PROCESS_SEAL,
     ) -> None:
         self.request = request_body
+        self.seal = seal
         self.default_text = default_text
         self.input_tokens = input_tokens
         self.on_complete = on_complete
@@ -866,7 +890,7 @@ class ResponsesRender:
                 "summary": [{"type": "summary_text", "text": reply.reasoning}],
             }
             if "reasoning.encrypted_content" in (self.request.get("include") or []):
-                item["encrypted_content"] = encrypt_reasoning(reply.reasoning)
+                item["encrypted_content"] = self.seal.encrypt(reply.reasoning)
             output.append(item)
         text = reply_text(reply, self.default_text)
         if text or not reply.tool_calls:
@@ -1002,7 +1026,10 @@ class ResponsesRender:
 
 
 def responses_render(
-    body: dict[str, Any], items: list[dict[str, Any]], on_complete: Any
+    body: dict[str, Any],
+    items: list[dict[str, Any]],
+    on_complete: Any,
+    seal: ReasoningSeal = PROCESS_SEAL,
 ) -> ResponsesRender:
     """The renderer of one checked Responses request: echoes the last user text and
     estimates input tokens from the instructions and every input item."""
@@ -1018,6 +1045,7 @@ def responses_render(
         default_text=f"echo: {last_user}",
         input_tokens=estimate_tokens(input_text) + 4 * len(items),
         on_complete=on_complete,
+        seal=seal,
     )
 
 
