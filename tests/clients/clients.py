@@ -19,6 +19,7 @@ BIN = CLIENTS_DIR / "node_modules" / ".bin"
 PACKAGES = {
     "claude-code": "@anthropic-ai/claude-code",
     "codex": "@openai/codex",
+    "codex-lite": "@openai/codex",
     "gemini-cli": "@google/gemini-cli",
     "opencode": "opencode-ai",
     "opencode-google": "opencode-ai",
@@ -234,16 +235,22 @@ def amp(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
 RUNNERS: dict[str, Callable[[str, Path, str, str], ClientRun]] = {
     "claude-code": claude_code,
     "codex": codex,
+    "codex-lite": codex,
     "gemini-cli": gemini_cli,
     "opencode": opencode,
     "opencode-google": partial(opencode, variant="opencode-google"),
     "opencode-anthropic": partial(opencode, variant="opencode-anthropic"),
     "amp": amp,
 }
-# The model each client asks for when recording: its own default family.
+# The model each client asks for when recording: its own default family. codex-lite is
+# Codex with its own default model (what it picks with no `model` configured): for the
+# models of its bundled catalog marked use_responses_lite it sends the
+# x-openai-internal-codex-responses-lite header and offers its tools in an
+# `additional_tools` input item instead of `tools`.
 DEFAULT_MODELS = {
     "claude-code": "sonnet",
     "codex": "gpt-5",
+    "codex-lite": "gpt-6.2-sol",
     "gemini-cli": "gemini-2.5-pro",
     "opencode": "gpt-5",
     "opencode-google": "gemini-2.5-pro",

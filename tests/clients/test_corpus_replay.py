@@ -52,7 +52,8 @@ async def corpus_mesh(router_factory: StartRouter) -> AsyncIterator[Mesh]:
 def test_corpus_covers_every_pinned_client() -> None:
     clients = {captured.client for captured in generation_requests()}
     assert clients == {
-        "claude-code", "codex", "gemini-cli", "opencode", "opencode-google", "opencode-anthropic"
+        "claude-code", "codex", "codex-lite", "gemini-cli", "opencode", "opencode-google",
+        "opencode-anthropic",
     }  # fmt: skip
 
 

@@ -254,7 +254,14 @@ def check_tool_choice(body: dict[str, Any], chat: bool) -> None:
     choice = body.get("tool_choice")
     if choice is None:
         return
-    tools = body.get("tools") or []
+    tools = list(body.get("tools") or [])
+    if not chat and isinstance(body.get("input"), list):
+        tools += [  # Codex's additional_tools items offer tools too
+            tool
+            for item in body["input"]
+            if isinstance(item, dict) and item.get("type") == "additional_tools"
+            for tool in item.get("tools") or []
+        ]
     if not tools:
         raise invalid(
             "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
@@ -491,6 +498,10 @@ def check_responses_input(
                 )
         elif kind == "reasoning":
             check_reasoning_item(item, i, stored_responses, seal)
+        elif kind == "additional_tools":
+            # where Codex offers its tools for the models it marks use_responses_lite
+            # (tests/clients/corpus/codex-lite); validated like `tools`
+            check_tools(item.get("tools"), chat=False)
         elif kind != "item_reference":
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "

@@ -32,6 +32,7 @@ from router.formats.ir import (
 from router.formats.openai_responses.policy import (
     FUNCTION_TOOL_TYPES,
     hints_present,
+    tool_entries,
     untranslatable,
 )
 
@@ -55,7 +56,7 @@ def decode_responses_request(body: dict) -> Request:
         system.append(instructions)
     mid_system: list[tuple[int, str]] = []
     messages = _decode_input(body.get("input"), system, mid_system)
-    raw_tools = optional(body, "tools", list) or []
+    raw_tools = tool_entries(body)
     tools = _decode_tools(raw_tools)
     tool_choice = _decode_tool_choice(body.get("tool_choice"))
     reasoning = _decode_reasoning(optional(body, "reasoning", dict))
@@ -78,7 +79,9 @@ def decode_responses_request(body: dict) -> Request:
         user=optional(body, "safety_identifier", str) or optional(body, "user", str),
         verbosity=optional(text, "verbosity", str, "text.") if text else None,
         previous_response_id=optional(body, "previous_response_id", str),
-        web_search=web_search.find(raw_tools, web_search.is_responses_web_search),
+        web_search=web_search.find(
+            [tool for _where, tool in raw_tools], web_search.is_responses_web_search
+        ),
         origin=FMT,
         untranslatable=untranslatable(body),
         hints=hints_present(body),
@@ -134,6 +137,8 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: System
             append_tool_result(messages, ToolResultPart(call_id=call_id, content=content))
         case "reasoning":
             _assistant(messages).parts.append(decode_reasoning_item(item, FMT))
+        case "additional_tools":
+            pass  # offered tools, lifted into the tool list (tool_entries)
         case itype:
             raise UnsupportedFeature(f"{where}.type: input item type {itype!r} is not supported")
 
@@ -220,10 +225,10 @@ def flat_tool_name(namespace: str | None, name: str) -> str:
     return f"{namespace}{'' if namespace.endswith('_') else '__'}{name}"
 
 
-def _decode_tools(raw_tools: list) -> list[Tool]:
+def _decode_tools(raw_tools: list[tuple[str, Any]]) -> list[Tool]:
     tools: list[Tool] = []
-    for i, tool in enumerate(raw_tools):
-        tools.extend(_decode_tool(tool, f"tools[{i}]"))
+    for where, tool in raw_tools:
+        tools.extend(_decode_tool(tool, where))
     return tools
 
 
