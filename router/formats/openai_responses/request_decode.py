@@ -35,6 +35,7 @@ from router.formats.openai_responses.policy import (
     tool_entries,
     untranslatable,
 )
+from router.formats.search_replay import RESPONSES_ITEM, responses_item_text
 
 FMT = Format.OPENAI_RESPONSES
 _SUMMARY_MODES = ("auto", "concise", "detailed")
@@ -79,13 +80,23 @@ def decode_responses_request(body: dict) -> Request:
         user=optional(body, "safety_identifier", str) or optional(body, "user", str),
         verbosity=optional(text, "verbosity", str, "text.") if text else None,
         previous_response_id=optional(body, "previous_response_id", str),
-        web_search=web_search.find(
-            [tool for _where, tool in raw_tools], web_search.is_responses_web_search
+        web_search=next(
+            (where for where, tool in raw_tools if web_search.is_responses_web_search(tool)), None
         ),
         origin=FMT,
         untranslatable=untranslatable(body),
-        hints=hints_present(body),
+        hints=hints_present(body) + _replayed_searches(body.get("input")),
     )
+
+
+def _replayed_searches(raw_input: Any) -> list[str]:
+    """The client's names of the earlier web searches it sent back (as text upstream)."""
+    items = raw_input if isinstance(raw_input, list) else []
+    return [
+        f"input[{i}]"
+        for i, item in enumerate(items)
+        if isinstance(item, dict) and item.get("type") == RESPONSES_ITEM
+    ]
 
 
 def _decode_input(
@@ -139,6 +150,8 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: System
             _assistant(messages).parts.append(decode_reasoning_item(item, FMT))
         case "additional_tools":
             pass  # offered tools, lifted into the tool list (tool_entries)
+        case "web_search_call":
+            _assistant(messages).parts.append(TextPart(responses_item_text(item)))
         case itype:
             raise UnsupportedFeature(f"{where}.type: input item type {itype!r} is not supported")
 
