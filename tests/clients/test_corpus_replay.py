@@ -53,7 +53,7 @@ def test_corpus_covers_every_pinned_client() -> None:
     clients = {captured.client for captured in generation_requests()}
     assert clients == {
         "claude-code", "codex", "codex-lite", "gemini-cli", "opencode", "opencode-google",
-        "opencode-anthropic",
+        "opencode-anthropic", "aider",
     }  # fmt: skip
 
 

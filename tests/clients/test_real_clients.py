@@ -27,7 +27,11 @@ CLIENTS = (
     "opencode",
     "opencode-google",
     "opencode-anthropic",
+    "aider",
 )
+# aider edits files through its text edit formats and offers the model no tools: it has
+# no tool loop to run.
+WITHOUT_TOOLS = frozenset({"aider"})
 # (test, client, upstream kind) -> what fails today; every other combination runs.
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 
@@ -38,6 +42,7 @@ def paths(test: str) -> list[object]:
         for client in CLIENTS
         for kind in KINDS
         if (test, client, kind) not in KNOWN_FAILURES
+        and not (test == "tool-loop" and client in WITHOUT_TOOLS)
     ]
 
 
@@ -106,6 +111,8 @@ def reasoning_sent_back(kind: str, body: dict[str, Any]) -> bool:
 async def test_one_shot(loop_mesh: Mesh, client_home: Path, client: str, kind: str) -> None:
     output = await run(client, loop_mesh, kind, client_home, "Say hello in one word.")
     assert FINAL_TEXT in output
+    if client == "aider":  # every other address goes to a closed port (clients.NOWHERE)
+        assert not any(s in output for s in ("Max retries exceeded", "ProxyError")), output
     bodies = loop_mesh.upstream_requests(kind)
     assert bodies, f"{client} sent nothing to the {kind} upstream"
     assert all(not tool_result_texts(body) for body in bodies)
