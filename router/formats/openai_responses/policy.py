@@ -47,6 +47,8 @@ KNOWN = TRANSLATED | frozenset(DROPPED_HINTS) | DEFAULT_ONLY
 # Tool types that become IR tools; any other is a hosted tool (Codex sends web_search on
 # every request), dropped with a note unless the request is strict.
 FUNCTION_TOOL_TYPES = ("function", "custom", "namespace")
+# The input item Codex offers its tools in for the models it marks use_responses_lite.
+ADDITIONAL_TOOLS = "additional_tools"
 # `include` asks for extra output; only log probabilities would be lost in translation.
 _INCLUDE_LOGPROBS = "message.output_text.logprobs"
 
@@ -94,9 +96,6 @@ def tool_entries(body: dict) -> list[tuple[str, Any]]:
             tools = optional(item, "tools", list, where) or ()
             entries += [(f"{where}tools[{j}]", tool) for j, tool in enumerate(tools)]
     return entries
-
-
-ADDITIONAL_TOOLS = "additional_tools"
 
 
 def hints_present(body: dict) -> list[str]:
