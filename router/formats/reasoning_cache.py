@@ -1,14 +1,15 @@
 """Signed reasoning kept across turns for clients whose format cannot carry it.
 
 An upstream that checks its reasoning (Anthropic's signed thinking, Gemini's thought
-signatures, Responses' encrypted reasoning) wants it back on the next turn of a tool
-loop. An OpenAI Chat client has nowhere to keep it, and some Gemini clients drop thought
-parts, so the reasoning an upstream issued before a tool call is remembered here, keyed
-by the call id the client sees, and put back in front of that call when the client's
-history comes back (`with_cached_reasoning`). Bounded: least recently used entries go
-first past `max_entries`, and an entry older than `ttl` seconds is gone. With several
-router workers the entries are also written to a shared store (`share`), so the worker
-that gets the next turn finds what another worker remembered.
+signatures, Responses' encrypted reasoning, the `reasoning_content` DeepSeek and Kimi
+require on an OpenAI Chat assistant message with tool calls) wants it back on the next
+turn of a tool loop. An OpenAI Chat client has nowhere to keep it, and some Gemini
+clients drop thought parts, so the reasoning an upstream issued before a tool call is
+remembered here, keyed by the call id the client sees, and put back in front of that
+call when the client's history comes back (`with_cached_reasoning`). Bounded: least
+recently used entries go first past `max_entries`, and an entry older than `ttl`
+seconds is gone. With several router workers the entries are also written to a shared store
+(`share`), so the worker that gets the next turn finds what another worker remembered.
 """
 
 from __future__ import annotations
@@ -128,9 +129,16 @@ class ReasoningCache:
             if isinstance(part, ReasoningPart):
                 run.append(part)
             elif isinstance(part, ToolCallPart):
-                if any(r.signature for r in run):
+                if wanted_back(run):
                     self.remember(part.id, run)
                 run = []
+
+
+def wanted_back(run: list[ReasoningPart]) -> bool:
+    """Reasoning an upstream wants to see again on the turn of its tool call: anything
+    signed, and OpenAI Chat's unsigned `reasoning_content` (DeepSeek and Kimi in thinking
+    mode answer 400 to an assistant tool-call message without it)."""
+    return any(r.signature or (r.source is Format.OPENAI_CHAT and r.text) for r in run)
 
 
 REASONING_CACHE = ReasoningCache()
@@ -166,7 +174,7 @@ class ReasoningRecorder:
             self._current = ReasoningPart("", None, source, redacted=ev.redacted)
             self._texts = []
         elif ev.kind == "tool_call" and ev.id:
-            if any(r.signature for r in self._run):
+            if wanted_back(self._run):
                 self._cache.remember(ev.id, self._run)
             self._run = []
 

@@ -25,14 +25,20 @@ from aiohttp import web
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, loop_reply
 from tests.fakes.anthropic import AnthropicFake, MessagesRender
 from tests.fakes.anthropic import status_response as anthropic_status
-from tests.fakes.base import FakeServer, Handler, RecordedRequest, Renderer, json_response
+from tests.fakes.base import (
+    CORPUS_SIGNING_KEY,
+    FakeServer,
+    Handler,
+    RecordedRequest,
+    Renderer,
+    json_response,
+)
 from tests.fakes.behaviours import Reply
 from tests.fakes.gemini import ContentRender, GeminiFake
 from tests.fakes.gemini import status_response as gemini_status
-from tests.fakes.openai import ChatRender, responses_render
+from tests.fakes.openai import ChatRender, ReasoningSeal, responses_render
 from tests.fakes.openai import status_response as openai_status
 
-CORPUS_SIGNING_KEY = b"cliproxy-client-corpus-signing-k"
 SECRET_HEADERS = frozenset(
     {"authorization", "x-api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
 )
@@ -81,6 +87,7 @@ class CaptureServer(FakeServer):
         # recorded second turn replays against a fake built with that key.
         self.anthropic_signer = AnthropicFake(signing_key=CORPUS_SIGNING_KEY, record=False)
         self.gemini_signer = GeminiFake(signing_key=CORPUS_SIGNING_KEY, record=False)
+        self.openai_seal = ReasoningSeal(CORPUS_SIGNING_KEY)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [("*", "/{tail:.*}", self.handle)]
@@ -125,7 +132,8 @@ class CaptureServer(FakeServer):
     async def responses(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]
     ) -> web.StreamResponse:
-        state = responses_render(body, list(body.get("input") or []), lambda _response: None)
+        items = list(body.get("input") or [])
+        state = responses_render(body, items, lambda _response: None, self.openai_seal)
         render = Renderer(bool(body.get("stream")), state.final, state.plan, openai_status)
         return await self.perform(request, record, self.generation_reply(body), render)
 

@@ -16,9 +16,14 @@ from pathlib import Path
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 BIN = CLIENTS_DIR / "node_modules" / ".bin"
+# aider comes from PyPI, pinned in requirements-aider.txt and installed by
+# scripts/install-clients.sh into a venv of its own (it pins its dependencies exactly).
+AIDER_REQUIREMENTS = CLIENTS_DIR / "requirements-aider.txt"
+AIDER = CLIENTS_DIR / "aider-venv" / "bin" / "aider"
 PACKAGES = {
     "claude-code": "@anthropic-ai/claude-code",
     "codex": "@openai/codex",
+    "codex-lite": "@openai/codex",
     "gemini-cli": "@google/gemini-cli",
     "opencode": "opencode-ai",
     "opencode-google": "opencode-ai",
@@ -56,6 +61,8 @@ class ClientRun:
 
 def version(client: str) -> str:
     """The installed (pinned) version of a client package."""
+    if client == "aider":
+        return AIDER_REQUIREMENTS.read_text().strip().partition("==")[2]
     manifest = BIN.parent / PACKAGES[client] / "package.json"
     return str(json.loads(manifest.read_text())["version"])
 
@@ -170,9 +177,9 @@ def gemini_cli(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
 
 # opencode's provider SDKs (bundled in its binary), the base path each one expects and
 # the model options that turn thinking on (the OpenAI-compatible one sends
-# reasoning_effort by itself).
+# reasoning_effort by itself only for model names it knows reason, such as gpt-5).
 OPENCODE_SDKS: dict[str, tuple[str, str, dict[str, object]]] = {
-    "opencode": ("@ai-sdk/openai-compatible", "/v1", {}),
+    "opencode": ("@ai-sdk/openai-compatible", "/v1", {"reasoningEffort": "medium"}),
     "opencode-google": (
         "@ai-sdk/google",
         "/v1beta",
@@ -231,24 +238,76 @@ def amp(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
     return ClientRun(argv, env, home / "work")
 
 
+# What aider (through litellm) knows of the model, in its model-info cache, so it never
+# fetches litellm's price list from GitHub at start (a fresh cache is used as is).
+AIDER_MODEL_INFO = {
+    "max_input_tokens": 128000,
+    "max_output_tokens": 8192,
+    "input_cost_per_token": 0,
+    "output_cost_per_token": 0,
+    "litellm_provider": "openai",
+    "mode": "chat",
+}
+# Any address but loopback goes to a closed port, so a fetch aider makes on its own fails
+# at once and visibly instead of reaching the network.
+NOWHERE = "http://127.0.0.1:9"
+
+
+def aider(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
+    """`aider --message` (one message, then exit) through litellm's OpenAI provider:
+    OPENAI_API_BASE ends in /v1, the model is `openai/<name>`."""
+    env = base_env(home)
+    env.update(
+        OPENAI_API_BASE=f"{base_url}/v1",
+        OPENAI_API_KEY=FAKE_KEY,
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        HTTP_PROXY=NOWHERE,
+        HTTPS_PROXY=NOWHERE,
+    )
+    cache = {model: AIDER_MODEL_INFO}
+    files = {".aider/caches/model_prices_and_context_window.json": json.dumps(cache)}
+    argv = [
+        str(AIDER),
+        "--model",
+        f"openai/{model}",
+        "--message",
+        prompt,
+        "--yes-always",
+        "--no-git",
+        "--no-check-update",
+        "--analytics-disable",
+        "--no-pretty",
+        "--no-fancy-input",
+    ]
+    return ClientRun(argv, env, home / "work", files)
+
+
 RUNNERS: dict[str, Callable[[str, Path, str, str], ClientRun]] = {
     "claude-code": claude_code,
     "codex": codex,
+    "codex-lite": codex,
     "gemini-cli": gemini_cli,
     "opencode": opencode,
     "opencode-google": partial(opencode, variant="opencode-google"),
     "opencode-anthropic": partial(opencode, variant="opencode-anthropic"),
     "amp": amp,
+    "aider": aider,
 }
-# The model each client asks for when recording: its own default family.
+# The model each client asks for when recording: its own default family. codex-lite is
+# Codex with its own default model (what it picks with no `model` configured): for the
+# models of its bundled catalog marked use_responses_lite it sends the
+# x-openai-internal-codex-responses-lite header and offers its tools in an
+# `additional_tools` input item instead of `tools`.
 DEFAULT_MODELS = {
     "claude-code": "sonnet",
     "codex": "gpt-5",
+    "codex-lite": "gpt-6.2-sol",
     "gemini-cli": "gemini-2.5-pro",
     "opencode": "gpt-5",
     "opencode-google": "gemini-2.5-pro",
     "opencode-anthropic": "claude-sonnet-4-5",
     "amp": "",
+    "aider": "gpt-4o",
 }
 # Clients that cannot finish a turn against the capture server (see their runner).
 STOPS_EARLY = frozenset({"amp"})

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from router.credentials import CredentialStore
-from tests.clients.clients import BIN
+from tests.clients.clients import AIDER, BIN
 from tests.clients.tool_loop import MARKER, loop_reply
 from tests.conftest import StartRouter
 from tests.fakes.anthropic import AnthropicFake
@@ -68,7 +68,8 @@ class ChatGPTBackend:
 
 def require_clients() -> None:
     """The pinned CLIs must be installed; a missing install is a failure, not a skip."""
-    missing = [b for b in ("claude", "codex", "gemini", "opencode") if not (BIN / b).exists()]
+    wanted = [BIN / b for b in ("claude", "codex", "gemini", "opencode")] + [AIDER]
+    missing = [path.name for path in wanted if not path.exists()]
     if missing:
         pytest.fail(f"pinned CLIs not installed ({', '.join(missing)}): run `make clients`")
 

@@ -1,7 +1,8 @@
 """Every recorded client request, replayed through the router to every upstream kind.
 
-The upstreams are the strict fakes; their reasoning signatures use the corpus key, so a
-recorded second turn is accepted by the upstream kind that issued its reasoning. Every
+The upstreams are the strict fakes; their reasoning signatures and encrypted reasoning use
+the corpus key (tests/fakes/base.py), so a recorded second turn is accepted by the
+upstream kind that issued its reasoning. Every
 combination must answer (what a target cannot express is dropped and named, issue 12),
 but for the few listed in KNOWN_FAILURES, with the reason.
 """
@@ -12,22 +13,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.clients.capture import CORPUS_SIGNING_KEY
 from tests.clients.corpus import Captured, answer_complete, generation_requests, replay
 from tests.conftest import StartRouter
 from tests.fakes.anthropic import AnthropicFake
+from tests.fakes.base import CORPUS_SIGNING_KEY
 from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
 from tests.translation.conftest import KINDS, Mesh, client_model, mesh_config
 
 # (captured request id, upstream kind) -> why it cannot pass yet; left out, not skipped.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("codex/0.171.0/002-post-v1-responses", "openai-responses"): (
-        "its encrypted reasoning was issued by the capture server under a key of that "
-        "process, which the strict Responses fake cannot verify; needs a shared corpus key "
-        "for the OpenAI fake and a re-recording (make record-clients)"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 CASES = [
     pytest.param(captured, kind, id=f"{captured.id}->{kind}")
@@ -45,16 +40,20 @@ def test_known_failures_name_recorded_requests() -> None:
 
 @pytest.fixture
 async def corpus_mesh(router_factory: StartRouter) -> AsyncIterator[Mesh]:
-    async with OpenAIFake() as openai, AnthropicFake(signing_key=CORPUS_SIGNING_KEY) as anthropic:
-        async with GeminiFake(signing_key=CORPUS_SIGNING_KEY) as gemini:
-            router = await router_factory(mesh_config(openai, anthropic, gemini))
-            yield Mesh(router.url, openai, anthropic, gemini)
+    async with (
+        OpenAIFake(signing_key=CORPUS_SIGNING_KEY) as openai,
+        AnthropicFake(signing_key=CORPUS_SIGNING_KEY) as anthropic,
+        GeminiFake(signing_key=CORPUS_SIGNING_KEY) as gemini,
+    ):
+        router = await router_factory(mesh_config(openai, anthropic, gemini))
+        yield Mesh(router.url, openai, anthropic, gemini)
 
 
 def test_corpus_covers_every_pinned_client() -> None:
     clients = {captured.client for captured in generation_requests()}
     assert clients == {
-        "claude-code", "codex", "gemini-cli", "opencode", "opencode-google", "opencode-anthropic"
+        "claude-code", "codex", "codex-lite", "gemini-cli", "opencode", "opencode-google",
+        "opencode-anthropic", "aider",
     }  # fmt: skip
 
 

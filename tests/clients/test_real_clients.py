@@ -27,21 +27,13 @@ CLIENTS = (
     "opencode",
     "opencode-google",
     "opencode-anthropic",
+    "aider",
 )
-CHAT_REASONING = (
-    "a Chat Completions upstream gets no reasoning_content back: the signature cache "
-    "re-attaches reasoning for Anthropic, Gemini and Responses upstreams only"
-)
-NO_ENCRYPTED_REASONING = (
-    "turn 2 reaches the Responses upstream without a reasoning item: the Chat client asked "
-    "for no reasoning, so none was requested encrypted"
-)
+# aider edits files through its text edit formats and offers the model no tools: it has
+# no tool loop to run.
+WITHOUT_TOOLS = frozenset({"aider"})
 # (test, client, upstream kind) -> what fails today; every other combination runs.
-KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    ("tool-loop", "gemini-cli", "openai"): CHAT_REASONING,
-    ("tool-loop", "opencode-google", "openai"): CHAT_REASONING,
-    ("tool-loop", "opencode", "openai-responses"): NO_ENCRYPTED_REASONING,
-}
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 
 
 def paths(test: str) -> list[object]:
@@ -50,6 +42,7 @@ def paths(test: str) -> list[object]:
         for client in CLIENTS
         for kind in KINDS
         if (test, client, kind) not in KNOWN_FAILURES
+        and not (test == "tool-loop" and client in WITHOUT_TOOLS)
     ]
 
 
@@ -118,6 +111,8 @@ def reasoning_sent_back(kind: str, body: dict[str, Any]) -> bool:
 async def test_one_shot(loop_mesh: Mesh, client_home: Path, client: str, kind: str) -> None:
     output = await run(client, loop_mesh, kind, client_home, "Say hello in one word.")
     assert FINAL_TEXT in output
+    if client == "aider":  # every other address goes to a closed port (clients.NOWHERE)
+        assert not any(s in output for s in ("Max retries exceeded", "ProxyError")), output
     bodies = loop_mesh.upstream_requests(kind)
     assert bodies, f"{client} sent nothing to the {kind} upstream"
     assert all(not tool_result_texts(body) for body in bodies)
@@ -133,6 +128,12 @@ async def test_tool_loop_with_reasoning(
     with_result = [body for body in bodies if tool_result_texts(body)]
     assert with_result, f"{client} never sent a tool result to the {kind} upstream"
     last = with_result[-1]
+    print(
+        "DBG",
+        json.dumps(
+            [{k: v for k, v in b.items() if k not in ("tools", "instructions")} for b in bodies]
+        ),
+    )
     assert any(MARKER in text for text in tool_result_texts(last)), tool_result_texts(last)
     assert reasoning_sent_back(kind, last), f"{client} dropped the reasoning on {kind}"
     if client == "claude-code":

@@ -10,7 +10,7 @@ import pytest
 from tests.clients.clients import PROMPT, prepare
 from tests.clients.conftest import ChatGPTBackend
 from tests.clients.record import run_client
-from tests.clients.test_real_clients import CLIENTS, TIMEOUT
+from tests.clients.test_real_clients import CLIENTS, TIMEOUT, WITHOUT_TOOLS
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, tool_result_texts
 
 MODEL = "gpt-5"
@@ -30,7 +30,7 @@ async def test_one_shot(chatgpt_backend: ChatGPTBackend, client_home: Path, clie
     assert chatgpt_backend.codex.requests
 
 
-@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("client", [c for c in CLIENTS if c not in WITHOUT_TOOLS])
 async def test_tool_loop_with_reasoning(
     chatgpt_backend: ChatGPTBackend, client_home: Path, client: str
 ) -> None:

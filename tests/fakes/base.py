@@ -42,6 +42,11 @@ from tests.fakes.faults import send_fault
 
 Handler = Callable[[web.Request, "RecordedRequest"], Awaitable[web.StreamResponse]]
 
+# A fixed, test-only key: the capture server (tests/clients/capture.py) signs and encrypts
+# the reasoning of its answers with it, and the fakes a recorded corpus replays against
+# are built with it, so a recorded second turn carries reasoning they accept.
+CORPUS_SIGNING_KEY = b"cliproxy-client-corpus-signing-k"
+
 
 def estimate_tokens(text: str) -> int:
     """Deterministic token estimate used by every fake: about four characters a token."""

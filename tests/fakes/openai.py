@@ -62,23 +62,33 @@ RESPONSES_FIELDS = frozenset(
         "client_metadata",
     }
 )  # fmt: skip
-_REASONING_KEY = secrets.token_bytes(32)
 
 
-def encrypt_reasoning(text: str) -> str:
-    """Encrypted reasoning as this fake issues it (verified when sent back)."""
-    mac = hmac.new(_REASONING_KEY, text.encode(), hashlib.sha256).hexdigest()
-    return base64.b64encode(text.encode()).decode() + "." + mac
+class ReasoningSeal:
+    """Encrypted reasoning as the fake issues it (the text and its HMAC under one key),
+    verified when sent back. Fakes share one per-process key unless given their own (the
+    corpus key, so recorded turns replay)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def encrypt(self, text: str) -> str:
+        mac = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+        return base64.b64encode(text.encode()).decode() + "." + mac
+
+    def is_ours(self, content: Any) -> bool:
+        body, _, mac = str(content).partition(".")
+        try:
+            text = base64.b64decode(body, validate=True)
+        except ValueError:
+            return False
+        expected = hmac.new(self.key, text, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(mac, expected)
 
 
-def reasoning_is_ours(content: Any) -> bool:
-    body, _, mac = str(content).partition(".")
-    try:
-        text = base64.b64decode(body, validate=True)
-    except ValueError:
-        return False
-    expected = hmac.new(_REASONING_KEY, text, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, expected)
+PROCESS_SEAL = ReasoningSeal(secrets.token_bytes(32))
+encrypt_reasoning = PROCESS_SEAL.encrypt
+reasoning_is_ours = PROCESS_SEAL.is_ours
 
 
 CHAT_ROLES = ("system", "assistant", "user", "function", "tool", "developer")
@@ -244,7 +254,14 @@ def check_tool_choice(body: dict[str, Any], chat: bool) -> None:
     choice = body.get("tool_choice")
     if choice is None:
         return
-    tools = body.get("tools") or []
+    tools = list(body.get("tools") or [])
+    if not chat and isinstance(body.get("input"), list):
+        tools += [  # Codex's additional_tools items offer tools too
+            tool
+            for item in body["input"]
+            if isinstance(item, dict) and item.get("type") == "additional_tools"
+            for tool in item.get("tools") or []
+        ]
     if not tools:
         raise invalid(
             "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
@@ -401,8 +418,25 @@ def check_chat_messages(messages: Any) -> None:
         )
 
 
+def check_reasoning_returned(messages: list[dict[str, Any]], reasoned_calls: set[str]) -> None:
+    """DeepSeek's thinking-mode rule (Kimi's too): an assistant message whose tool calls
+    came with `reasoning_content` must carry that reasoning back on every later request,
+    else 400. This fake applies it to the tool calls it answered with reasoning."""
+    for message in messages:
+        if message.get("role") != "assistant" or message.get("reasoning_content"):
+            continue
+        ids = {call.get("id") for call in message.get("tool_calls") or []}
+        if ids & reasoned_calls:
+            raise invalid(
+                "The `reasoning_content` in the thinking mode must be passed back to the API.",
+                code="invalid_request_error",
+            )
+
+
 def check_responses_input(
-    body: dict[str, Any], stored_responses: Mapping[str, list[dict[str, Any]]]
+    body: dict[str, Any],
+    stored_responses: Mapping[str, list[dict[str, Any]]],
+    seal: ReasoningSeal = PROCESS_SEAL,
 ) -> list[dict[str, Any]]:
     """The input items of a Responses request, checked like the real API does."""
     raw = body.get("input")
@@ -462,15 +496,13 @@ def check_responses_input(
                     f"{item.get('call_id')}.",
                     "input",
                 )
-        elif kind == "reasoning" and "encrypted_content" in item:
-            if not reasoning_is_ours(item["encrypted_content"]):
-                raise invalid(
-                    "The encrypted content for item "
-                    f"{item.get('id') or f'input[{i}]'} could not be verified.",
-                    f"input[{i}].encrypted_content",
-                    "invalid_encrypted_content",
-                )
-        elif kind not in ("reasoning", "item_reference"):
+        elif kind == "reasoning":
+            check_reasoning_item(item, i, stored_responses, seal)
+        elif kind == "additional_tools":
+            # where Codex offers its tools for the models it marks use_responses_lite
+            # (tests/clients/corpus/codex-lite); validated like `tools`
+            check_tools(item.get("tools"), chat=False)
+        elif kind != "item_reference":
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "
                 "'function_call', 'function_call_output', 'reasoning' and "
@@ -480,6 +512,42 @@ def check_responses_input(
             )
         items.append(item)
     return items
+
+
+def check_reasoning_item(
+    item: dict[str, Any],
+    i: int,
+    stored_responses: Mapping[str, list[dict[str, Any]]],
+    seal: ReasoningSeal,
+) -> None:
+    """Reasoning comes back as the encrypted content this fake issued, or by the id of an
+    item of a stored response (a store=false response's items are not kept)."""
+    if item.get("encrypted_content"):
+        if not seal.is_ours(item["encrypted_content"]):
+            raise invalid(
+                f"The encrypted content for item {item.get('id') or f'input[{i}]'} could "
+                "not be verified.",
+                f"input[{i}].encrypted_content",
+                "invalid_encrypted_content",
+            )
+        return
+    item_id = item.get("id")
+    if not item_id:
+        raise invalid(
+            f"Missing required parameter: 'input[{i}].id'.",
+            f"input[{i}].id",
+            "missing_required_parameter",
+        )
+    if not any(o.get("id") == item_id for out in stored_responses.values() for o in out):
+        raise ApiError(
+            openai_error(
+                404,
+                f"Item with id '{item_id}' not found. Items are not persisted when `store` "
+                "is set to false. Try again with `store` set to true, or remove this item "
+                "from your input.",
+                param="input",
+            )
+        )
 
 
 def tool_call_id(call: ToolCall, index: int) -> str:
@@ -494,9 +562,18 @@ class OpenAIFake(FakeServer):
 
     default_keys = ("sk-test-openai",)
 
-    def __init__(self, keys: Sequence[str] | None = None, *, record: bool = True) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str] | None = None,
+        *,
+        record: bool = True,
+        signing_key: bytes | None = None,
+    ) -> None:
         super().__init__(keys, record=record)
+        self.seal = ReasoningSeal(signing_key) if signing_key else PROCESS_SEAL
         self.stored_responses: dict[str, list[dict[str, Any]]] = {}
+        # Tool-call ids this fake answered with reasoning_content (check_reasoning_returned).
+        self.reasoned_calls: set[str] = set()
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [
@@ -554,6 +631,7 @@ class OpenAIFake(FakeServer):
         check_output_format(body, chat=True)
         check_images(body, chat=True)
         messages = body["messages"]
+        check_reasoning_returned(messages, self.reasoned_calls)
         last_user = next(
             (text_of(m.get("content")) for m in reversed(messages) if m["role"] == "user"), ""
         )
@@ -572,7 +650,12 @@ class OpenAIFake(FakeServer):
             plan=chat.plan,
             error=status_response,
         )
-        return await self.perform(request, record, self.next_behaviour(record), render)
+        behaviour = self.next_behaviour(record)
+        if isinstance(behaviour, Reply) and behaviour.reasoning:
+            self.reasoned_calls.update(
+                tool_call_id(call, i) for i, call in enumerate(behaviour.tool_calls)
+            )
+        return await self.perform(request, record, behaviour, render)
 
     # /v1/responses ------------------------------------------------------------------------
 
@@ -584,7 +667,7 @@ class OpenAIFake(FakeServer):
         check_output_format(body, chat=False)
         check_images(body, chat=False)
         items = self.check_responses_input(body)
-        render_state = responses_render(body, items, self.remember_response)
+        render_state = responses_render(body, items, self.remember_response, self.seal)
         render = Renderer(
             stream=bool(body.get("stream")),
             body=render_state.final,
@@ -598,7 +681,7 @@ class OpenAIFake(FakeServer):
             self.stored_responses[response["id"]] = response["output"]
 
     def check_responses_input(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        return check_responses_input(body, self.stored_responses)
+        return check_responses_input(body, self.stored_responses, self.seal)
 
 
 class ChatRender:
@@ -749,8 +832,10 @@ class ResponsesRender:
         default_text: str,
         input_tokens: int,
         on_complete: Any,
+        seal: ReasoningSeal = PROCESS_SEAL,
     ) -> None:
         self.request = request_body
+        self.seal = seal
         self.default_text = default_text
         self.input_tokens = input_tokens
         self.on_complete = on_complete
@@ -816,7 +901,7 @@ class ResponsesRender:
                 "summary": [{"type": "summary_text", "text": reply.reasoning}],
             }
             if "reasoning.encrypted_content" in (self.request.get("include") or []):
-                item["encrypted_content"] = encrypt_reasoning(reply.reasoning)
+                item["encrypted_content"] = self.seal.encrypt(reply.reasoning)
             output.append(item)
         text = reply_text(reply, self.default_text)
         if text or not reply.tool_calls:
@@ -952,7 +1037,10 @@ class ResponsesRender:
 
 
 def responses_render(
-    body: dict[str, Any], items: list[dict[str, Any]], on_complete: Any
+    body: dict[str, Any],
+    items: list[dict[str, Any]],
+    on_complete: Any,
+    seal: ReasoningSeal = PROCESS_SEAL,
 ) -> ResponsesRender:
     """The renderer of one checked Responses request: echoes the last user text and
     estimates input tokens from the instructions and every input item."""
@@ -968,6 +1056,7 @@ def responses_render(
         default_text=f"echo: {last_user}",
         input_tokens=estimate_tokens(input_text) + 4 * len(items),
         on_complete=on_complete,
+        seal=seal,
     )
 
 

@@ -306,3 +306,30 @@ def test_hosted_tool_is_a_400_when_strict() -> None:
 def test_a_forced_hosted_tool_stays_a_400() -> None:
     with pytest.raises(UnsupportedFeature, match="only function tool choices"):
         RESP.decode_request(codex_with_web_search(tool_choice={"type": "web_search"}))
+
+
+def test_additional_tools_items_are_lifted_into_the_tool_list() -> None:
+    """Codex with its own default models (Responses Lite) sends `tools: []` and offers its
+    tools in an `additional_tools` input item (tests/clients/corpus/codex-lite)."""
+    namespace = {
+        "type": "namespace",
+        "name": "clock",
+        "description": "",
+        "tools": [{"type": "function", "name": "sleep", "parameters": {"type": "object"}}],
+    }
+    offered = {
+        "type": "additional_tools",
+        "id": "at_1",
+        "role": "developer",
+        "tools": [APPLY_PATCH, namespace, {"type": "file_search"}],
+    }
+    body = codex_request(tools=[], tool_choice="auto")
+    body["input"] = [offered, *body["input"]]
+    req = RESP.decode_request(body)
+    assert [tool.name for tool in req.tools] == ["apply_patch", "clock__sleep"]
+    c = ctx()
+    chat = get_codec(Format.OPENAI_CHAT).encode_request(req, c)
+    assert [t["function"]["name"] for t in chat["tools"]] == ["apply_patch", "clock__sleep"]
+    assert chat["tool_choice"] == "auto"
+    assert [m["role"] for m in chat["messages"]] == ["user", "assistant", "tool"]
+    assert c.dropped == ["input[0].tools[2]"]

@@ -56,21 +56,29 @@ def test_entries_expire_after_the_ttl() -> None:
     assert len(cache) == 0
 
 
-def test_only_signed_reasoning_before_a_call_is_remembered() -> None:
+def test_reasoning_an_upstream_wants_back_before_a_call_is_remembered() -> None:
+    """Signed reasoning, and Chat's unsigned reasoning_content (DeepSeek wants it back on a
+    tool-call turn); other formats' unsigned thought text checks nothing and is not kept."""
     cache = ReasoningCache()
     cache.remember_parts(
         [
-            ReasoningPart("plain", None, Format.OPENAI_CHAT),
+            ReasoningPart("plain", None, Format.GEMINI),
             ToolCallPart("call_1", "f", "{}"),
             thinking("signed"),
             TextPart("let me look"),
             ToolCallPart("call_2", "f", "{}"),
             ToolCallPart("call_3", "f", "{}"),
+            ReasoningPart("chat", None, Format.OPENAI_CHAT),
+            ToolCallPart("call_4", "f", "{}"),
+            ReasoningPart("", None, Format.OPENAI_CHAT),
+            ToolCallPart("call_5", "f", "{}"),
         ]
     )
     assert cache.recall("call_1") is None
     assert cache.recall("call_2") == (thinking("signed"),)
     assert cache.recall("call_3") is None  # parallel calls: the reasoning goes once
+    assert cache.recall("call_4") == (ReasoningPart("chat", None, Format.OPENAI_CHAT),)
+    assert cache.recall("call_5") is None
 
 
 def test_recorder_rebuilds_streamed_reasoning() -> None:

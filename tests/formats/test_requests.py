@@ -648,3 +648,30 @@ def test_stop_to_responses_is_unsupported() -> None:
     )
     with pytest.raises(UnsupportedFeature, match="stop"):
         RESP.encode_request(req, ctx())
+
+
+def test_responses_upstream_stores_nothing_and_gets_only_encrypted_reasoning_back() -> None:
+    """store=false: a reasoning item without its encrypted content would only name a
+    stored item (a 404 upstream), so it is left out; encrypted reasoning is asked for only
+    when reasoning is on (models that do not reason reject the include)."""
+    plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    body = RESP.encode_request(CHAT.decode_request(plain), ctx())
+    assert body["store"] is False
+    assert "include" not in body
+    history = {
+        "model": "m",
+        "input": [
+            {"role": "user", "content": "hi"},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "t"}]},
+            {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "done"},
+        ],
+        "reasoning": {"effort": "low"},
+    }
+    through_ir = RESP.encode_request(RESP.decode_request(history), ctx())
+    assert [item.get("type", "message") for item in through_ir["input"]] == [
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+    assert through_ir["include"] == ["reasoning.encrypted_content"]

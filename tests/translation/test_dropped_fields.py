@@ -92,3 +92,34 @@ async def test_strict_translation_answers_400_naming_the_field(
     assert status == 400
     assert "topK" in body["error"]["message"] and body["error"]["status"] == "INVALID_ARGUMENT"
     assert "X-Cliproxy-Dropped" not in headers
+
+
+async def test_a_replayed_web_search_reaches_chat_as_text_and_is_named(mesh: Mesh) -> None:
+    """A Responses client's earlier web_search_call has no Chat form: its query and sources
+    go as text in the assistant turn, and the item is named."""
+    search = {
+        "type": "web_search_call",
+        "id": "ws_1",
+        "status": "completed",
+        "action": {
+            "type": "search",
+            "query": "paris weather",
+            "sources": [{"type": "url", "url": "https://weather.example/paris"}],
+        },
+    }
+    body = {
+        "model": client_model("openai"),
+        "input": [
+            {"role": "user", "content": "Weather in Paris?"},
+            search,
+            {"role": "assistant", "content": "18C."},
+            {"role": "user", "content": "Tomorrow?"},
+        ],
+    }
+    status, answer, headers = await post(mesh.url, "/v1/responses", body)
+    assert status == 200, answer
+    assert headers["X-Cliproxy-Dropped"] == "input[1]"
+    assistant = mesh.upstream_requests("openai")[-1]["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert "paris weather" in str(assistant["content"])
+    assert "https://weather.example/paris" in str(assistant["content"])

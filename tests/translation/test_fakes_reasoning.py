@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from tests.fakes.anthropic import AnthropicFake
-from tests.fakes.behaviours import Reply
+from tests.fakes.behaviours import Reply, ToolCall
 from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake, encrypt_reasoning
 
@@ -100,3 +100,54 @@ async def test_responses_checks_the_encrypted_reasoning_it_issued(openai_fake: O
 
     assert await turn(encrypt_reasoning("thought")) == 200
     assert await turn("bm90IG91cnM.deadbeef") == 400
+
+
+async def test_chat_wants_the_reasoning_of_its_tool_call_turns_back(
+    openai_fake: OpenAIFake,
+) -> None:
+    """As DeepSeek in thinking mode: reasoning_content given with a tool call must come back."""
+    openai_fake.script.push(Reply(text="", reasoning="t", tool_calls=[ToolCall("f", {})]))
+    openai_fake.script.always(Reply(text="ok"))
+    headers = {"Authorization": f"Bearer {openai_fake.key}"}
+    url = openai_fake.base_url + "/v1/chat/completions"
+    question = {"role": "user", "content": "q"}
+    status, first = await post(url, {"model": "gpt-4o", "messages": [question]}, headers)
+    assert status == 200
+    message = first["choices"][0]["message"]
+    assert message["reasoning_content"] == "t"
+    call_id = message["tool_calls"][0]["id"]
+
+    async def turn(assistant: dict[str, Any]) -> tuple[int, Any]:
+        result = {"role": "tool", "tool_call_id": call_id, "content": "r"}
+        return await post(
+            url, {"model": "gpt-4o", "messages": [question, assistant, result]}, headers
+        )
+
+    bare = {k: v for k, v in message.items() if k != "reasoning_content"}
+    status, body = await turn(bare)
+    assert status == 400
+    assert "reasoning_content" in body["error"]["message"]
+    assert (await turn(message))[0] == 200
+
+
+async def test_responses_finds_no_reasoning_item_of_an_unstored_response(
+    openai_fake: OpenAIFake,
+) -> None:
+    """As OpenAI: a reasoning item without encrypted content names a stored item; with
+    store=false nothing was stored, so it is a 404."""
+    openai_fake.script.push(Reply(text="", reasoning="t", tool_calls=[ToolCall("f", {})]))
+    openai_fake.script.always(Reply(text="ok"))
+    headers = {"Authorization": f"Bearer {openai_fake.key}"}
+    url = openai_fake.base_url + "/v1/responses"
+    question = {"role": "user", "content": "q"}
+    body = {"model": "gpt-5", "input": [question], "store": False}
+    status, first = await post(url, body, headers)
+    assert status == 200
+    reasoning, call = first["output"][0], first["output"][1]
+    assert "encrypted_content" not in reasoning
+    result = {"type": "function_call_output", "call_id": call["call_id"], "output": "r"}
+    status, answer = await post(
+        url, {**body, "input": [question, reasoning, call, result]}, headers
+    )
+    assert status == 404
+    assert "not persisted" in answer["error"]["message"]

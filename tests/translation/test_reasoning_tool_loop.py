@@ -1,11 +1,13 @@
 """Reasoning survives a tool loop: every client format x every upstream kind, thinking on.
 
 Turn 1: the upstream thinks and calls a tool. Turn 2: the client sends the conversation
-back as it naturally would (a Chat client has nowhere to keep a signature; a Gemini
-client drops thought parts, as Gemini CLI does) with the tool's result. The fakes are as
-strict as the real services on turn 2: Anthropic wants the assistant turn to start with
-its signed thinking, Gemini 3 wants its signature on the function call, Responses checks
-the encrypted reasoning it issued. So turn 2 is only accepted if the reasoning the
+back as it naturally would (a Chat client has nowhere to keep a signature and keeps
+`reasoning_content` only where the upstream speaks Chat itself; a Gemini client drops
+thought parts, as Gemini CLI does) with the tool's result. The fakes are as strict as the
+real services on turn 2: Anthropic wants the assistant turn to start with its signed
+thinking, Gemini 3 wants its signature on the function call, Responses checks the
+encrypted reasoning it issued, Chat (as DeepSeek in thinking mode) wants the
+`reasoning_content` of a tool-call turn back. So turn 2 is only accepted if the reasoning the
 upstream issued came back to it.
 """
 
@@ -72,6 +74,9 @@ def assert_reasoning_came_back(mesh: Mesh, kind: str) -> None:
     elif kind == "openai-responses":
         reasoning = [i for i in sent["input"] if i.get("type") == "reasoning"]
         assert reasoning and reasoning_is_ours(reasoning[0]["encrypted_content"])
+    else:
+        turn = next(m for m in sent["messages"] if m["role"] == "assistant")
+        assert turn["reasoning_content"] == THOUGHT
 
 
 # ---- one turn per client format, through its official SDK -------------------------------
@@ -98,20 +103,20 @@ async def chat_loop(sdk: openai.AsyncOpenAI, kind: str, streamed: bool) -> str:
     messages: list[Any] = [{"role": "user", "content": QUESTION}]
     first = await chat_turn(sdk, kind, messages, streamed)
     call = first.tool_calls[0]
-    messages += [
-        {  # all a Chat client keeps: no signature, no encrypted reasoning
-            "role": "assistant",
-            "content": first.content,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.function.name, "arguments": call.function.arguments},
-                }
-            ],
-        },
-        {"role": "tool", "tool_call_id": call.id, "content": "18C"},
-    ]
+    kept: dict[str, Any] = {  # all a Chat client keeps: no signature, no encrypted reasoning
+        "role": "assistant",
+        "content": first.content,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+        ],
+    }
+    if kind == "openai":  # passthrough: only the client can give DeepSeek its reasoning back
+        kept["reasoning_content"] = first.model_extra["reasoning_content"]
+    messages += [kept, {"role": "tool", "tool_call_id": call.id, "content": "18C"}]
     return (await chat_turn(sdk, kind, messages, streamed)).content
 
 

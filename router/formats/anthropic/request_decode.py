@@ -24,6 +24,7 @@ from router.formats.ir import (
     ToolChoice,
     ToolResultPart,
 )
+from router.formats.search_replay import anthropic_block_text, is_anthropic_search_block
 
 FMT = Format.ANTHROPIC
 _UNSUPPORTED_BLOCKS = frozenset(
@@ -47,7 +48,8 @@ def decode_anthropic_request(body: dict) -> Request:
         raise FormatError("request body must be a JSON object")
     system = _decode_system(body.get("system"))
     mid_system: list[tuple[int, str]] = []
-    messages = _decode_messages(require(body, "messages", list), mid_system)
+    replayed: list[str] = []
+    messages = _decode_messages(require(body, "messages", list), mid_system, replayed)
     tool_choice, parallel = _decode_tool_choice(body.get("tool_choice"))
     output_config = optional(body, "output_config", dict) or {}
     stop = optional(body, "stop_sequences", list) or []
@@ -74,13 +76,16 @@ def decode_anthropic_request(body: dict) -> Request:
         user=optional(optional(body, "metadata", dict) or {}, "user_id", str, "metadata."),
         origin=FMT,
         untranslatable=untranslatable(body),
-        hints=hints_present(body),
+        hints=hints_present(body) + replayed,
     )
 
 
-def _decode_messages(raw_messages: list, mid_system: list[tuple[int, str]]) -> list[Message]:
+def _decode_messages(
+    raw_messages: list, mid_system: list[tuple[int, str]], replayed: list[str]
+) -> list[Message]:
     """User and assistant turns. A `system` message inside the conversation (Claude Code
-    sends them; the Messages API accepts them) keeps its place in `mid_system`."""
+    sends them; the Messages API accepts them) keeps its place in `mid_system`; the
+    blocks of earlier web searches become text, named in `replayed`."""
     messages: list[Message] = []
     for i, msg in enumerate(raw_messages):
         where = f"messages[{i}]"
@@ -93,7 +98,8 @@ def _decode_messages(raw_messages: list, mid_system: list[tuple[int, str]]) -> l
             continue
         if role not in ("user", "assistant"):
             raise FormatError(f"{where}.role: expected 'user', 'assistant' or 'system'")
-        messages.append(Message(role, decode_blocks(msg.get("content"), where + ".content", FMT)))
+        parts = decode_blocks(msg.get("content"), where + ".content", FMT, replayed)
+        messages.append(Message(role, parts))
     return messages
 
 
@@ -145,9 +151,13 @@ def _decode_result_content(content: Any, where: str) -> list[TextPart | ImagePar
     return out
 
 
-def decode_blocks(content: Any, where: str, client: Format) -> list[Part]:
+def decode_blocks(
+    content: Any, where: str, client: Format, replayed: list[str] | None = None
+) -> list[Part]:
     """Content blocks -> IR parts. `client` is FMT when decoding a client request (foreign
-    signatures are unwrapped) and is also FMT for upstream answers (raw signatures)."""
+    signatures are unwrapped) and is also FMT for upstream answers (raw signatures). With
+    `replayed` (a client request), the blocks of an earlier web search become text and
+    their names are added to it (search_replay.py)."""
     if isinstance(content, str):
         return [TextPart(content)]
     if not isinstance(content, list):
@@ -179,6 +189,11 @@ def decode_blocks(content: Any, where: str, client: Format) -> list[Part]:
             case "redacted_thinking":
                 sig, source = unwrap_signature(require(block, "data", str, bwhere + "."), client)
                 parts.append(ReasoningPart(text="", signature=sig, source=source, redacted=True))
+            case "server_tool_use" | "web_search_tool_result" if (
+                replayed is not None and is_anthropic_search_block(block)
+            ):
+                replayed.append(bwhere)
+                parts.append(TextPart(anthropic_block_text(block)))
             case str(btype) if btype in _UNSUPPORTED_BLOCKS:
                 raise UnsupportedFeature(f"{bwhere}.type: content block {btype!r} is not supported")
             case btype:

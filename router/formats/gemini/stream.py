@@ -171,7 +171,9 @@ class GeminiStreamEncoder:
     one JSON array streamed element by element (`[` obj `,` obj ... `]`). Function call
     arguments are collected and sent whole when the call's block ends."""
 
-    __slots__ = ("_args", "_call", "_kind", "_pending_sig", "_prefix", "_sent", "_sse", "_tail")
+    __slots__ = (
+        "_args", "_call", "_kind", "_pending_sig", "_prefix", "_sent", "_source", "_sse", "_tail",
+    )  # fmt: skip
 
     def __init__(self, ctx: TranslationContext, sse: bool = True) -> None:
         self._sse = sse
@@ -185,6 +187,10 @@ class GeminiStreamEncoder:
         self._call: tuple[str, str] = ("", "")
         self._args: list[str] = []
         self._pending_sig: str | None = None
+        # The format of the reasoning block being streamed while no signature has come for
+        # it; at its end it gets a wrapped empty one (as whole answers do), so the thought
+        # text a client sends back is tagged with the format that wants it.
+        self._source: Format | None = None
 
     def _frame(self, payload: str) -> bytes:
         if self._sse:
@@ -218,6 +224,8 @@ class GeminiStreamEncoder:
                 return b""
             case BlockStart():
                 self._kind = ev.kind
+                if ev.kind == "reasoning" and ev.source not in (None, FMT):
+                    self._source = ev.source
                 if ev.kind == "tool_call":
                     self._call = (ev.id or "", ev.name or "")
                     self._args = []
@@ -237,11 +245,15 @@ class GeminiStreamEncoder:
         """The signature waits for the next part (a function call's signature goes on the
         call, where clients that drop thought parts keep it), never an empty thought."""
         self._pending_sig = wrap_signature(ev.signature, ev.source, FMT)
+        self._source = None
         return b""
 
     def _block_stop(self) -> bytes:
         kind = self._kind
         self._kind = None
+        if self._source is not None:
+            self._pending_sig = wrap_signature("", self._source, FMT)
+            self._source = None
         if kind != "tool_call":
             return b""
         call_id, name = self._call

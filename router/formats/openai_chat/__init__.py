@@ -8,7 +8,7 @@ stream.py          chunk stream decoder (upstream side) and encoder (client side
 
 from __future__ import annotations
 
-from router.formats.codec import Codec, dumps
+from router.formats.codec import Codec, StreamDecoder, dumps
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import Format, Request, Response
@@ -23,6 +23,7 @@ from router.formats.openai_chat.response import (
     openai_error_body,
 )
 from router.formats.openai_chat.stream import ChatStreamDecoder, ChatStreamEncoder
+from router.formats.reasoning_cache import RecordingDecoder
 from router.formats.sse import encode_sse
 
 
@@ -36,13 +37,15 @@ class OpenAIChatCodec(Codec):
         return encode_chat_request(req, ctx)
 
     def decode_response(self, body: dict, ctx: TranslationContext) -> Response:
-        return decode_chat_response(body, ctx)
+        resp = decode_chat_response(body, ctx)
+        ctx.reasoning.remember_parts(resp.parts)
+        return resp
 
     def encode_response(self, resp: Response, ctx: TranslationContext) -> dict:
         return encode_chat_response(resp, ctx)
 
-    def stream_decoder(self, ctx: TranslationContext) -> ChatStreamDecoder:
-        return ChatStreamDecoder(ctx)
+    def stream_decoder(self, ctx: TranslationContext) -> StreamDecoder:
+        return RecordingDecoder(ChatStreamDecoder(ctx), ctx.reasoning)
 
     def stream_encoder(self, ctx: TranslationContext) -> ChatStreamEncoder:
         return ChatStreamEncoder(ctx)

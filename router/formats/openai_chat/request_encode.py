@@ -18,6 +18,7 @@ from router.formats.ir import (
     all_system,
     mid_system_at,
 )
+from router.formats.reasoning_cache import with_cached_reasoning
 
 FMT = Format.OPENAI_CHAT
 # Optional knobs that map one to one onto Chat Completions fields of the same name.
@@ -26,6 +27,7 @@ _SAME_NAME = ("seed", "presence_penalty", "frequency_penalty", "logit_bias", "ve
 
 def encode_chat_request(req: Request, ctx: TranslationContext) -> dict:
     check_target(req, FMT, ctx)
+    req = with_cached_reasoning(req, FMT, ctx.reasoning)
     merge = ctx.merge_system
     messages: list[dict] = _system_messages(all_system(req) if merge else req.system)
     mid = {} if merge else mid_system_at(req)

@@ -3,6 +3,8 @@ field (see router/formats/features.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from router.formats.codec import optional
 from router.formats.features import HOSTED_TOOL, note_unknown
 from router.formats.web_search import is_responses_web_search
@@ -45,6 +47,8 @@ KNOWN = TRANSLATED | frozenset(DROPPED_HINTS) | DEFAULT_ONLY
 # Tool types that become IR tools; any other is a hosted tool (Codex sends web_search on
 # every request), dropped with a note unless the request is strict.
 FUNCTION_TOOL_TYPES = ("function", "custom", "namespace")
+# The input item Codex offers its tools in for the models it marks use_responses_lite.
+ADDITIONAL_TOOLS = "additional_tools"
 # `include` asks for extra output; only log probabilities would be lost in translation.
 _INCLUDE_LOGPROBS = "message.output_text.logprobs"
 
@@ -67,15 +71,31 @@ def untranslatable(body: dict) -> dict[str, str]:
     text = optional(body, "text", dict)
     if text:
         note_unknown(text, frozenset({"format", "verbosity"}), found, "text.")
-    for i, tool in enumerate(optional(body, "tools", list) or ()):
+    for where, tool in tool_entries(body):
         if (
             isinstance(tool, dict)
             and tool.get("type") not in FUNCTION_TOOL_TYPES
             and not is_responses_web_search(tool)
         ):
-            found[f"tools[{i}]"] = HOSTED_TOOL
+            found[where] = HOSTED_TOOL
     note_unknown(body, KNOWN, found)
     return found
+
+
+def tool_entries(body: dict) -> list[tuple[str, Any]]:
+    """(where, tool) for every tool a request offers: `tools`, then those of its
+    `additional_tools` input items, where Codex puts them for the models it marks
+    `use_responses_lite` (recorded: tests/clients/corpus/codex-lite)."""
+    entries: list[tuple[str, Any]] = [
+        (f"tools[{i}]", tool) for i, tool in enumerate(optional(body, "tools", list) or ())
+    ]
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        if isinstance(item, dict) and item.get("type") == ADDITIONAL_TOOLS:
+            where = f"input[{i}]."
+            tools = optional(item, "tools", list, where) or ()
+            entries += [(f"{where}tools[{j}]", tool) for j, tool in enumerate(tools)]
+    return entries
 
 
 def hints_present(body: dict) -> list[str]:

@@ -32,8 +32,10 @@ from router.formats.ir import (
 from router.formats.openai_responses.policy import (
     FUNCTION_TOOL_TYPES,
     hints_present,
+    tool_entries,
     untranslatable,
 )
+from router.formats.search_replay import RESPONSES_ITEM, responses_item_text
 
 FMT = Format.OPENAI_RESPONSES
 _SUMMARY_MODES = ("auto", "concise", "detailed")
@@ -55,7 +57,7 @@ def decode_responses_request(body: dict) -> Request:
         system.append(instructions)
     mid_system: list[tuple[int, str]] = []
     messages = _decode_input(body.get("input"), system, mid_system)
-    raw_tools = optional(body, "tools", list) or []
+    raw_tools = tool_entries(body)
     tools = _decode_tools(raw_tools)
     tool_choice = _decode_tool_choice(body.get("tool_choice"))
     reasoning = _decode_reasoning(optional(body, "reasoning", dict))
@@ -78,11 +80,23 @@ def decode_responses_request(body: dict) -> Request:
         user=optional(body, "safety_identifier", str) or optional(body, "user", str),
         verbosity=optional(text, "verbosity", str, "text.") if text else None,
         previous_response_id=optional(body, "previous_response_id", str),
-        web_search=web_search.find(raw_tools, web_search.is_responses_web_search),
+        web_search=next(
+            (where for where, tool in raw_tools if web_search.is_responses_web_search(tool)), None
+        ),
         origin=FMT,
         untranslatable=untranslatable(body),
-        hints=hints_present(body),
+        hints=hints_present(body) + _replayed_searches(body.get("input")),
     )
+
+
+def _replayed_searches(raw_input: Any) -> list[str]:
+    """The client's names of the earlier web searches it sent back (as text upstream)."""
+    items = raw_input if isinstance(raw_input, list) else []
+    return [
+        f"input[{i}]"
+        for i, item in enumerate(items)
+        if isinstance(item, dict) and item.get("type") == RESPONSES_ITEM
+    ]
 
 
 def _decode_input(
@@ -134,6 +148,10 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: System
             append_tool_result(messages, ToolResultPart(call_id=call_id, content=content))
         case "reasoning":
             _assistant(messages).parts.append(decode_reasoning_item(item, FMT))
+        case "additional_tools":
+            pass  # offered tools, lifted into the tool list (tool_entries)
+        case "web_search_call":
+            _assistant(messages).parts.append(TextPart(responses_item_text(item)))
         case itype:
             raise UnsupportedFeature(f"{where}.type: input item type {itype!r} is not supported")
 
@@ -220,10 +238,10 @@ def flat_tool_name(namespace: str | None, name: str) -> str:
     return f"{namespace}{'' if namespace.endswith('_') else '__'}{name}"
 
 
-def _decode_tools(raw_tools: list) -> list[Tool]:
+def _decode_tools(raw_tools: list[tuple[str, Any]]) -> list[Tool]:
     tools: list[Tool] = []
-    for i, tool in enumerate(raw_tools):
-        tools.extend(_decode_tool(tool, f"tools[{i}]"))
+    for where, tool in raw_tools:
+        tools.extend(_decode_tool(tool, where))
     return tools
 
 

@@ -82,7 +82,9 @@ def _assistant_items(msg: Message, ctx: TranslationContext) -> list[dict]:
                     "arguments": part.arguments,
                 }
             )
-        elif isinstance(part, ReasoningPart) and part.source is FMT:
+        elif isinstance(part, ReasoningPart) and part.source is FMT and part.signature:
+            # without its encrypted content a reasoning item only names a stored one,
+            # which a store=false upstream answers with a 404
             items.append(_reasoning_item(part))
     return items
 
@@ -101,8 +103,7 @@ def _reasoning_item(part: ReasoningPart) -> dict:
     if part.item_id:
         item["id"] = part.item_id
     item["summary"] = [{"type": "summary_text", "text": part.text}] if part.text else []
-    if part.signature:
-        item["encrypted_content"] = part.signature
+    item["encrypted_content"] = part.signature
     return item
 
 
@@ -182,12 +183,15 @@ def _encode_generation(req: Request, body: dict) -> None:
         body["top_p"] = req.top_p
     if req.stop:
         raise cannot_express(client_field(req, "stop"), "stop sequences", FMT)
+    # cliproxy keeps no conversation and never refers to a stored one, so it asks the
+    # upstream to store nothing; the reasoning then comes back on the next turn of a tool
+    # loop only as its encrypted content (from the client or the cache). Only asked for
+    # when reasoning is on: models that do not reason reject the include with a 400.
+    body["store"] = False
     reasoning = _encode_reasoning(req)
     if reasoning:
         body["reasoning"] = reasoning
         if reasoning.get("effort") != "none":
-            # cliproxy keeps no conversation: the reasoning comes back on the next turn of
-            # a tool loop only as its encrypted content (from the client or the cache)
             body["include"] = ["reasoning.encrypted_content"]
     text = _encode_text(req)
     if text:
