@@ -214,6 +214,7 @@ def _plan(request: web.Request, runtime: Runtime, gen: Generation, build: CallBu
         build.ir,
         headers=request.headers,
         client_key=key if isinstance(key, str) else None,
+        raw=gen.raw,
     )
     plan = plan_route(facts, runtime.table, runtime.rules, runtime.sticky)
     if plan.rule is not None:
