@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
-from typing import Any
+from collections import deque
+from typing import Any, TextIO
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_./:@+-]")
 _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.-]")
@@ -34,10 +36,29 @@ def logfmt_value(value: Any) -> str:
     return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    """``name`` as written before ``=`` (remembered: the same few names come every line)."""
+    key = _KEYS.get(name)
+    if key is None:
+        key = _UNSAFE_KEY.sub("_", name)
+        if len(_KEYS) < 4096:
+            _KEYS[name] = key
+    return key
+
+
 def logfmt(fields: dict[str, Any]) -> str:
-    return " ".join(
-        f"{_UNSAFE_KEY.sub('_', k)}={logfmt_value(v)}" for k, v in fields.items() if v is not None
-    )
+    keys: list[str] = []
+    texts: list[str] = []
+    for name, value in fields.items():
+        if value is not None:
+            keys.append(_key(name))
+            texts.append(value if type(value) is str else str(value))
+    if all(texts) and not _UNSAFE.search("".join(texts)):  # the usual line: nothing to quote
+        return " ".join([f"{key}={text}" for key, text in zip(keys, texts, strict=True)])
+    return " ".join([f"{key}={logfmt_value(text)}" for key, text in zip(keys, texts, strict=True)])
 
 
 class LineFormatter(logging.Formatter):
@@ -62,14 +83,83 @@ class LineFormatter(logging.Formatter):
         return line
 
 
+class BatchingHandler(logging.Handler):
+    """Builds each line where it is logged and writes them from a thread of its own.
+
+    ``emit`` only formats the record and appends the line; the writer thread wakes when
+    lines arrive, waits ``linger`` seconds for more and writes them with one call, so the
+    event loop never waits on the stream and a busy router makes one write per batch.
+    ``flush`` (called by ``logging.shutdown`` at exit) writes every line logged before it.
+    """
+
+    def __init__(self, stream: TextIO, linger: float = 0.05) -> None:
+        super().__init__()
+        self.stream = stream
+        self.linger = linger
+        self._pending: deque[str] = deque()
+        self._wake = threading.Event()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        # Called under the handler's lock, as _take is: an empty queue means the writer
+        # is (or is about to be) waiting for a wake-up.
+        if not self._pending:
+            self._pending.append(line)
+            self._wake.set()
+        else:
+            self._pending.append(line)
+
+    def _take(self) -> list[str]:
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
+            lines = list(self._pending)
+            self._pending.clear()
+        return lines
+
+    def _write(self) -> None:
+        with self._write_lock:  # batches reach the stream in the order they were taken
+            lines = self._take()
+            if not lines:
+                return
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr gone (closed pipe): nowhere left to say so
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.linger)
+            self._write()
+
+    def flush(self) -> None:
+        self._write()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.flush()
+        super().close()
+
+
 def setup_logging(level: str) -> None:
     """One line per record on stderr; skips the per-record work cliproxy never logs
-    (caller frame lookup, thread and process names), which is most of logging's cost."""
+    (caller frame lookup, thread and process names), which is most of logging's cost.
+    Lines are written off the caller's thread (``BatchingHandler``)."""
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BatchingHandler(sys.stderr)
     handler.setFormatter(LineFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

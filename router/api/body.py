@@ -9,7 +9,6 @@ is not valid Unicode (an unpaired surrogate escape) (400).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -18,6 +17,7 @@ from aiohttp import web
 from router.api.content_encoding import decode_content
 from router.context import context
 from router.errors import ErrorKind, ProxyError, bad_request
+from router.jsonio import loads
 
 _DEPTH_KEY = "server.max-json-depth"
 
@@ -26,24 +26,28 @@ async def read_limited(
     request: web.Request, limit: int, *, limit_name: str = "body-limit-mb"
 ) -> bytes:
     """The body's bytes; ``limit_name`` is what the 413 message names as the limit."""
-    too_large = ProxyError(
-        413,
-        f"request body is larger than the configured limit of {limit} bytes ({limit_name})",
-        ErrorKind.REQUEST_TOO_LARGE,
-    )
     if request.content_length is not None and request.content_length > limit:
-        raise too_large
+        raise _too_large(limit, limit_name)
     parts: list[bytes] = []
     size = 0
     try:
         async for chunk in request.content.iter_any():
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise _too_large(limit, limit_name)
             parts.append(chunk)
     except web.RequestPayloadError as exc:
         raise bad_request(f"request body could not be read: {_payload_reason(exc)}") from None
-    return decode_content(b"".join(parts), request.headers.get("Content-Encoding"), limit)
+    raw = parts[0] if len(parts) == 1 else b"".join(parts)
+    return decode_content(raw, request.headers.get("Content-Encoding"), limit)
+
+
+def _too_large(limit: int, limit_name: str) -> ProxyError:
+    return ProxyError(
+        413,
+        f"request body is larger than the configured limit of {limit} bytes ({limit_name})",
+        ErrorKind.REQUEST_TOO_LARGE,
+    )
 
 
 def _payload_reason(exc: web.RequestPayloadError) -> str:
@@ -67,18 +71,15 @@ def loads_bounded(data: bytes | str, max_depth: int) -> Any:
     """``json.loads`` that refuses nesting deeper than ``max_depth`` with a 400.
 
     Invalid JSON raises ValueError as ``json.loads`` does, so callers keep their own
-    message for it.
+    message for it. The tree is walked for its depth only when the text has more
+    brackets than ``max_depth`` (fewer cannot nest that deep).
     """
-    too_deep = bad_request(
-        f"request body nests arrays or objects deeper than {max_depth} levels "
-        f"(the limit is {_DEPTH_KEY})"
-    )
     try:
-        value = json.loads(data)
+        value = loads(data)
     except RecursionError:
-        raise too_deep from None
-    if nesting_exceeds(value, max_depth):
-        raise too_deep
+        raise _too_deep(max_depth) from None
+    if _OPENERS[type(data)](data) > max_depth and nesting_exceeds(value, max_depth):
+        raise _too_deep(max_depth)
     if _MAYBE_SURROGATE[type(data)].search(data) and _has_lone_surrogate(value):
         raise bad_request(
             "request body has a string with an unpaired UTF-16 surrogate (such as \\ud800 "
@@ -87,6 +88,17 @@ def loads_bounded(data: bytes | str, max_depth: int) -> Any:
     return value
 
 
+def _too_deep(max_depth: int) -> ProxyError:
+    return bad_request(
+        f"request body nests arrays or objects deeper than {max_depth} levels "
+        f"(the limit is {_DEPTH_KEY})"
+    )
+
+
+_OPENERS: dict[type, Any] = {
+    bytes: lambda data: data.count(b"{") + data.count(b"["),
+    str: lambda data: data.count("{") + data.count("["),
+}
 # A surrogate escape (\ud800-\udfff) or its raw bytes, which json.loads lets through: only
 # then are the strings searched for one left unpaired.
 _MAYBE_SURROGATE: dict[type, re.Pattern[Any]] = {

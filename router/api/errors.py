@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from router.errors import ProxyError
 from router.formats import Format, get_codec
+from router.jsonio import dumps
 
 
 def error_body(client_format: Format, error: ProxyError) -> dict[str, object]:
@@ -21,7 +20,7 @@ def stream_error_bytes(client_format: Format, error: ProxyError) -> bytes:
 def error_response(client_format: Format, error: ProxyError) -> web.Response:
     return web.Response(
         status=error.status,
-        body=json.dumps(error_body(client_format, error)).encode(),
+        body=dumps(error_body(client_format, error)),
         content_type="application/json",
         headers=error.headers(),
     )

@@ -9,9 +9,9 @@ event must also go through a throwaway copy of the decoder the stream will use.
 from __future__ import annotations
 
 import copy
-import json
 
 from router.formats import Format, SSEParser, TranslationContext, get_codec
+from router.jsonio import loads
 
 
 def first_chunk_problem(
@@ -24,7 +24,7 @@ def first_chunk_problem(
     data = events[0].data.strip()
     if data != "[DONE]":
         try:
-            json.loads(data)
+            loads(data)
         except ValueError:
             return "sent a first stream event that is not JSON"
     if passthrough:

@@ -10,7 +10,6 @@ formats layer's IR, in both directions and in streams.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from router.api.codec_guard import translating_client_request
 from router.api.first_event import first_chunk_problem
+from router.api.model_splice import splice_model
 from router.api.passthrough import Passthrough, usage_fields
 from router.api.ratelimit import rate_limit_headers, with_headers
 from router.api.translation import TranslatingStream, usage_log_fields
@@ -28,6 +28,7 @@ from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format, FormatError, Request, TranslationContext, get_codec
 from router.formats.errors import kind_for_status
+from router.jsonio import dumps, loads
 from router.routing.failover import Opened, upstream_message
 from router.routing.plan import RoutePlan, plan_route
 from router.routing.rules import RequestFacts, apply_overrides
@@ -100,13 +101,18 @@ class CallBuilder:
         return apply_overrides(request, self.overrides) if self.overrides else request
 
     def _passthrough_body(self, fmt: str, model: str) -> bytes:
-        """The client's own bytes when nothing changes (Gemini keeps the model in the URL)."""
+        """The client's own bytes when nothing changes (Gemini keeps the model in the URL);
+        for another model name, the same bytes with only the top-level model replaced."""
         gen = self.gen
         if gen.raw and (fmt == Format.GEMINI or model == gen.model):
             return gen.raw
         if fmt == Format.GEMINI:
-            return json.dumps(gen.body).encode()
-        return json.dumps({**gen.body, "model": model}).encode()
+            return dumps(gen.body)
+        if gen.raw and gen.body.get("model") == gen.model:
+            spliced = splice_model(gen.raw, gen.model, model)
+            if spliced is not None:
+                return spliced
+        return dumps({**gen.body, "model": model})
 
     def first_chunk_problem(self, candidate: Candidate, chunk: bytes) -> str | None:
         fmt = Format(candidate.upstream.wire_format)
@@ -123,7 +129,7 @@ class CallBuilder:
                 self.encodable_ir(), model=candidate.model, stream=self.gen.stream
             )
             with translating_client_request(f"encode for {fmt}", self.request_id):
-                payload = json.dumps(get_codec(fmt).encode_request(request, self.ctx)).encode()
+                payload = dumps(get_codec(fmt).encode_request(request, self.ctx))
         headers = {
             name: self.gen.client_headers[name]
             for name in _FORWARDED_HEADERS.get(fmt, ())
@@ -208,6 +214,7 @@ def _plan(request: web.Request, runtime: Runtime, gen: Generation, build: CallBu
         build.ir,
         headers=request.headers,
         client_key=key if isinstance(key, str) else None,
+        raw=gen.raw,
     )
     plan = plan_route(facts, runtime.table, runtime.rules, runtime.sticky)
     if plan.rule is not None:
@@ -243,7 +250,7 @@ def _whole_answer(
             ErrorKind.API_ERROR,
         ) from None
     log.update(usage_log_fields(answer.usage))
-    return web.Response(body=json.dumps(body).encode(), content_type="application/json")
+    return web.Response(body=dumps(body), content_type="application/json")
 
 
 def _dropped_fields(log: dict[str, Any], dropped: list[str]) -> dict[str, str]:
@@ -278,7 +285,7 @@ def _upstream_error(client_format: Format, opened: Opened, passthrough: bool) ->
     status = opened.reply.status
     if passthrough:
         try:
-            json.loads(opened.body)
+            loads(opened.body)
             return web.Response(status=status, body=opened.body, content_type="application/json")
         except ValueError:
             pass
@@ -287,6 +294,4 @@ def _upstream_error(client_format: Format, opened: Opened, passthrough: bool) ->
     )
     message = f"upstream {opened.candidate.upstream.name} rejected the request{detail}"
     body = get_codec(client_format).encode_error(status, message, kind_for_status(status))
-    return web.Response(
-        status=status, body=json.dumps(body).encode(), content_type="application/json"
-    )
+    return web.Response(status=status, body=dumps(body), content_type="application/json")

@@ -7,7 +7,6 @@ parsed once, when the stream ends, so the log line can carry token counts.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from typing import Any
 
@@ -15,6 +14,7 @@ from router.api.errors import stream_error_bytes
 from router.api.stream_end import END_DESCRIPTIONS, EndWatch
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format
+from router.jsonio import loads
 
 _USAGE_MARKER = {
     Format.OPENAI_CHAT: b'"usage"',
@@ -135,7 +135,7 @@ class Passthrough:
     def _note_usage(self) -> None:
         for line in self._usage_lines:
             try:
-                self.usage.update(usage_fields(self.format, json.loads(line)))
+                self.usage.update(usage_fields(self.format, loads(line)))
             except ValueError:
                 continue
         self._usage_lines.clear()

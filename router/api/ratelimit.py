@@ -27,6 +27,7 @@ _FAMILY = {
     Format.GEMINI: "gemini",
 }
 _PREFIX = {"openai": _OPENAI_PREFIX, "anthropic": _ANTHROPIC_PREFIX}
+_ANY_PREFIX = (_OPENAI_PREFIX, _ANTHROPIC_PREFIX)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _FIELDS = ("limit", "remaining", "reset")
@@ -36,8 +37,14 @@ _KINDS = ("requests", "tokens")
 def rate_limit_headers(
     upstream: Mapping[str, str], upstream_format: Format, client_format: Format
 ) -> dict[str, str]:
+    found = {
+        name: value
+        for key, value in upstream.items()
+        if (name := key.lower()).startswith(_ANY_PREFIX) or name == "retry-after"
+    }
+    if not found:  # most answers: nothing to copy or map
+        return {}
     source, target = _FAMILY[upstream_format], _FAMILY[client_format]
-    found = {k.lower(): v for k, v in upstream.items()}
     out = {"retry-after": found["retry-after"]} if "retry-after" in found else {}
     if source == target and source in _PREFIX:
         out.update({k: v for k, v in found.items() if k.startswith(_PREFIX[source])})

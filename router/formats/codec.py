@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import Any, Protocol
 
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
 from router.formats.ir import Format, Message, Request, Response, StreamEvent, ToolResultPart
 from router.formats.sse import SSEEvent
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+from router.jsonio import dumps_text, loads
 
 
 def dumps(obj: Any) -> str:
     """Compact JSON (the per-chunk hot path uses this)."""
-    return _dumps(obj)
+    return dumps_text(obj)
 
 
 class StreamDecoder(Protocol):
@@ -200,7 +198,7 @@ def parse_arguments(arguments: str, where: str) -> dict:
     if not arguments:
         return {}
     try:
-        value = json.loads(arguments)
+        value = loads(arguments)
     except ValueError as exc:
         raise FormatError(f"{where}: tool call arguments are not valid JSON") from exc
     if not isinstance(value, dict):

@@ -47,7 +47,7 @@ def explain(
         return decoded[0]
 
     facts = RequestFacts(fmt, model, body, decode, headers=headers, client_key=client_key)
-    plan = plan_route(facts, table, rules, sticky)
+    plan = plan_route(facts, table, rules, sticky, always_session=True)
     overrides = plan.overrides
     now = time.time()
     return {

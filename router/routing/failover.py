@@ -9,7 +9,6 @@ Other statuses are the client's problem and are answered as they are. A cancelle
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ import aiohttp
 
 from router.config.schema import RoutingConfig
 from router.errors import AttemptFailed, ErrorKind, ProxyError
+from router.jsonio import loads
 from router.logs import log_fields, utc_iso
 from router.outbound import ProxyUnreachable
 from router.routing.cooldown import Cooldowns
@@ -87,7 +87,7 @@ async def read_body(
 def upstream_message(body: bytes, limit: int = 300) -> str:
     """``": <message>"`` from an error body in any of the API shapes, else ``""``."""
     try:
-        error = json.loads(body).get("error")
+        error = loads(body).get("error")
     except (ValueError, AttributeError):
         return ""
     message = error.get("message") if isinstance(error, dict) else error
@@ -187,7 +187,7 @@ class Failover:
             body = await read_body(reply, timeouts.idle, self.answer_limit, cut=False)
             reply.close()
             try:
-                payload = json.loads(body)
+                payload = loads(body)
             except ValueError:
                 raise AttemptFailed(
                     502,

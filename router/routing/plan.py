@@ -28,23 +28,37 @@ class RoutePlan:
 
 
 def plan_route(
-    facts: RequestFacts, table: ModelTable, rules: Rules, sticky: StickySessions
+    facts: RequestFacts,
+    table: ModelTable,
+    rules: Rules,
+    sticky: StickySessions,
+    *,
+    always_session: bool = False,
 ) -> RoutePlan:
+    """``always_session``: name the conversation even when no target has a choice of
+    credentials (``route explain`` shows it); a request then skips the work."""
     decision = rules.decide(facts) if rules else None
     model = decision.model if decision else facts.model
+    targets = table.resolve(model)
     session = (
         session_of(facts.client_format, facts.body, facts.headers)
-        if sticky.config.enabled
+        if sticky.config.enabled and (always_session or _credentials_to_choose(targets))
         else None
     )
     return RoutePlan(
         model=model,
-        targets=table.resolve(model),
+        targets=targets,
         rule=decision.rule if decision else None,
         overrides=decision.overrides if decision and decision.overrides.any() else None,
         session=session,
         pin=sticky.get(model, session),
     )
+
+
+def _credentials_to_choose(targets: list[Target]) -> bool:
+    """Whether a sticky credential could change the order: a pin only moves a credential
+    ahead of the others of its own target, so with one credential per target it is moot."""
+    return any(len(target.upstream.credentials) > 1 for target in targets)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,24 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 
 _BACKGROUND = tuple(_pattern(p) for p in BACKGROUND_MODELS.split(","))
+# What any format's images are decoded from: OpenAI's image_url parts, Anthropic's image
+# blocks, Gemini's inline and file data (either spelling).
+_IMAGE_MARKERS = (
+    b'"image_url"',
+    b'"image"',
+    b'"inlineData"',
+    b'"inline_data"',
+    b'"fileData"',
+    b'"file_data"',
+)
+# The top-level fields each format's reasoning is decoded from.
+_REASONING_KEYS = {
+    Format.OPENAI_CHAT: ("reasoning_effort",),
+    Format.OPENAI_RESPONSES: ("reasoning",),
+    Format.ANTHROPIC: ("thinking", "output_config"),
+    Format.GEMINI: ("generationConfig", "generation_config"),
+}
+_OBJECT_CEILING = max(IMAGE_TOKENS, MESSAGE_OVERHEAD, TOOL_OVERHEAD)
 
 
 class RequestFacts:
@@ -71,16 +89,50 @@ class RequestFacts:
         *,
         headers: Mapping[str, str] | None = None,
         client_key: str | None = None,
+        raw: bytes = b"",
     ) -> None:
+        """``raw``: the body's bytes, when there are any; conditions that can tell from
+        them that they do not hold skip the decode."""
         self.client_format = client_format
         self.model = model
         self.body = body
         self.headers = headers or {}
         self.client_key = client_key
+        self.raw = raw
         self._decode = decode
         self._tokens: int | None = None
         self._tool_names: frozenset[str] | None = None
+        self._lowered_headers: dict[str, str] | None = None
         self._undecodable = False
+
+    def lowered_headers(self) -> dict[str, str]:
+        if self._lowered_headers is None:
+            self._lowered_headers = {k.lower(): v for k, v in self.headers.items()}
+        return self._lowered_headers
+
+    def _raw_is_plain(self) -> bool:
+        """Whether every key in ``raw`` is written as plain text (no ``\\u`` escape could
+        spell one), so a key missing from the bytes is missing from the request."""
+        return bool(self.raw) and b"\\u" not in self.raw
+
+    def may_have_images(self) -> bool:
+        """False when no key or type any format's images are decoded from is in the body."""
+        return not self._raw_is_plain() or any(marker in self.raw for marker in _IMAGE_MARKERS)
+
+    def may_think(self) -> bool:
+        """False when none of the fields the format's reasoning is decoded from is set."""
+        return any(key in self.body for key in _REASONING_KEYS[self.client_format])
+
+    def _raw_token_ceiling(self) -> int | None:
+        """An upper bound of the token estimate from the bytes alone (None: unknown).
+
+        Every text the estimate counts is a JSON string of the body (or a re-encoding of
+        one, at most 3 bytes per byte), a token is at least one byte, and each message,
+        tool or image is an object of its own, counted at the largest flat overhead.
+        """
+        if not self._raw_is_plain():
+            return None
+        return 3 * len(self.raw) + _OBJECT_CEILING * (self.raw.count(b"{") + 1)
 
     def ir(self) -> Request | None:
         """The decoded request; None when it cannot be decoded (conditions on it then do
@@ -104,6 +156,10 @@ class RequestFacts:
         """Whether the estimate exceeds ``threshold``; the tokenizer (milliseconds for a
         long conversation) runs only when the request's size says it might."""
         if self._tokens is None:
+            if 3 * len(self.raw) + _OBJECT_CEILING <= threshold:
+                ceiling = self._raw_token_ceiling()
+                if ceiling is not None and ceiling <= threshold:
+                    return False
             request = self.ir()
             if request is None or _token_ceiling(request) <= threshold:
                 return False
@@ -173,6 +229,8 @@ def _collect_tool_names(entry: dict[str, Any], names: set[str], gemini: bool) ->
 
 
 def _has_images(facts: RequestFacts) -> bool:
+    if not facts.may_have_images():
+        return False
     request = facts.ir()
     for message in request.messages if request is not None else ():
         for part in message.parts:
@@ -186,6 +244,8 @@ def _has_images(facts: RequestFacts) -> bool:
 
 
 def _thinking(facts: RequestFacts) -> bool:
+    if not facts.may_think():
+        return False
     request = facts.ir()
     reasoning = request.reasoning if request is not None else None
     if reasoning is None:
@@ -198,7 +258,7 @@ def _background(facts: RequestFacts) -> bool:
 
 
 def _headers_match(wanted: Mapping[str, str], facts: RequestFacts) -> bool:
-    lowered = {k.lower(): v for k, v in facts.headers.items()}
+    lowered = facts.lowered_headers()
     return all(
         _glob(pattern).fullmatch(lowered.get(name.lower(), "")) is not None
         for name, pattern in wanted.items()
@@ -257,7 +317,10 @@ class Rules:
 
     def decide(self, facts: RequestFacts) -> Decision | None:
         for rule, checks in self._rules:
-            if all(check(want, facts) for check, want in checks):
+            for check, want in checks:
+                if not check(want, facts):
+                    break
+            else:
                 return Decision(rule.name, rule.model, rule.set)
         return None
 

@@ -16,7 +16,6 @@ first while it is not cooling down; when another one answers, the conversation m
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from typing import Any
 
 from router.config.rules import StickyConfig
 from router.formats import Format
+from router.jsonio import dumps_sorted, loads
 from router.routing.selector import Pin
 
 _SESSION_IN_USER_ID = re.compile(r"_session_([0-9A-Za-z-]{8,})$")
@@ -46,7 +46,7 @@ def _claude_code_session(body: Mapping[str, Any]) -> str | None:
         return None
     if user_id.startswith("{"):
         try:
-            parsed = json.loads(user_id)
+            parsed = loads(user_id)
         except ValueError:
             parsed = None
         if isinstance(parsed, dict) and isinstance(parsed.get("session_id"), str):
@@ -77,7 +77,7 @@ def _conversation_start(fmt: Format, body: Mapping[str, Any]) -> Session | None:
         if not isinstance(turn, dict) or turn.get("role", "user") in _FIRST_USER_ROLES:
             break
     start = [body.get(system_key) if system_key else None, prefix]
-    digest = hashlib.sha256(json.dumps(start, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(dumps_sorted(start))
     return Session("p:" + digest.hexdigest()[:32], continued=len(turns) > len(prefix))
 
 

@@ -23,6 +23,9 @@ from router.config.schema import RouteConfig, compile_model_pattern
 from router.routing.catalog import catalog
 from router.upstreams.base import Upstream
 
+# Model names remembered per table; clients choose them, so the memory is bounded.
+_RESOLVED_MAX = 1024
+
 
 @dataclass(frozen=True)
 class Target:
@@ -55,6 +58,7 @@ class ModelTable:
             (route.compiled(), route) for route in routes
         ]
         self._aliases: dict[str, dict[str, str]] = {}
+        self._resolved: dict[str, tuple[Target, ...]] = {}
         for upstream in upstreams:
             names: dict[str, str] = {}
             for entry in upstream.models:
@@ -64,6 +68,16 @@ class ModelTable:
             self._aliases[upstream.name] = names
 
     def resolve(self, model: str) -> list[Target]:
+        """The targets for ``model``, in order (remembered: the table never changes, and
+        the same few names come with every request)."""
+        known = self._resolved.get(model)
+        if known is None:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            known = self._resolved[model] = tuple(self._resolve(model))
+        return list(known)
+
+    def _resolve(self, model: str) -> list[Target]:
         targets = self._primary(model)
         for pattern, upstream, fallback_model in self._fallbacks:
             if pattern.fullmatch(model) and all(t.upstream is not upstream for t in targets):

@@ -65,7 +65,11 @@ GENERATE = "generate"
 COUNT_TOKENS = "count_tokens"
 # Columns added after the first release, added in place to a ledger file that predates them.
 _ADDED_COLUMNS = {"operation": f"TEXT NOT NULL DEFAULT '{GENERATE}'"}
-_INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
+_ROW_PLACES = "(" + ",".join("?" * len(COLUMNS)) + ")"
+# Rows per INSERT statement: one statement is one sqlite3_step, so the writer hands the
+# GIL back and forth once per statement instead of once per row (executemany).
+_ROWS_PER_STATEMENT = 500
 _RETENTION_CHECK = 3600.0
 
 Row = tuple[object, ...]
@@ -91,6 +95,16 @@ def _migrate(connection: sqlite3.Connection) -> None:
         for name, definition in _ADDED_COLUMNS.items():
             if name not in present:
                 connection.execute(f"ALTER TABLE requests ADD COLUMN {name} {definition}")
+
+
+def insert_rows(connection: sqlite3.Connection, rows: list[Row]) -> None:
+    """``rows`` inserted with as few statements as the connection's variable limit allows."""
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
+    step = max(1, min(_ROWS_PER_STATEMENT, limit))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        values = [value for row in chunk for value in row]
+        connection.execute(_INSERT + ",".join([_ROW_PLACES] * len(chunk)), values)
 
 
 class Ledger:
@@ -169,7 +183,7 @@ class Ledger:
             return
         try:
             with connection:
-                connection.executemany(_INSERT, batch)
+                insert_rows(connection, batch)
             self.written += len(batch)
         except sqlite3.Error as exc:
             self.dropped += len(batch)

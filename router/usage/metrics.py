@@ -1,16 +1,17 @@
 """Per-request Prometheus metrics, recorded from the request's log fields.
 
-Label values are bounded: formats, providers, key and rule names come from the config (or
-the issued-key store), statuses are HTTP codes, and a model is named only when the model
+Label values are bounded: formats, providers and key names come from the config (or the
+issued-key store), statuses are HTTP codes, and a model is named only when the model
 table knows it by exact name; anything else is ``other``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
+
+from router.usage.families import LoopCounter, LoopFamilies, LoopHistogram
 
 # Token types as gen_ai.token.type names them (input, output), plus the two kinds the
 # formats report inside those totals.
@@ -29,7 +30,8 @@ NONE = "none"
 
 
 class RequestMetrics:
-    """Counters and histograms fed once per generation request."""
+    """Counters and histograms fed once per generation request (router/usage/families.py:
+    plain numbers on the event loop, collected at scrape time)."""
 
     def __init__(
         self,
@@ -40,55 +42,59 @@ class RequestMetrics:
         """``known_models``/``known_rules``: the names the current config allows as labels."""
         self._known_models = known_models
         self._known_rules = known_rules
-        # (metric, label values) -> child; label sets are bounded, so this is too.
-        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
-        self.requests = Counter(
+        self.requests = LoopCounter(
             "cliproxy_requests",
             "Generation requests by client format, upstream provider, model, client key "
             "and HTTP status.",
             ["format", "provider", "model", "key", "status"],
-            registry=registry,
         )
-        self.duration = Histogram(
+        self.duration = LoopHistogram(
             "cliproxy_request_duration_seconds",
             "Generation request latency, from arrival to the last byte.",
             ["format", "provider"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
+            _LATENCY_BUCKETS,
         )
-        self.ttft = Histogram(
+        self.ttft = LoopHistogram(
             "gen_ai_server_time_to_first_token_seconds",
             "Time from the request's arrival to the upstream's first byte.",
             ["provider", "model"],
-            buckets=_TTFT_BUCKETS,
-            registry=registry,
+            _TTFT_BUCKETS,
         )
-        self.tokens = Histogram(
+        self.tokens = LoopHistogram(
             "gen_ai_client_token_usage",
             "Tokens per request by gen_ai token type (cached is part of input, reasoning "
             "part of output).",
             ["token_type", "provider", "model", "key"],
-            buckets=_TOKEN_BUCKETS,
-            registry=registry,
+            _TOKEN_BUCKETS,
         )
-        self.attempts = Counter(
+        self.attempts = LoopCounter(
             "cliproxy_upstream_attempts",
             "Upstream candidates opened for generation requests (first tries and retries).",
             ["provider"],
-            registry=registry,
         )
-        self.failovers = Counter(
+        self.failovers = LoopCounter(
             "cliproxy_upstream_failovers",
             "Generation requests answered by a later candidate after the first failed.",
             ["provider"],
-            registry=registry,
         )
-        self.rule_decisions = Counter(
+        self.rule_decisions = LoopCounter(
             "cliproxy_routing_rule_decisions",
             "Generation requests by the routing rule that decided where they went (none: no "
             "rule matched, or the request was refused before routing).",
             ["rule"],
-            registry=registry,
+        )
+        registry.register(
+            LoopFamilies(
+                [
+                    self.requests,
+                    self.duration,
+                    self.ttft,
+                    self.tokens,
+                    self.attempts,
+                    self.failovers,
+                    self.rule_decisions,
+                ]
+            )
         )
         self.key_rejections = Counter(
             "cliproxy_client_key_rejections",
@@ -106,31 +112,23 @@ class RequestMetrics:
             return NONE
         return rule if isinstance(rule, str) and rule in self._known_rules() else OTHER
 
-    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
-        """``metric.labels(...)``, remembered: labels() takes a lock and builds a key."""
-        key = (metric, labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
-
     def record(self, fields: Mapping[str, object], status: int, seconds: float) -> None:
         provider = str(fields.get("provider") or NONE)
         model = self.model_label(fields.get("model"))
         key = str(fields.get("key") or NONE)
         fmt = str(fields.get("format") or NONE)
-        self._child(self.requests, fmt, provider, model, key, str(status)).inc()
-        self._child(self.duration, fmt, provider).observe(seconds)
-        self._child(self.rule_decisions, self.rule_label(fields.get("rule"))).inc()
+        self.requests.inc((fmt, provider, model, key, str(status)))
+        self.duration.observe((fmt, provider), seconds)
+        self.rule_decisions.inc((self.rule_label(fields.get("rule")),))
         ttfb = fields.get("ttfb_ms")
         if isinstance(ttfb, (int, float)):
-            self._child(self.ttft, provider, model).observe(ttfb / 1000)
+            self.ttft.observe((provider, model), ttfb / 1000)
         for field, token_type in TOKEN_TYPES.items():
             count = fields.get(field)
             if isinstance(count, int) and (count or field in ("tokens_in", "tokens_out")):
-                self._child(self.tokens, token_type, provider, model, key).observe(count)
+                self.tokens.observe((token_type, provider, model, key), count)
         attempts = fields.get("attempts")
         if isinstance(attempts, int) and attempts > 0:
-            self._child(self.attempts, provider).inc(attempts)
+            self.attempts.inc((provider,), attempts)
             if attempts > 1:
-                self._child(self.failovers, provider).inc()
+                self.failovers.inc((provider,))

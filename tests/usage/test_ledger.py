@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from router.usage.ledger import COLUMNS, connect, insert_rows
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Reply, Stream, Usage
 from tests.usage.conftest import KEYS, Client, start_usage_router, usage_config
@@ -229,3 +230,23 @@ def test_the_benchmarks_ledger_rows_fit_the_ledger() -> None:
     from bench.usage import ledger_write_cost
 
     assert ledger_write_cost(50)["rows"] == 50
+
+
+def test_rows_go_in_with_few_statements_whatever_the_variable_limit(tmp_path: Path) -> None:
+    """Many rows per INSERT (fewer GIL handoffs than executemany), split to stay under
+    the connection's variable limit; every row and value arrives."""
+    connection = connect(tmp_path / "rows.sqlite")
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, len(COLUMNS) * 7 + 3)
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    rows = [
+        (float(i), f"r{i}", "k", "openai-chat", "m", "p", "c", "m", 0, 200, None,
+         i, 2, 0, 0, None, None, 1.5, None, "generate")
+        for i in range(30)
+    ]  # fmt: skip
+    with connection:
+        insert_rows(connection, rows)
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    assert len(inserts) == 5  # 7 + 7 + 7 + 7 + 2
+    stored = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM requests ORDER BY id").fetchall()
+    assert stored == rows

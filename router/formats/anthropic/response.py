@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from router.formats.anthropic.request_decode import decode_blocks
@@ -19,6 +18,7 @@ from router.formats.ir import (
     ToolCallPart,
     Usage,
 )
+from router.jsonio import loads
 
 FMT = Format.ANTHROPIC
 
@@ -113,7 +113,7 @@ def _response_block(part: Part) -> dict | None:
                 "type": "tool_use",
                 "id": part.id,
                 "name": part.name,
-                "input": json.loads(part.arguments) if part.arguments else {},
+                "input": loads(part.arguments) if part.arguments else {},
             }
         case ReasoningPart():
             signature = wrap_signature(part.signature, part.source, FMT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +32,7 @@ from router.formats.ir import (
     Usage,
 )
 from router.formats.sse import SSEEvent
+from router.jsonio import loads
 
 FMT = Format.ANTHROPIC
 _CONTENT_BLOCKS = ("text", "thinking", "redacted_thinking", "tool_use")
@@ -59,7 +59,7 @@ class AnthropicStreamDecoder:
         if self._done:
             return []
         try:
-            data = json.loads(event.data)
+            data = loads(event.data)
         except ValueError:
             return []
         etype = data.get("type") if isinstance(data, dict) else None

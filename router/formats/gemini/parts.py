@@ -3,7 +3,6 @@ normalisation every Gemini object goes through."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from router.formats.ir import (
     ToolCallPart,
     ToolResultPart,
 )
+from router.jsonio import loads
 
 FMT = Format.GEMINI
 # Gemini's documented stand-in for a thought signature a client could not keep.
@@ -271,7 +271,7 @@ def _function_response_object(part: ToolResultPart) -> dict:
         return {"error": text}
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            value = loads(text)
         except ValueError:
             value = None
         if isinstance(value, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from router.formats.codec import wrap_signature
@@ -19,6 +18,7 @@ from router.formats.ir import (
     ToolCallPart,
     Usage,
 )
+from router.jsonio import loads
 
 FMT = Format.GEMINI
 
@@ -159,6 +159,6 @@ def _response_item(part: Part) -> dict | None:
         case TextPart():
             return {"text": part.text}
         case ToolCallPart():
-            args = json.loads(part.arguments) if part.arguments else {}
+            args = loads(part.arguments) if part.arguments else {}
             return {"functionCall": {"id": part.id, "name": part.name, "args": args}}
     return None

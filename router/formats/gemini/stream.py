@@ -3,7 +3,6 @@ incrementally streamed JSON array)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from router.formats.codec import dumps, wrap_signature
@@ -35,6 +34,7 @@ from router.formats.ir import (
     Usage,
 )
 from router.formats.sse import SSEEvent
+from router.jsonio import loads
 
 FMT = Format.GEMINI
 
@@ -59,7 +59,7 @@ class GeminiStreamDecoder:
         if self._done:
             return []
         try:
-            chunk = json.loads(event.data)
+            chunk = loads(event.data)
         except ValueError:
             return []
         if not isinstance(chunk, dict):
@@ -258,7 +258,7 @@ class GeminiStreamEncoder:
             return b""
         call_id, name = self._call
         text = "".join(self._args)
-        args = json.loads(text) if text else {}
+        args = loads(text) if text else {}
         return self._part({"functionCall": {"id": call_id, "name": name, "args": args}})
 
     def _finish(self, ev: Finish) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from router.formats.codec import dumps
@@ -30,6 +29,7 @@ from router.formats.openai_chat.response import (
     openai_error_body,
 )
 from router.formats.sse import SSEEvent, encode_sse
+from router.jsonio import loads
 
 FMT = Format.OPENAI_CHAT
 
@@ -53,7 +53,7 @@ def _complete_json(parts: list[str]) -> bool:
     if not text.endswith("}"):
         return False
     try:
-        json.loads(text)
+        loads(text)
     except ValueError:
         return False
     return True
@@ -103,7 +103,7 @@ class ChatStreamDecoder:
         if data == "[DONE]":
             return self._end()
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError:
             return []
         if not isinstance(chunk, dict):

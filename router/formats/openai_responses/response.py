@@ -3,7 +3,6 @@ item shapes the stream encoder reuses."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from router.formats.openai_responses.request_decode import (
     decode_content,
     decode_reasoning_item,
 )
+from router.jsonio import loads
 
 FMT = Format.OPENAI_RESPONSES
 
@@ -176,7 +176,7 @@ def freeform_input(arguments: str) -> str:
     """The raw input of a custom tool's call, from the function arguments the upstream
     sent ({"input": "..."}); arguments of another shape are passed on as they are."""
     try:
-        value = json.loads(arguments)
+        value = loads(arguments)
     except ValueError:
         return arguments
     raw = value.get(FREEFORM_ARGUMENT) if isinstance(value, dict) else None

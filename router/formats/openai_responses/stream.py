@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +35,7 @@ from router.formats.openai_responses.response import (
     stop_reason,
 )
 from router.formats.sse import SSEEvent
+from router.jsonio import loads
 
 FMT = Format.OPENAI_RESPONSES
 
@@ -60,7 +60,7 @@ class ResponsesStreamDecoder:
         if self._done:
             return []
         try:
-            data = json.loads(event.data)
+            data = loads(event.data)
         except ValueError:
             return []
         if not isinstance(data, dict):
