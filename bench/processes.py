@@ -160,6 +160,12 @@ class Processes:
         await self._read_port(child)
         return child
 
+    async def start_lean_upstream(self) -> Child:
+        """bench.lean_upstream: non-streaming answers at the least CPU per request."""
+        child = self._spawn("lean-upstream", [PYTHON, "-m", "bench.lean_upstream"])
+        await self._read_port(child)
+        return child
+
     async def start_forwarder(self, upstream: Child) -> Child:
         target = f"{upstream.url}/v1/chat/completions"
         child = self._spawn("forwarder", [PYTHON, "-m", "bench.forwarder", target])

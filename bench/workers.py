@@ -1,16 +1,18 @@
 """What a second worker process buys (issue 16).
 
 workers-throughput  passthrough req/s with workers: 2 vs workers: 1 at 32 connections,
-                    interleaved rounds, load generator and upstream on the same machine
+                    alternating rounds, load generator and upstream on the same machine
+
+On two cores, two workers need both: the judged run uses bench.lean_upstream (a bare
+asyncio protocol) so the upstream takes as little CPU as a remote one would; the same
+rounds against the aiohttp bench upstream are reported beside it.
 """
 
 from __future__ import annotations
 
 import statistics
 
-from bench import load
-from bench.core import CHAT_PATH, CONNECTIONS
-from bench.cpu import CpuMeter
+from bench.paired import Round, paired_rounds
 from bench.processes import Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
 
@@ -19,37 +21,27 @@ WORKERS = 2
 
 @benchmark("workers-throughput", "cost", "req/s with 2 worker processes vs 1, same run")
 async def workers_throughput(options: RunOptions) -> BenchResult:
-    rounds, seconds = (1, 2.0) if options.quick else (5, 3.0)
-    tool = options.load_tool
-    rows: dict[str, list[dict[str, float]]] = {"one": [], "two": []}
-    async with Processes(options.workdir / "workers-throughput") as processes:
-        upstream = await processes.start_upstream()
-        routers = {
-            "one": await processes.start_router(upstream, workers=1),
-            "two": await processes.start_router(upstream, workers=WORKERS),
-        }
-        for router in routers.values():
-            await load.run_for(tool, router.url + CHAT_PATH, CONNECTIONS, 1.0)
-        for number in range(1, rounds + 1):
-            for label, router in routers.items():
-                with CpuMeter(router.pid) as meter:
-                    run = await load.run_for(tool, router.url + CHAT_PATH, CONNECTIONS, seconds)
-                rows[label].append(
-                    {
-                        "rps": run.rps,
-                        "p99_ms": run.latency_p99_ms or 0.0,
-                        "cpu_ms_per_request": round(meter.per_ms(run.requests), 4),
-                    }
-                )
-                options.say(f"  round {number} workers={label}: {run.line()}")
-    ratios = [two["rps"] / one["rps"] for one, two in zip(rows["one"], rows["two"], strict=True)]
-    ratio = round(statistics.median(ratios), 3)
-    summary = {
-        label: {key: statistics.median(row[key] for row in found) for key in found[0]}
-        for label, found in rows.items()
-    }
+    rounds, seconds = (2, 2.0) if options.quick else (6, 3.0)
+    summaries: dict[str, dict[str, object]] = {}
+    for upstream_kind in ("lean", "aiohttp"):
+        options.say(f"  -- {upstream_kind} upstream")
+        async with Processes(options.workdir / f"workers-{upstream_kind}") as processes:
+            if upstream_kind == "lean":
+                upstream = await processes.start_lean_upstream()
+            else:
+                upstream = await processes.start_upstream()
+            two = await processes.start_router(upstream, workers=WORKERS)
+            one = await processes.start_router(upstream, workers=1)
+            labels = ("workers=2", "workers=1")
+            pairs = await paired_rounds(options, two, one, rounds, seconds, labels)
+        summaries[upstream_kind] = _summary(pairs)
+    ratio = float(str(summaries["lean"]["ratio"]))
+    options.say(
+        f"  two workers / one: {ratio}x (aiohttp upstream: {summaries['aiohttp']['ratio']}x)"
+    )
+    numbers: dict[str, object] = {"workers": WORKERS, **summaries}
     return BenchResult(
-        numbers={"workers": WORKERS, "per_round_ratio": ratios, "ratio": ratio, **summary},
+        numbers=numbers,
         targets=[
             Target(
                 "workers-throughput.two_vs_one",
@@ -60,5 +52,23 @@ async def workers_throughput(options: RunOptions) -> BenchResult:
                 higher_is_better=True,
             )
         ],
-        notes=["wrk, the upstream and the router workers share the machine's 2 cores"],
+        notes=[
+            "wrk, the upstream and the router workers share the machine's 2 cores",
+            "judged against bench.lean_upstream; numbers.aiohttp has the same rounds against "
+            "the aiohttp bench upstream, whose own CPU takes part of the second core",
+        ],
     )
+
+
+def _summary(pairs: list[tuple[Round, Round]]) -> dict[str, object]:
+    ratios = [round(a.load.rps / b.load.rps, 3) if b.load.rps else 0.0 for a, b in pairs]
+    found: dict[str, object] = {
+        "per_round_ratio": ratios,
+        "ratio": round(statistics.median(ratios), 3),
+    }
+    for label, index in (("two", 0), ("one", 1)):
+        found[f"{label}_rps"] = statistics.median(p[index].load.rps for p in pairs)
+        found[f"{label}_cpu_ms_per_request"] = round(
+            statistics.median(p[index].cpu_ms_per_request for p in pairs), 4
+        )
+    return found
