@@ -24,6 +24,8 @@ log = logging.getLogger("router.server")
 
 # Seconds running requests get to finish when the router stops.
 SHUTDOWN_GRACE = 5.0
+# Seconds the first worker waits for a busy port before giving up.
+PORT_WAIT = 3.0
 
 
 @dataclass
@@ -70,7 +72,7 @@ async def start_router(
     if role is not None and role.index == 0:
         # SO_REUSEPORT would let this router share a port another one already serves;
         # the first worker makes sure the port is free, as a plain bind would.
-        _check_port_free(config.host, wanted)
+        await _wait_port_free(config.host, wanted)
     site = web.TCPSite(runner, config.host, wanted, reuse_port=role is not None)
     await site.start()
     internal = None
@@ -92,15 +94,25 @@ async def start_router(
     )
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Raise OSError (EADDRINUSE) when something listens on ``host:port``."""
+async def _wait_port_free(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE) when something still listens on ``host:port`` after
+    PORT_WAIT seconds: the workers of a router killed a moment ago let go of it as soon as
+    they see their parent gone, so a restart waits for them instead of failing."""
     if port == 0:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # As the real listener will: connections in TIME_WAIT do not make a port busy.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+    deadline = asyncio.get_running_loop().time() + PORT_WAIT
+    while True:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As the real listener will: connections in TIME_WAIT do not make a port busy.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+                return
+            except OSError:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+        await asyncio.sleep(0.1)
 
 
 async def serve(

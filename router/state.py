@@ -58,7 +58,8 @@ class RouterState:
         self.credentials = CredentialStore(loaded.config.auth_dir, shared=self.shared)
         if role is not None:
             REASONING_CACHE.share(self.shared)
-        recover_interrupted_writes(self.credentials.directory)
+        if role is None or role.index == 0:
+            recover_interrupted_writes(self.credentials.directory)
         self.logins = LoginFlows(self.credentials)
         self.management = ManagementGuard(loaded.config.management)
         self.runtime = Runtime(loaded, self.cooldowns, self.relays, self.credentials)

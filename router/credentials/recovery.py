@@ -6,7 +6,10 @@ the temp file; after a refresh-token rotation that is the only token the provide
 accepts. At start the newest temp file of each credential is moved into place when it is
 valid (a JSON object of the same ``type`` and, where both say, the same account) and newer
 than the file; every other leftover is removed. The router must be the only writer of its
-auth-dir while this runs, which holds at start.
+auth-dir while this runs, which holds at start (only the first of several workers runs
+it, before it starts the others). A refresh runs it for its one credential under that
+credential's lock: a worker that outlived one killed mid-rotation takes up the rotated
+token instead of spending the old one.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ ACCOUNT_FIELDS = ("type", "email", "account_id")
 _TEMP_NAME = re.compile(r"\.([^./][^/]*\.json)\.[a-z0-9_]{8}")
 
 
-def recover_interrupted_writes(directory: Path) -> list[str]:
-    """Moves valid newer temp files into place, removes the rest; the names recovered."""
+def recover_interrupted_writes(directory: Path, only: str | None = None) -> list[str]:
+    """Moves valid newer temp files into place, removes the rest; the names recovered.
+    ``only``: the one file name (``claude-ada.json``) to look after."""
     leftovers: dict[str, list[os.DirEntry[str]]] = {}
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
             target = _target_of(entry.name)
+            if only is not None and target != only:
+                continue
             if target is not None and entry.is_file(follow_symlinks=False):
                 leftovers.setdefault(target, []).append(entry)
     recovered = []

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from router.credentials.recovery import recover_interrupted_writes
 from router.credentials.store import CredentialStore, StoredCredential
 from router.errors import OAuthError
 from router.logs import log_fields, utc_iso
@@ -160,6 +161,7 @@ class TokenKeeper:
         token the other one stored instead of spending the refresh token again."""
         known = self._current(credential_id)
         async with self.store.shared.lock(f"refresh-{self.provider}-{credential_id}"):
+            recover_interrupted_writes(self.store.directory, only=f"{credential_id}.json")
             current = self.store.reread(self.provider, credential_id) or known
             if _refreshed_since(known, current, self._clock()):
                 self._states.pop(credential_id, None)
