@@ -76,7 +76,24 @@ class RequestMetrics:
             ["provider"],
             registry=registry,
         )
-
+        self.cache_lookups = Counter(
+            "cliproxy_response_cache_lookups",
+            "Requests on routes with a response cache that looked it up, by result (hit, miss).",
+            ["result"],
+            registry=registry,
+        )
+        self.cache_stores = Counter(
+            "cliproxy_response_cache_stores",
+            "Answers stored in the response cache after a miss.",
+            registry=registry,
+        )
+        self.cache_skips = Counter(
+            "cliproxy_response_cache_skips",
+            "Requests on routes with a response cache answered without it, by reason "
+            "(temperature, tool_results, undecodable).",
+            ["reason"],
+            registry=registry,
+        )
         self.key_rejections = Counter(
             "cliproxy_client_key_rejections",
             "Requests refused for an issued key before reaching a handler: 403 revoked or "
@@ -110,8 +127,20 @@ class RequestMetrics:
             count = fields.get(field)
             if isinstance(count, int) and (count or field in ("tokens_in", "tokens_out")):
                 self._child(self.tokens, token_type, provider, model, key).observe(count)
+        cache = fields.get("cache")
+        if isinstance(cache, str):
+            self._record_cache(cache)
         attempts = fields.get("attempts")
         if isinstance(attempts, int) and attempts > 0:
             self._child(self.attempts, provider).inc(attempts)
             if attempts > 1:
                 self._child(self.failovers, provider).inc()
+
+    def _record_cache(self, result: str) -> None:
+        """``cache=`` of the log line: hit, miss, store (a miss kept) or skip(reason)."""
+        if result.startswith("skip(") and result.endswith(")"):
+            self._child(self.cache_skips, result[5:-1]).inc()
+            return
+        self._child(self.cache_lookups, "hit" if result == "hit" else "miss").inc()
+        if result == "store":
+            self.cache_stores.inc()
