@@ -42,6 +42,7 @@ def open_session(
     if reason is not None:
         log["cache"] = f"skip({reason})"
         return None
+    log["cache"] = "miss"  # until a candidate's lookup hits
     return CacheSession(cache, config)
 
 

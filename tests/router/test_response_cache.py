@@ -304,3 +304,25 @@ async def test_hits_and_misses_are_counted_and_cost_nothing(
     assert "cliproxy_response_cache_stores_total 1.0" in text
     assert 'cliproxy_response_cache_skips_total{reason="temperature"} 1.0' in text
     assert "cliproxy_response_cache_entries 1.0" in text
+
+
+async def test_a_rule_target_uses_the_cache_of_the_route_that_resolves_it(
+    router_factory: StartRouter, openai_fake: OpenAIFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = cached_config(openai_fake)
+    config["routing"] = {
+        "rules": [{"name": "jobs", "when": {"headers": {"x-job": "*"}}, "model": "gpt-4o-mini"}]
+    }
+    router = await router_factory(config)
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession(headers={"x-job": "nightly"}) as http:
+        for _ in range(2):
+            async with http.post(router.url + CHAT, json=chat(model="gpt-4o")) as response:
+                assert response.status == 200
+    assert len(openai_fake.requests) == 1
+    assert openai_fake.requests[0].json["model"] == "gpt-4o-mini"
+    lines = [r.fields for r in caplog.records if r.name == "router.request"]  # type: ignore[attr-defined]
+    assert [(line.get("rule"), line.get("cache")) for line in lines] == [
+        ("jobs", "store"),
+        ("jobs", "hit"),
+    ]
