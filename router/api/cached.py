@@ -2,12 +2,10 @@
 
 Only requests resolved through a route with ``cache`` are looked at; every other request
 pays nothing. Of those, a request is answered fresh (``cache=skip(reason)`` on the log
-line) when it samples, i.e. its temperature is above 0 or unset (the upstream's default,
-usually 1.0, samples too), unless the route sets ``any-temperature``; or when its last
-message carries tool results, unless the route sets ``with-tool-results``. The rest are
-looked up (``hit`` or ``miss``, also in the ``X-Cliproxy-Cache`` response header) and a
-miss whose answer turned out whole is stored (``store``; else ``cache_unstored=`` says
-why).
+line) when it samples or waits on tool results, unless the route allows it
+(router/routing/response_cache.py ``skip_reason``). The rest are looked up (``hit`` or
+``miss``, also in the ``X-Cliproxy-Cache`` response header) and a miss whose answer
+turned out whole is stored (``store``; else ``cache_unstored=`` says why).
 """
 
 from __future__ import annotations
@@ -15,14 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router.config.cache import RouteCacheConfig
-from router.errors import ProxyError
 from router.formats import Request
-from router.formats.errors import FormatError
-from router.formats.ir import ToolResultPart
 from router.routing.failover import Opened
 from router.routing.plan import RoutePlan
-from router.routing.response_cache import CacheSession, ResponseCache
+from router.routing.response_cache import CacheSession, ResponseCache, skip_reason
 
 CACHE_HEADER = "X-Cliproxy-Cache"
 
@@ -44,19 +38,6 @@ def open_session(
         return None
     log["cache"] = "miss"  # until a candidate's lookup hits
     return CacheSession(cache, config)
-
-
-def skip_reason(decode: Callable[[], Request], config: RouteCacheConfig) -> str | None:
-    try:
-        request = decode()
-    except (FormatError, ProxyError):
-        return "undecodable"
-    if not config.any_temperature and (request.temperature is None or request.temperature > 0):
-        return "temperature"
-    last = request.messages[-1].parts if request.messages else []
-    if not config.with_tool_results and any(isinstance(p, ToolResultPart) for p in last):
-        return "tool_results"
-    return None
 
 
 def looked_up(session: CacheSession, log: dict[str, Any]) -> dict[str, str]:

@@ -23,6 +23,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from router.config.cache import RouteCacheConfig
+from router.errors import ProxyError
+from router.formats import Request
+from router.formats.errors import FormatError
+from router.formats.ir import ToolResultPart
 from router.routing.failover import Opened
 from router.routing.selector import Candidate
 from router.upstreams.base import UpstreamCall, UpstreamReply
@@ -33,15 +37,35 @@ _MIB = 1024 * 1024
 _KEPT_HEADERS = ("Content-Type",)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     status: int
     headers: Mapping[str, str]
     chunks: tuple[bytes, ...]
     size: int
     expires: float
-    # Set on every hit (LRU order across buckets).
-    used: float = 0.0
+    # When it was stored or last replayed (the LRU order across buckets).
+    used: float
+
+
+def skip_reason(decode: Callable[[], Request], config: RouteCacheConfig) -> str | None:
+    """Why a request on a cached route must be answered fresh, else None.
+
+    A request samples when its temperature is above 0 or unset (the upstream's default,
+    usually 1.0, samples too); one whose last message carries tool results waits on an
+    agent's tool. ``decode``: the request's lazy IR (decoded once, shared with rules and
+    encoders).
+    """
+    try:
+        request = decode()
+    except (FormatError, ProxyError):
+        return "undecodable"
+    if not config.any_temperature and (request.temperature is None or request.temperature > 0):
+        return "temperature"
+    last = request.messages[-1].parts if request.messages else []
+    if not config.with_tool_results and any(isinstance(p, ToolResultPart) for p in last):
+        return "tool_results"
+    return None
 
 
 def cache_key(candidate: Candidate, call: UpstreamCall) -> bytes:
@@ -151,9 +175,8 @@ class ResponseCache:
             self._drop(bucket, key)
             return None
         bucket.entries.move_to_end(key)
-        used = Entry(entry.status, entry.headers, entry.chunks, entry.size, entry.expires, now)
-        bucket.entries[key] = used
-        return used
+        entry.used = now
+        return entry
 
     def put(self, bucket: Bucket, recording: RecordingReply) -> bool:
         """Keep a whole answer; False when it is over a size bound."""

@@ -1,4 +1,5 @@
-"""The response cache's store: keys, ttl, per-route LRU and the global byte bound."""
+"""The response cache's store (keys, ttl, per-route LRU, the global byte bound), its
+config errors, and what route explain says of it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ import yaml
 
 from router.config import ConfigError, read_config
 from router.config.cache import RouteCacheConfig
+from router.config.rules import StickyConfig
+from router.config.schema import CooldownConfig, RouteConfig
+from router.formats import Format
+from router.routing.cooldown import Cooldowns
+from router.routing.explain import explain, render
 from router.routing.failover import Opened
 from router.routing.response_cache import CacheSession, RecordingReply, ResponseCache, cache_key
-from router.routing.selector import Candidate
+from router.routing.rules import Rules
+from router.routing.selector import Candidate, Selector
+from router.routing.sticky import StickySessions
+from router.routing.table import ModelTable
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from tests.routing.stubs import ConfiguredUpstream, ManualClock
 
@@ -168,3 +177,48 @@ def test_cache_config_errors_name_the_key(tmp_path: Path) -> None:
         "routes[0].cache.max-entries: expected an integer >= 1, got 0",
         "routes[0].cache.max-entry-kb: expected an integer >= 1, got -1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ({"temperature": 0}, "look up (ttl 300 s)"),
+        ({}, "skip(temperature)"),
+        ({"temperature": 0.2}, "skip(temperature)"),
+        (
+            {
+                "temperature": 0,
+                "messages": [
+                    {"role": "user", "content": "w?"},
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": {}}],
+                    },
+                    {
+                        "role": "user",
+                        "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+                    },
+                ],
+            },
+            "skip(tool_results)",
+        ),
+    ],
+)
+def test_route_explain_says_what_the_cache_would_do(extra: dict[str, object], said: str) -> None:
+    upstream = ConfiguredUpstream("claude", {"claude-haiku-4-5": ()})
+    routes = [RouteConfig("claude-*", ("claude",), RouteCacheConfig())]
+    table = ModelTable([upstream], routes=routes)
+    clock = ManualClock()
+    selector = Selector("round-robin", Cooldowns(CooldownConfig(), clock=clock))
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 9,
+        "messages": [{"role": "user", "content": "hi"}],
+        **extra,
+    }
+    args = (table, Rules([]), StickySessions(StickyConfig(), clock), selector)
+    result = explain(*args, Format.ANTHROPIC, "claude-haiku-4-5", body)
+    assert result["cache"] == said
+    assert f"response cache: {said}" in render(result)
+    plain = ModelTable([upstream], routes=[])
+    assert explain(plain, *args[1:], Format.ANTHROPIC, "claude-haiku-4-5", body)["cache"] is None
