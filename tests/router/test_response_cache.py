@@ -326,3 +326,17 @@ async def test_a_rule_target_uses_the_cache_of_the_route_that_resolves_it(
         ("jobs", "store"),
         ("jobs", "hit"),
     ]
+
+
+async def test_a_hit_costs_nothing_in_the_ledger(
+    router_factory: StartRouter, openai_fake: OpenAIFake
+) -> None:
+    router = await router_factory(cached_config(openai_fake))
+    await post(router, chat())
+    await post(router, chat())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(router.url + "/v1/management/usage/recent?limit=2") as response:
+            rows = (await response.json())["requests"]
+    hit, miss = rows
+    assert miss["cost_usd"] > 0 and miss["tokens_out"] == hit["tokens_out"] > 0
+    assert hit["cost_usd"] == 0 and hit["api_equivalent_usd"] == miss["api_equivalent_usd"]
