@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -35,10 +36,17 @@ _KIB = 1024
 _MIB = 1024 * 1024
 # Headers a replay needs; rate-limit headers of the original answer would be stale.
 _KEPT_HEADERS = ("Content-Type",)
+# What memory an entry takes besides its bytes, roughly: the entry, its key, headers and
+# bucket slot, and per chunk a bytes object's header and its tuple slot. A stream of many
+# small chunks takes noticeably more than its bytes.
+ENTRY_OVERHEAD = 512
+CHUNK_OVERHEAD = sys.getsizeof(b"") + 8
 
 
 @dataclass(slots=True)
 class Entry:
+    """One stored answer; ``size``: the memory it is counted for (bytes and overhead)."""
+
     status: int
     headers: Mapping[str, str]
     chunks: tuple[bytes, ...]
@@ -146,7 +154,8 @@ class Bucket:
 
 
 class ResponseCache:
-    """Every cached route's bucket, under one bound on the bytes kept."""
+    """Every cached route's bucket, under one bound on the memory kept (``bytes``: the
+    answers' bytes and an estimate of their overhead)."""
 
     def __init__(
         self,
@@ -180,7 +189,7 @@ class ResponseCache:
 
     def put(self, bucket: Bucket, recording: RecordingReply) -> bool:
         """Keep a whole answer; False when it is over a size bound."""
-        size = recording.size
+        size = recording.size + ENTRY_OVERHEAD + CHUNK_OVERHEAD * len(recording.chunks)
         if recording.too_large or size > self.max_bytes:
             return False
         now = self._clock()

@@ -16,7 +16,14 @@ from router.formats import Format
 from router.routing.cooldown import Cooldowns
 from router.routing.explain import explain, render
 from router.routing.failover import Opened
-from router.routing.response_cache import CacheSession, RecordingReply, ResponseCache, cache_key
+from router.routing.response_cache import (
+    CHUNK_OVERHEAD,
+    ENTRY_OVERHEAD,
+    CacheSession,
+    RecordingReply,
+    ResponseCache,
+    cache_key,
+)
 from router.routing.rules import Rules
 from router.routing.selector import Candidate, Selector
 from router.routing.sticky import StickySessions
@@ -96,18 +103,26 @@ async def test_each_route_keeps_at_most_max_entries_least_recently_used_first() 
 async def test_all_routes_together_stay_under_max_mb() -> None:
     clock = ManualClock()
     one, two = RouteCacheConfig(), RouteCacheConfig()
-    cache = ResponseCache([one, two], max_mb=2500 / (1024 * 1024), clock=clock)
     kib = b"x" * 1000
+    each = len(kib) + ENTRY_OVERHEAD + CHUNK_OVERHEAD
+    cache = ResponseCache([one, two], max_mb=2.5 * each / (1024 * 1024), clock=clock)
     cache.put(cache.bucket(one), await recorded(b"old", kib))
     clock.advance(1)
     cache.put(cache.bucket(two), await recorded(b"mid", kib))
     clock.advance(1)
     cache.get(cache.bucket(one), b"old")  # used again: now the newest
     cache.put(cache.bucket(two), await recorded(b"new", kib))
-    assert cache.bytes == 2000 and len(cache) == 2
+    assert cache.bytes == 2 * each and len(cache) == 2
     assert cache.get(cache.bucket(two), b"mid") is None
     assert cache.get(cache.bucket(one), b"old") is not None
     assert not cache.put(cache.bucket(one), await recorded(b"huge", kib * 4))
+
+
+async def test_many_small_chunks_count_for_more_than_their_bytes() -> None:
+    config = RouteCacheConfig()
+    cache = ResponseCache([config], max_mb=1)
+    cache.put(cache.bucket(config), await recorded(b"k", *([b"ab"] * 100)))
+    assert cache.bytes == 200 + ENTRY_OVERHEAD + 100 * CHUNK_OVERHEAD
 
 
 async def test_a_recording_over_its_limit_keeps_nothing_and_is_not_stored() -> None:
