@@ -340,3 +340,27 @@ async def test_a_hit_costs_nothing_in_the_ledger(
     hit, miss = rows
     assert miss["cost_usd"] > 0 and miss["tokens_out"] == hit["tokens_out"] > 0
     assert hit["cost_usd"] == 0 and hit["api_equivalent_usd"] == miss["api_equivalent_usd"]
+
+
+async def test_a_later_candidate_answers_from_the_cache_while_the_first_cools_down(
+    router_factory: StartRouter, openai_fake: OpenAIFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with OpenAIFake() as second:
+        config = cached_config(openai_fake)
+        config["providers"].append(
+            provider("second", second.base_url + "/v1", [second.key], ["gpt-4o-mini"])
+        )
+        config["routes"][0]["providers"] = ["openai", "second"]
+        config["routing"] = {"retry-backoff": 0}
+        router = await router_factory(config)
+        caplog.set_level(logging.INFO)
+        openai_fake.script.push(Status(503))
+        first = await post(router, chat())
+        again = await post(router, chat())
+        assert first[2] == again[2] and again[1]["X-Cliproxy-Cache"] == "hit"
+        assert (len(openai_fake.requests), len(second.requests)) == (1, 1)
+    lines = [r.fields for r in caplog.records if r.name == "router.request"]  # type: ignore[attr-defined]
+    assert [(ln["provider"], ln["attempts"], ln["cache"]) for ln in lines] == [
+        ("second", 2, "store"),
+        ("second", 0, "hit"),  # openai is cooling: second's key is looked up, nothing sent
+    ]
