@@ -17,6 +17,7 @@ from router.relay import RelayHub
 from router.relay.workers import WorkerRelays
 from router.routing.cooldown import Cooldowns
 from router.routing.failover import Failover
+from router.routing.response_cache import ResponseCache
 from router.routing.rules import Rules
 from router.routing.selector import Selector
 from router.routing.sticky import StickySessions
@@ -83,6 +84,10 @@ class Runtime:
             self.selector,
             cooldowns,
             answer_limit=int(config.answer_limit_mb * MIB),
+        )
+        caches = [route.cache for route in config.routes if route.cache is not None]
+        self.response_cache = (
+            ResponseCache(caches, config.response_cache.max_mb) if caches else None
         )
         self.client_keys = ClientKeys(config.api_keys)
         self.origin_policy = OriginPolicy.from_config(config)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.api import cached
 from router.api.codec_guard import translating_client_request
 from router.api.first_event import first_chunk_problem
 from router.api.model_splice import splice_model
@@ -153,6 +154,7 @@ async def proxy_generation(
     check_key_model(ctx, gen.model)
     build = CallBuilder(gen, ctx.request_id, strict=runtime.config.translation.strict)
     plan = _plan(request, runtime, gen, build)
+    cache = cached.open_session(runtime.response_cache, plan, build.ir, ctx.log)
     opened = await runtime.failover.open(
         plan.targets,
         build,
@@ -160,9 +162,10 @@ async def proxy_generation(
         request_id=ctx.request_id,
         check_first=build.first_chunk_problem,
         pin=plan.pin,
+        cache=cache,
     )
     _note_upstream(request, opened)
-    if 200 <= opened.reply.status < 300:
+    if 200 <= opened.reply.status < 300 and not (cache and cache.hit):
         chosen = opened.candidate
         runtime.sticky.remember(
             plan.model, plan.session, chosen.upstream.name, chosen.credential.name
@@ -171,10 +174,16 @@ async def proxy_generation(
     passthrough = build.passthrough(upstream_format)
     extra_headers = rate_limit_headers(opened.reply.headers, upstream_format, gen.client_format)
     extra_headers.update(_dropped_fields(ctx.log, build.ctx.dropped))
+    if cache is not None:
+        extra_headers.update(cached.looked_up(cache, ctx.log))
     if opened.reply.status >= 300:
+        if cache is not None:
+            cached.finished(cache, opened, ctx.log, False, "error")
         return with_headers(_upstream_error(gen.client_format, opened, passthrough), extra_headers)
     if not gen.stream:
         answer = _whole_answer(request, gen, opened, build, upstream_format, passthrough)
+        if cache is not None:
+            cached.finished(cache, opened, ctx.log, True)
         return with_headers(answer, extra_headers)
     transform: StreamTransform = (
         Passthrough(gen.client_format, opened.candidate.upstream.name)
@@ -200,6 +209,9 @@ async def proxy_generation(
         ctx.log["client_gone"] = True
     if outcome.upstream_died:
         runtime.failover.stream_died(opened.candidate, str(outcome.error), ctx.request_id)
+    if cache is not None:
+        whole = outcome.error is None and not outcome.client_gone
+        cached.finished(cache, opened, ctx.log, whole, outcome.error or "client_gone")
     return response
 
 

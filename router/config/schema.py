@@ -21,6 +21,7 @@ from router.config.binder import (
     join,
     unique_names,
 )
+from router.config.cache import ResponseCacheConfig, RouteCacheConfig
 from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.proxy import ProxySetting, check_proxy_url, effective_proxy
 from router.config.rules import RuleConfig, StickyConfig, check_rule_names
@@ -172,11 +173,13 @@ class RouteConfig:
     """Sends models matching ``model`` to ``providers``, tried in order.
 
     ``model`` is an exact name, a glob (``gpt-*``) or a regex prefixed with ``re:``.
-    A provider entry may name one credential as ``provider/credential``.
+    A provider entry may name one credential as ``provider/credential``. ``cache``: answer
+    identical requests from memory (router/config/cache.py); None (the default) never does.
     """
 
     model: str
     providers: tuple[str, ...]
+    cache: RouteCacheConfig | None = None
 
     def check(self, path: str, problems: Problems) -> None:
         if self.model.startswith("re:"):
@@ -318,6 +321,8 @@ class Config:
     # hosts reached directly (NO_PROXY's syntax; the loader adds NO_PROXY itself).
     proxy_url: str = field(default="", repr=False)
     no_proxy: str = ""
+    # Issue 15: the memory all routes' cached answers may take (router/config/cache.py).
+    response_cache: ResponseCacheConfig = field(default_factory=ResponseCacheConfig)
 
     def check(self, path: str, problems: Problems) -> None:
         check_port(self.port, "port", problems)

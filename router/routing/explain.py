@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from router.formats import Format, Request, get_codec
 from router.logs import utc_iso
-from router.routing.plan import explain_candidates, plan_route
+from router.routing.plan import RoutePlan, explain_candidates, plan_route
+from router.routing.response_cache import skip_reason
 from router.routing.rules import RequestFacts, Rules
 from router.routing.selector import Selector
 from router.routing.sticky import StickySessions
@@ -65,6 +66,7 @@ def explain(
         },
         "session": plan.session.key if plan.session else None,
         "sticky": f"{plan.pin.provider}/{plan.pin.credential}" if plan.pin else None,
+        "cache": _cache(plan, decode),
         "candidates": [
             {
                 "provider": e.candidate.upstream.name,
@@ -85,6 +87,16 @@ def explain(
     }
 
 
+def _cache(plan: RoutePlan, decode: Callable[[], Request]) -> str | None:
+    """The response cache's decision: None (the route keeps no answers), ``look up`` or
+    ``skip(reason)``."""
+    config = plan.targets[0].cache if plan.targets else None
+    if config is None:
+        return None
+    reason = skip_reason(decode, config)
+    return f"skip({reason})" if reason else f"look up (ttl {config.ttl:g} s)"
+
+
 def render(result: Mapping[str, Any], source: str = "") -> str:
     """The decision as text; ``source`` says where it was decided (live or static)."""
     lines = [source] if source else []
@@ -99,6 +111,8 @@ def render(result: Mapping[str, Any], source: str = "") -> str:
         lines.append("rule: none matched (the model table decides)")
     if result["sticky"]:
         lines.append(f"sticky: {result['sticky']} (this conversation's last credential)")
+    if result["cache"]:
+        lines.append(f"response cache: {result['cache']}")
     if not result["candidates"]:
         lines.append(f"no candidates: model {result['routed_model']!r} is not configured")
     else:

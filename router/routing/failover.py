@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -58,6 +58,16 @@ class Opened:
     first_chunk: bytes = b""
     body: bytes = b""
     payload: Any = None
+
+
+class AnswerCache(Protocol):
+    """A response cache as failover uses it (router/routing/response_cache.py)."""
+
+    def lookup(self, candidate: Candidate, call: UpstreamCall, attempts: int) -> Opened | None:
+        """A stored answer to ``call`` from ``candidate``, else None."""
+
+    def record(self, reply: UpstreamReply) -> UpstreamReply:
+        """The reply to read instead of ``reply`` (one that keeps what passes)."""
 
 
 async def read_body(
@@ -122,12 +132,14 @@ class Failover:
         request_id: str,
         check_first: Callable[[Candidate, bytes], str | None] | None = None,
         pin: Pin | None = None,
+        cache: AnswerCache | None = None,
     ) -> Opened:
         """Raises ProxyError when no candidate could answer.
 
         ``check_first`` judges a stream's first chunk (None: it will do); a problem it names
         fails the candidate over like a bad status would. ``pin``: a sticky session's
-        credential, tried first while it is healthy.
+        credential, tried first while it is healthy. ``cache``: asked for each candidate's
+        call before it is sent; it records what is sent back instead.
         """
         attempts = 0
         last: AttemptFailed | None = None
@@ -140,7 +152,11 @@ class Failover:
             attempts += 1
             try:
                 call = build_call(candidate)
-                opened = await self._attempt(candidate, call, stream, attempts, check_first)
+                if cache is not None:
+                    hit = cache.lookup(candidate, call, attempts - 1)
+                    if hit is not None:
+                        return hit
+                opened = await self._attempt(candidate, call, stream, attempts, check_first, cache)
             except AttemptFailed as failure:
                 last = failure
                 self._cool(candidate, failure, request_id)
@@ -159,6 +175,7 @@ class Failover:
         stream: bool,
         attempts: int,
         check_first: Callable[[Candidate, bytes], str | None] | None,
+        cache: AnswerCache | None,
     ) -> Opened:
         timeouts = candidate.upstream.timeouts
         name = candidate.upstream.name
@@ -166,6 +183,8 @@ class Failover:
         try:
             async with asyncio.timeout(timeouts.first_byte):
                 reply = await candidate.upstream.open(call)
+                if cache is not None:
+                    reply = cache.record(reply)
                 if reply.status >= 300:
                     body = await read_body(reply, timeouts.idle, _ERROR_BODY_LIMIT)
                     reply.close()

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from router.config.cache import RouteCacheConfig
 from router.config.schema import RouteConfig, compile_model_pattern
 from router.routing.catalog import catalog
 from router.upstreams.base import Upstream
@@ -29,11 +30,15 @@ _RESOLVED_MAX = 1024
 
 @dataclass(frozen=True)
 class Target:
-    """One upstream that can serve a model, optionally pinned to one credential."""
+    """One upstream that can serve a model, optionally pinned to one credential.
+
+    ``cache``: the response cache of the route that named it (None: answers are not kept).
+    """
 
     upstream: Upstream
     model: str
     credential: str | None = None
+    cache: RouteCacheConfig | None = None
 
 
 class ModelTable:
@@ -98,7 +103,9 @@ class ModelTable:
                     if upstream is None:
                         continue
                     upstream_model = self._aliases[name].get(model, model)
-                    targets.append(Target(upstream, upstream_model, credential or None))
+                    targets.append(
+                        Target(upstream, upstream_model, credential or None, route.cache)
+                    )
                 return targets
         listed = [
             Target(u, self._aliases[u.name][model])

@@ -41,7 +41,9 @@ GENERATION_PATHS = frozenset(
 )
 GENERATION_PREFIXES = ("/v1beta/models/", "/v1/models/")
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-EXPOSED_HEADERS = "X-Request-Id, Retry-After, X-Management-Notice, X-Cliproxy-Dropped"
+EXPOSED_HEADERS = (
+    "X-Request-Id, Retry-After, X-Management-Notice, X-Cliproxy-Dropped, X-Cliproxy-Cache"
+)
 PREFLIGHT_MAX_AGE = "600"
 _HEADER_LIST = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$")
 _BROWSER_SITES = frozenset({"cross-site", "same-site"})

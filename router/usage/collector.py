@@ -79,7 +79,24 @@ class RuntimeCollector(Collector):
         for name, up in sorted(self.sidecars.items()):
             sidecars.add_metric([name], 1.0 if up else 0.0)
         yield sidecars
+        cache = runtime.response_cache
+        if cache is not None:
+            yield from response_cache_families(len(cache), cache.bytes, cache.evictions)
         yield from observer.ledger_metrics()
+
+
+def response_cache_families(entries: int, size: int, evictions: int) -> Iterator[Any]:
+    yield GaugeMetricFamily(
+        "cliproxy_response_cache_entries", "Answers held by the response cache.", value=entries
+    )
+    yield GaugeMetricFamily(
+        "cliproxy_response_cache_bytes", "Bytes of answers held by the response cache.", value=size
+    )
+    yield CounterMetricFamily(
+        "cliproxy_response_cache_evictions",
+        "Answers the response cache let go before their ttl to stay within its bounds.",
+        value=evictions,
+    )
 
 
 def ledger_families(queued: int, written: int, dropped: int) -> Iterator[Any]:

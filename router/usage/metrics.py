@@ -83,6 +83,22 @@ class RequestMetrics:
             "rule matched, or the request was refused before routing).",
             ["rule"],
         )
+        self.cache_lookups = LoopCounter(
+            "cliproxy_response_cache_lookups",
+            "Requests on routes with a response cache that looked it up, by result (hit, miss).",
+            ["result"],
+        )
+        self.cache_stores = LoopCounter(
+            "cliproxy_response_cache_stores",
+            "Answers stored in the response cache after a miss.",
+            [],
+        )
+        self.cache_skips = LoopCounter(
+            "cliproxy_response_cache_skips",
+            "Requests on routes with a response cache answered without it, by reason "
+            "(temperature, tool_results, undecodable).",
+            ["reason"],
+        )
         registry.register(
             LoopFamilies(
                 [
@@ -93,6 +109,9 @@ class RequestMetrics:
                     self.attempts,
                     self.failovers,
                     self.rule_decisions,
+                    self.cache_lookups,
+                    self.cache_stores,
+                    self.cache_skips,
                 ]
             )
         )
@@ -127,8 +146,20 @@ class RequestMetrics:
             count = fields.get(field)
             if isinstance(count, int) and (count or field in ("tokens_in", "tokens_out")):
                 self.tokens.observe((token_type, provider, model, key), count)
+        cache = fields.get("cache")
+        if isinstance(cache, str):
+            self._record_cache(cache)
         attempts = fields.get("attempts")
         if isinstance(attempts, int) and attempts > 0:
             self.attempts.inc((provider,), attempts)
             if attempts > 1:
                 self.failovers.inc((provider,))
+
+    def _record_cache(self, result: str) -> None:
+        """``cache=`` of the log line: hit, miss, store (a miss kept) or skip(reason)."""
+        if result.startswith("skip(") and result.endswith(")"):
+            self.cache_skips.inc((result[5:-1],))
+            return
+        self.cache_lookups.inc(("hit" if result == "hit" else "miss",))
+        if result == "store":
+            self.cache_stores.inc(())

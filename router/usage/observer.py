@@ -113,6 +113,9 @@ class UsageObserver:
             str(fields.get("upstream_model") or fields.get("model") or ""),
             _tokens(fields),
         )
+        if fields.get("cache") == "hit":
+            # Answered from the response cache: nothing was spent upstream.
+            cost = Cost(0.0 if cost.usd is not None else None, cost.api_equivalent_usd)
         for sink in self.sinks:
             sink(fields, cost, seconds)
         if self.ledger is not None:

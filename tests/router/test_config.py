@@ -12,6 +12,7 @@ import yaml
 
 from router.config import Config, ConfigError, load_config, read_config
 from router.config.binder import yaml_key
+from router.config.cache import RouteCacheConfig
 from router.config.rules import RuleConditions, RuleConfig, RuleOverrides
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +156,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "management": config.management,
         "metrics": config.metrics,
         "usage": config.usage,
+        "response-cache": config.response_cache,
     }
     for section in [config, *nested.values()]:
         for f in fields(section):
@@ -163,7 +165,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     for key in provider_keys:
         assert f"{key}:" in text
     assert "weight:" in text
-    for rule_class in (RuleConfig, RuleConditions, RuleOverrides):
+    for rule_class in (RuleConfig, RuleConditions, RuleOverrides, RouteCacheConfig):
         for f in fields(rule_class):
             assert yaml_key(f.name) in text, f"config.example.yaml lacks rules' {yaml_key(f.name)}"
 
