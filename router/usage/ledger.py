@@ -69,7 +69,7 @@ _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
 _ROW_PLACES = "(" + ",".join("?" * len(COLUMNS)) + ")"
 # Rows per INSERT statement: one statement is one sqlite3_step, so the writer hands the
 # GIL back and forth once per statement instead of once per row (executemany).
-_ROWS_PER_STATEMENT = 500
+_ROWS_PER_STATEMENT = 256
 _RETENTION_CHECK = 3600.0
 
 Row = tuple[object, ...]
@@ -98,13 +98,18 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 
 def insert_rows(connection: sqlite3.Connection, rows: list[Row]) -> None:
-    """``rows`` inserted with as few statements as the connection's variable limit allows."""
+    """``rows`` inserted with few statements, each of a power-of-two row count: sqlite3
+    keeps every distinct statement text prepared (up to 128 of them), and one per batch
+    size held ~12 MB of prepared statements; this way at most nine texts exist."""
     limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
-    step = max(1, min(_ROWS_PER_STATEMENT, limit))
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
+    step = 1 << (max(1, min(_ROWS_PER_STATEMENT, limit)).bit_length() - 1)
+    start = 0
+    while start < len(rows):
+        size = min(step, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + size]
         values = [value for row in chunk for value in row]
-        connection.execute(_INSERT + ",".join([_ROW_PLACES] * len(chunk)), values)
+        connection.execute(_INSERT + ",".join([_ROW_PLACES] * size), values)
+        start += size
 
 
 class Ledger:
