@@ -240,13 +240,17 @@ async def test_a_relay_session_on_one_worker_serves_requests_on_every_worker(
         '"candidatesTokenCount":1,"totalTokenCount":2}}\n\n'
     ]
     async with RelayPeer(ws_url, stream_handler(chunks)) as peer:
+        seen_by: set[int] = set()
 
         async def every_worker_sees_it() -> bool:
+            """Each worker learns of the other's sessions from its published document
+            (every second, read at most every half second)."""
             health = await fresh_get(workers.url, "/v1/management/health")
-            return health["services"]["aistudio"]["sessions_connected"] == 1
+            if health["services"]["aistudio"]["sessions_connected"] == 1:
+                seen_by.add(health["workers"]["answered_by"])
+            return seen_by == {0, 1}
 
-        for _ in range(6):
-            await eventually(every_worker_sees_it)
+        await eventually(every_worker_sees_it)
         path = "/v1beta/models/gemini-2.5-flash-aistudio:streamGenerateContent?alt=sse"
         body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
         for _ in range(16):
@@ -267,14 +271,19 @@ async def test_a_killed_worker_comes_back_and_a_killed_parent_takes_workers_alon
     before = await worker_pids(workers)
     os.kill(before[1], signal.SIGKILL)
 
+    replacement: list[int] = []
+
     async def replaced() -> bool:
-        now = await worker_pids(workers)
-        return now.get(1) not in (None, before[1])
+        """A new worker 1 runs (a worker may still list the old pid for a moment)."""
+        pid = (await worker_pids(workers)).get(1)
+        if pid not in (None, before[1]) and psutil.pid_exists(pid):
+            replacement.append(pid)
+        return bool(replacement)
 
     await eventually(replaced, 15)
     status, _ = await chat(workers.url)
     assert status == 200
-    child = psutil.Process((await worker_pids(workers))[1])
+    child = psutil.Process(replacement[0])
     workers.process.kill()
     workers.process.wait()
     await asyncio.to_thread(child.wait, 10)
