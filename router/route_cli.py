@@ -22,7 +22,7 @@ from router.formats import Format
 from router.ops.live_explain import NotLive, RequestRefused, ask_router
 from router.relay import RelayHub
 from router.routing.cooldown import Cooldowns
-from router.routing.explain import explain, guess_format, render
+from router.routing.explain import guess_format, render
 from router.runtime import Runtime
 
 EXIT_USAGE = 2
@@ -127,17 +127,7 @@ def _decide(
     runtime = Runtime(
         loaded, Cooldowns(config.routing.cooldown), RelayHub(), CredentialStore(config.auth_dir)
     )
-    result = explain(
-        runtime.table,
-        runtime.rules,
-        runtime.sticky,
-        runtime.selector,
-        fmt,
-        model,
-        body,
-        headers=headers,
-        client_key=args.key,
-    )
+    result = runtime.explain(fmt, model, body, headers=headers, client_key=args.key)
     source = (
         f"static: {why}; decided from the config file alone, without cooldowns or sticky sessions"
     )

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from router.clientauth import ClientKeys
 from router.config import LoadedConfig
 from router.credentials import CredentialStore
+from router.formats import Format
 from router.relay import RelayHub
 from router.relay.workers import WorkerRelays
 from router.routing.cooldown import Cooldowns
+from router.routing.explain import explain
 from router.routing.failover import Failover
 from router.routing.response_cache import ResponseCache
 from router.routing.rules import Rules
@@ -104,6 +108,28 @@ class Runtime:
         self._in_flight -= 1
         if self._in_flight == 0:
             self._drained.set()
+
+    def explain(
+        self,
+        fmt: Format,
+        model: str,
+        body: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str],
+        client_key: str | None,
+    ) -> dict[str, Any]:
+        """Where this config would send a request, without sending it (route explain)."""
+        return explain(
+            self.table,
+            self.rules,
+            self.sticky,
+            self.selector,
+            fmt,
+            model,
+            body,
+            headers=headers,
+            client_key=client_key,
+        )
 
     async def retire(self) -> None:
         """Close pools once the requests that started on this runtime have finished."""

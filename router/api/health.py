@@ -77,9 +77,8 @@ async def health_document(state: RouterState) -> dict[str, Any]:
 
 def workers_health(state: RouterState) -> dict[str, Any]:
     """Every worker process serving the port: pid, uptime, memory, relay sessions held."""
-    documents = state.shared.documents() if state.role is not None else {}
-    if not documents:
-        documents = {0: state.worker_document()}
+    # One process publishes nothing: it describes itself.
+    documents = state.shared.documents() or {0: state.worker_document()}
     now = time.time()
     listed = [
         {

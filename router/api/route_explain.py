@@ -14,7 +14,7 @@ from aiohttp import web
 from router.api.body import read_json_object
 from router.errors import bad_request
 from router.formats import Format
-from router.routing.explain import explain, guess_format
+from router.routing.explain import guess_format
 from router.state import STATE
 
 
@@ -36,15 +36,5 @@ async def route_explain(request: web.Request) -> web.Response:
         if not sep:
             raise bad_request(f"header {item!r}: expected NAME:VALUE", "header")
         headers[name.strip()] = value.strip()
-    result = explain(
-        runtime.table,
-        runtime.rules,
-        runtime.sticky,
-        runtime.selector,
-        fmt,
-        model,
-        body,
-        headers=headers,
-        client_key=query.get("key") or None,
-    )
+    result = runtime.explain(fmt, model, body, headers=headers, client_key=query.get("key") or None)
     return web.json_response(result)

@@ -294,6 +294,10 @@ class RelayHub:
         if session.on_login is not None:
             session.on_login(session.name)
 
+    def holds(self, name: str | None) -> bool:
+        """This hub has the session ``name`` (any session, for None)."""
+        return bool(self._sessions) if name is None else name in self._sessions
+
     def sessions(self) -> list[dict]:
         return [s.describe() for s in self._sessions.values()]
 

@@ -91,10 +91,7 @@ class WorkerRelays:
     def _holder(self, session: str | None) -> int | None:
         """The worker to send to: None for this one (it holds the session, or nobody
         named one and this worker has a session)."""
-        local = {s["name"] for s in self.hub.sessions()}
-        if session is None and local:
-            return None
-        if session is not None and session in local:
+        if self.hub.holds(session):
             return None
         remote = self._remote()
         if session is None:
