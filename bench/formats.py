@@ -21,9 +21,9 @@ from bench import load
 from bench.load import CHAT_BODY
 from bench.processes import TRANSLATED_MODEL, Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
-from router.api.passthrough import Passthrough
-from router.api.translation import TranslatingStream
 from router.formats import Format, TranslationContext, get_codec
+from router.generation.passthrough import Passthrough
+from router.generation.translate import TranslatingStream
 
 CHAT_PATH = "/v1/chat/completions"
 CONNECTIONS = 32

@@ -29,8 +29,8 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from router.api.client_format import client_format
-from router.api.errors import error_response
 from router.config.schema import ServerConfig
+from router.error_replies import error_response
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 

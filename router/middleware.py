@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from router.api.client_format import client_format
-from router.api.errors import error_response
 from router.api.usage import SELF_GUARDED_PATHS
 from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
+from router.error_replies import error_response
 from router.errors import ErrorKind, ProxyError
 from router.logs import log_fields
 from router.management.guard import NO_SECRET_NOTICE, is_management_path

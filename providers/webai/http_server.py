@@ -37,10 +37,10 @@ from providers.webai.openai_shapes import (
 )
 from providers.webai.outcomes import ProviderOutcomes
 from router.api.body import loads_bounded, read_limited
-from router.api.errors import error_response as router_error_response
 from router.config import WebAIConfig
 from router.config.proxy import proxy_secrets
 from router.config.schema import ServerConfig
+from router.error_replies import error_response as router_error_response
 from router.errors import ProxyError
 from router.formats import Format
 from router.logs import log_fields

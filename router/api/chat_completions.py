@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api.body import read_json
-from router.api.generation import Generation, proxy_generation
 from router.context import context
 from router.errors import bad_request
 from router.formats import Format
+from router.generation.pipeline import Generation, proxy_generation
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

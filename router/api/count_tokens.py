@@ -13,8 +13,6 @@ from typing import Any
 
 from aiohttp import web
 
-from router.api.codec_guard import translating_client_request
-from router.api.generation import unknown_model
 from router.context import context
 from router.errors import ProxyError
 from router.formats import (
@@ -24,6 +22,8 @@ from router.formats import (
     estimate_tokens,
     get_codec,
 )
+from router.generation.codec_guard import translating_client_request
+from router.generation.pipeline import unknown_model
 from router.routing.selector import Candidate
 from router.runtime import Runtime
 from router.upstreams.base import COUNT_TOKENS, UpstreamCall

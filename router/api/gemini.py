@@ -10,10 +10,10 @@ from aiohttp import web
 
 from router.api.body import read_json
 from router.api.count_tokens import count_tokens
-from router.api.generation import Generation, proxy_generation, unknown_model
 from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format
+from router.generation.pipeline import Generation, proxy_generation, unknown_model
 from router.routing.catalog import catalog
 
 _GENERATE = "generateContent"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api import gemini
-from router.api.generation import unknown_model
+from router.generation.pipeline import unknown_model
 from router.routing.catalog import catalog
 from router.state import STATE
 

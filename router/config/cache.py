@@ -2,7 +2,7 @@
 
 A route with ``cache`` answers a request identical to one it answered within ``ttl``
 seconds (same target, same body as sent upstream) from memory. router/routing/
-response_cache.py keeps the entries; router/api/cached.py decides which requests may use
+response_cache.py keeps the entries; router/generation/cached.py decides which requests may use
 them.
 """
 

@@ -1,6 +1,6 @@
 """Where a request goes, before anything is sent: rule, targets, and the sticky credential.
 
-Shared by the generation path (router/api/generation.py) and ``route explain``, so the
+Shared by the generation path (router/generation/pipeline.py) and ``route explain``, so the
 explanation is the decision the router would make.
 """
 

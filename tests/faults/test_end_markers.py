@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from router.api.passthrough import Passthrough
-from router.api.stream_end import EndWatch
 from router.formats import Format
+from router.generation.passthrough import Passthrough
+from router.generation.stream_end import EndWatch
 
 ENDINGS = {
     Format.OPENAI_CHAT: b'data: {"choices":[]}\n\ndata: [DONE]\n\n',

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.api import translation
+from router.generation import translate
 from router.formats import Format
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import BadEvent, Garbage, Reply, Stream, Trickle, Truncate
@@ -68,7 +68,7 @@ async def test_choices_null_chunk_from_openai_to_anthropic_client(
 async def test_any_exception_in_the_encoder_ends_the_stream_cleanly(
     router_factory: StartRouter, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = translation.get_codec
+    real = translate.get_codec
 
     class Exploding:
         def __init__(self, inner: object) -> None:
@@ -94,7 +94,7 @@ async def test_any_exception_in_the_encoder_ends_the_stream_cleanly(
         def stream_encoder(self, ctx: object) -> object:
             return Exploding(self.codec.stream_encoder(ctx))
 
-    monkeypatch.setattr(translation, "get_codec", Codec)
+    monkeypatch.setattr(translate, "get_codec", Codec)
     router = await router_factory(fault_config(fakes))
     fakes.anthropic.script.push(Stream(chunks=5))
     answer = await ask(router, "openai", MODEL["anthropic"], stream=True)

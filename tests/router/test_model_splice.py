@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from router.api.model_splice import splice_model
+from router.generation.model_splice import splice_model
 
 
 def test_only_the_model_value_changes() -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from router.api.ratelimit import rate_limit_headers
 from router.formats import Format
+from router.generation.rate_limit_headers import rate_limit_headers
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Stream
 from tests.usage.conftest import KEYS, MESSAGES, start_usage_router

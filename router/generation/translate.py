@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.api.errors import stream_error_bytes
+from router.error_replies import stream_error_bytes
 from router.errors import ProxyError
 from router.formats import Format, SSEParser, TranslationContext, get_codec
 from router.formats.ir import Finish, StreamError, Usage

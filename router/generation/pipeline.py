@@ -17,25 +17,25 @@ from typing import Any
 
 from aiohttp import web
 
-from router.api import cached
-from router.api.codec_guard import translating_client_request
-from router.api.first_event import first_chunk_problem
-from router.api.model_splice import splice_model
-from router.api.passthrough import Passthrough, usage_fields
-from router.api.ratelimit import rate_limit_headers, with_headers
-from router.api.translation import TranslatingStream, usage_log_fields
 from router.config.rules import RuleOverrides
 from router.context import context
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format, FormatError, Request, TranslationContext, get_codec
 from router.formats.errors import kind_for_status
+from router.generation import cached
+from router.generation.codec_guard import translating_client_request
+from router.generation.first_event import first_chunk_problem
+from router.generation.model_splice import splice_model
+from router.generation.passthrough import Passthrough, usage_fields
+from router.generation.rate_limit_headers import rate_limit_headers, with_headers
+from router.generation.streaming import StreamTransform, forward_stream
+from router.generation.translate import TranslatingStream, usage_log_fields
 from router.jsonio import dumps, loads
 from router.routing.failover import Opened, upstream_message
 from router.routing.plan import RoutePlan, plan_route
 from router.routing.rules import RequestFacts, apply_overrides
 from router.routing.selector import Candidate
 from router.runtime import Runtime
-from router.streaming import StreamTransform, forward_stream
 from router.upstreams.base import UpstreamCall
 from router.usage.observer import check_key_model
 

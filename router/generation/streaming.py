@@ -26,7 +26,7 @@ from router.upstreams.faults import AnswerTooLarge, answer_too_large
 
 KEEPALIVE = b": keep-alive\n\n"
 
-log = logging.getLogger("router.streaming")
+log = logging.getLogger("router.generation.streaming")
 
 # Stream endings that count against the upstream credential (routing/stream_deaths.py).
 _DEATHS = frozenset({"upstream_lost", "idle_timeout", "bad_upstream_event", "truncated"})

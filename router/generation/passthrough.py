@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from router.api.errors import stream_error_bytes
-from router.api.stream_end import END_DESCRIPTIONS, EndWatch
+from router.error_replies import stream_error_bytes
 from router.errors import ErrorKind, ProxyError
 from router.formats import Format
+from router.generation.stream_end import END_DESCRIPTIONS, EndWatch
 from router.jsonio import loads
 
 _USAGE_MARKER = {
