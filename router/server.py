@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from router import heap
 from router.api.internal import create_internal_app
 from router.app import create_app
 from router.config import LoadedConfig
@@ -127,6 +128,7 @@ async def serve(
     if role is not None and role.lifeline >= 0:
         asyncio.get_running_loop().add_reader(role.lifeline, _parent_gone, role, stop)
     log_listening(router, loaded)
+    heap.settle()
     await stop.wait()
     log_fields(log, logging.INFO, event="stopping", worker=role.index if role else None)
     await router.stop()

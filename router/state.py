@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 from aiohttp import web
 
+from router import heap
 from router.config import ConfigError, LoadedConfig, read_config
 from router.credentials import CredentialStore
 from router.credentials.recovery import recover_interrupted_writes
@@ -136,6 +137,7 @@ class RouterState:
         retire = asyncio.get_running_loop().create_task(old.retire())
         self._background.add(retire)
         retire.add_done_callback(self._background.discard)
+        retire.add_done_callback(_settle_heap)
         log_fields(log, logging.INFO, event="reloaded", providers=len(self.runtime.upstreams))
         return True
 
@@ -151,6 +153,11 @@ class RouterState:
         if self.peers is not None:
             await self.peers.close()
         self.shared.close()
+
+
+def _settle_heap(_: asyncio.Task[None]) -> None:
+    """The replaced runtime is gone once it retired: collect it, freeze the new one."""
+    heap.settle()
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)
