@@ -51,7 +51,8 @@ bench: dev-install
 
 # The peer comparison of issue 16, never run by make bench or CI: installs the pinned peers
 # (bench/peers/pins.py) into a scratch folder outside the repo and writes
-# bench/results/peers.json. Needs node and npm; ARGS="--quick", ARGS="--only 9router".
+# bench/results/peers.json. Needs node and npm; ARGS="--quick", ARGS="--only 9router",
+# ARGS="--before REV" (also the router of an older commit: a before/after table from one run).
 bench-peers: dev-install
 	cd "$(ROOT)" && "$(VENV_BIN)/python" -m bench.peers $(ARGS)
 

@@ -173,20 +173,28 @@ class Processes:
         return child
 
     async def start_router(
-        self, upstream: Child, log_level: str = "info", extra_config: str = "", workers: int = 1
+        self,
+        upstream: Child,
+        log_level: str = "info",
+        extra_config: str = "",
+        workers: int = 1,
+        tree: Path = REPO,
     ) -> Child:
         """``python -m router`` with one provider pointing at ``upstream``; ``extra_config``
-        is YAML appended to the config (top-level sections)."""
+        is YAML appended to the config (top-level sections); ``tree``: the checkout whose
+        router runs (an older commit's for a before/after comparison)."""
         config = self.workdir / f"router-{len(self.children)}.yaml"
-        config.write_text(
-            router_config(upstream.url, self.workdir / "auth", log_level, workers) + extra_config
-        )
+        text = router_config(upstream.url, self.workdir / "auth", log_level, workers)
+        if not (tree / "router" / "config" / "workers.py").exists():
+            text = text.replace(f"workers: {workers}\n", "")  # from before workers existed
+        config.write_text(text + extra_config)
         port = free_port()
         child = self._spawn(
             "router",
             [PYTHON, "-m", "router", "--config", str(config)],
             env={"CLIPROXY_PORT": str(port)},
             port_on_stdout=False,
+            cwd=tree,
         )
         child.port = port
         await wait_healthy(child)

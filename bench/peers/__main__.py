@@ -52,6 +52,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", default=[], metavar="SYSTEM", help="a subset")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also measure the router of git revision REV, for a before/after table",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds or (2.0 if args.quick else 3.0),
             tool=pick_tool(args.load),
             only=tuple(args.only),
+            before=args.before,
         )
         plan.systems()
     except (KeyError, RuntimeError, ValueError) as exc:

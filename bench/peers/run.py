@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import load
 from bench.cpu import CpuMeter
+from bench.peers.before import before_systems
 from bench.peers.egress import outside_addresses
 from bench.peers.launch import PEERS
 from bench.peers.systems import BASELINES, Context, System, Target
@@ -33,14 +34,18 @@ class Plan:
     seconds: float
     tool: str
     only: tuple[str, ...] = ()
+    # A git revision whose router is measured beside today's (bench/peers/before.py).
+    before: str | None = None
 
     def systems(self) -> list[System]:
+        earlier = before_systems(self.before) if self.before else []
         if not self.only:
-            return list(ALL_SYSTEMS)
-        unknown = set(self.only) - {s.key for s in ALL_SYSTEMS}
+            return [*ALL_SYSTEMS, *earlier]
+        known = [*ALL_SYSTEMS, *earlier]
+        unknown = set(self.only) - {s.key for s in known}
         if unknown:
             raise KeyError(f"unknown systems: {', '.join(sorted(unknown))}")
-        return [s for s in ALL_SYSTEMS if s.key in self.only]
+        return [s for s in known if s.key in self.only]
 
 
 async def one_round(tool: str, target: Target, seconds: float) -> dict[str, float]:

@@ -37,6 +37,8 @@ class Context:
     scratch: Path
     say: Callable[[str], None]
     _routers: dict[int, Child] = field(default_factory=dict)
+    # Servers other starters share, by a key of their choosing (bench.peers.before).
+    extra: dict[str, Child] = field(default_factory=dict)
 
     async def router(self, workers: int = 1) -> Child:
         """The cliproxy router with ``workers`` processes (one per count, shared by rows)."""
