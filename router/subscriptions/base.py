@@ -16,7 +16,7 @@ from router.config.schema import ModelEntry, Timeouts
 from router.credentials import CredentialStore, CredentialUnusable, StoredCredential, TokenKeeper
 from router.errors import AttemptFailed, ErrorKind
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
-from router.upstreams.pool import HttpReply, PooledUpstream, UpstreamPool
+from router.upstreams.pool import PooledUpstream, UpstreamPool
 
 
 @dataclass
@@ -104,5 +104,5 @@ class SubscriptionUpstream(PooledUpstream):
         except CredentialUnusable as exc:
             raise AttemptFailed(503, ErrorKind.OVERLOADED, exc.message, auth=True) from None
 
-    async def _send(self, prepared: Prepared) -> HttpReply:
+    async def _send(self, prepared: Prepared) -> UpstreamReply:
         return await self.pool.post(prepared.url, prepared.body, prepared.headers)

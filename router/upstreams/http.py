@@ -37,7 +37,7 @@ class HttpUpstream(PooledUpstream):
             if c.key
         )
         self.unconfigured_reason = _unconfigured_reason(self.credentials, unset_env)
-        self.pool = UpstreamPool(lambda: self.timeouts, proxy=proxy)
+        self.pool = UpstreamPool(lambda: self.timeouts, proxy=proxy, lean=True)
 
     @abc.abstractmethod
     def url(self, call: UpstreamCall) -> str:

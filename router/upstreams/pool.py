@@ -16,6 +16,7 @@ from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import Timeouts
 from router.outbound import make_connector
 from router.upstreams.base import Upstream, UpstreamReply
+from router.upstreams.http1 import Http1Pool
 
 _CONNECTION_LIMIT = 512
 
@@ -44,12 +45,17 @@ class UpstreamPool:
         *,
         cookies: bool = True,
         proxy: ProxySetting = DIRECT_CONNECTION,
+        lean: bool = False,
     ) -> None:
-        """``timeouts``: read when the session is made (the upstream's own, merged)."""
+        """``timeouts``: read when the session is made (the upstream's own, merged);
+        ``lean``: calls reached directly go through router/upstreams/http1.py (API
+        upstreams, which need no cookies); proxied ones always take aiohttp's client."""
         self._timeouts = timeouts
         self._cookies = cookies
         self.proxy = proxy
         self._session: aiohttp.ClientSession | None = None
+        self._lean: Http1Pool | None = None
+        self._use_lean = lean and proxy == DIRECT_CONNECTION
         self.active = 0
 
     def session(self) -> aiohttp.ClientSession:
@@ -72,7 +78,13 @@ class UpstreamPool:
 
         return closed
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> UpstreamReply:
+        if self._use_lean:
+            if self._lean is None:
+                self._lean = Http1Pool(self._timeouts().connect, _CONNECTION_LIMIT)
+            reply = await self._lean.post(url, body, headers)
+            reply.on_close = self.opened()
+            return reply
         response = await self.session().post(url, data=body, headers=headers)
         return HttpReply(response, self.opened())
 
@@ -80,6 +92,9 @@ class UpstreamPool:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._lean is not None:
+            await self._lean.close()
+            self._lean = None
 
 
 class HttpReply(UpstreamReply):
