@@ -61,26 +61,43 @@ def logfmt(fields: dict[str, Any]) -> str:
     return " ".join([f"{key}={logfmt_value(text)}" for key, text in zip(keys, texts, strict=True)])
 
 
+class _Stamps:
+    """``2026-01-01T00:00:00.123Z`` for a moment; the seconds part made once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._text}.{int((created - second) * 1000):03d}Z"
+
+
+_LEVEL_NAMES = {level: logging.getLevelName(level).lower() for level in (10, 20, 30, 40, 50)}
+
+
 class LineFormatter(logging.Formatter):
     """``2026-01-01T00:00:00.123Z info router.request key=value ...``."""
 
-    _second = -1
-    _stamp = ""
+    def __init__(self) -> None:
+        super().__init__()
+        self._stamp = _Stamps()
 
     def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        stamp = self._stamp
         fields = getattr(record, "fields", None)
         message = logfmt(fields) if fields else escape_controls(record.getMessage())
-        line = (
-            f"{stamp}.{int(record.msecs):03d}Z {record.levelname.lower()} {record.name} {message}"
-        )
+        line = f"{self._stamp(record.created)} {record.levelname.lower()} {record.name} {message}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+    def fields_line(self, logger: str, level: int, fields: dict[str, Any]) -> str:
+        """The line ``format`` makes of a ``log_fields`` record, made without the record."""
+        name = _LEVEL_NAMES.get(level) or logging.getLevelName(level).lower()
+        return f"{self._stamp(time.time())} {name} {logger} {logfmt(fields)}"
 
 
 class BatchingHandler(logging.Handler):
@@ -109,13 +126,17 @@ class BatchingHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        # Called under the handler's lock, as _take is: an empty queue means the writer
-        # is (or is about to be) waiting for a wake-up.
-        if not self._pending:
-            self._pending.append(line)
-            self._wake.set()
-        else:
-            self._pending.append(line)
+        self.add_line(line)
+
+    def add_line(self, line: str) -> None:
+        """Queue one finished line. Under the handler's lock, as ``_take`` is: an empty
+        queue means the writer is (or is about to be) waiting for a wake-up."""
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
+            if not self._pending:
+                self._pending.append(line)
+                self._wake.set()
+            else:
+                self._pending.append(line)
 
     def _take(self) -> list[str]:
         with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
@@ -159,12 +180,15 @@ def setup_logging(level: str) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    global _DIRECT
     handler = BatchingHandler(sys.stderr)
-    handler.setFormatter(LineFormatter())
+    formatter = LineFormatter()
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").disabled = True
+    _DIRECT = _DirectLines(handler, formatter)
 
 
 def utc_iso(epoch: float) -> str:
@@ -172,9 +196,40 @@ def utc_iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+class _DirectLines:
+    """The request path's shortcut past ``logging``'s record, filters and handler lock for
+    ``log_fields`` lines, taken only while the line would reach this one handler and no
+    other: any handler added since (a test's log capture, a library's) gets records again.
+    """
+
+    def __init__(self, handler: BatchingHandler, formatter: LineFormatter) -> None:
+        self.handler = handler
+        self.formatter = formatter
+        self.alone = [handler]
+        self.root = logging.getLogger()
+
+    def takes(self, logger: logging.Logger) -> bool:
+        parent = logger.parent
+        return (
+            self.root.handlers == self.alone
+            and not logger.handlers
+            and logger.propagate
+            and not logger.filters
+            and (parent is None or parent is self.root or not parent.handlers)
+        )
+
+
+_DIRECT: _DirectLines | None = None
+
+
 def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
     """Log one structured line."""
-    if logger.isEnabledFor(level):
+    if not logger.isEnabledFor(level):
+        return
+    direct = _DIRECT
+    if direct is not None and direct.takes(logger):
+        direct.handler.add_line(direct.formatter.fields_line(logger.name, level, fields))
+    else:
         logger.log(level, "", extra={"fields": fields})
 
 

@@ -78,6 +78,13 @@ async def read_body(
     Past ``limit`` bytes the body is cut there (``cut``, for error bodies) or reading stops
     with AnswerTooLarge; no more than ``limit`` bytes are ever kept.
     """
+    whole = reply.arrived_whole()
+    if whole is not None:
+        if limit is None or len(whole) <= limit:
+            return whole
+        if not cut:
+            raise AnswerTooLarge(limit)
+        return whole[:limit]
     parts: list[bytes] = []
     size = 0
     while True:

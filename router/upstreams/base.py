@@ -65,6 +65,11 @@ class UpstreamReply(abc.ABC):
     def close(self) -> None:
         """Release the connection (dropping it when the body was not read to the end)."""
 
+    def arrived_whole(self) -> bytes | None:
+        """The rest of the body when all of it has already arrived (taken: the next
+        ``next_chunk`` returns ``b""``), else None; lets a reader skip its timed waits."""
+        return None
+
 
 class Upstream(abc.ABC):
     """A configured provider: its credentials, limits and how to reach it."""

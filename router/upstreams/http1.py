@@ -95,6 +95,10 @@ class Http1Reply(UpstreamReply):
             return b""
         return await connection.read()
 
+    def arrived_whole(self) -> bytes | None:
+        connection = self._connection
+        return None if connection is None else connection.arrived_whole()
+
     def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
@@ -212,6 +216,17 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def arrived_whole(self) -> bytes | None:
+        if not self._complete:
+            return None
+        data = b"".join(self._body)
+        self._body.clear()
+        self._buffered = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
 
     async def read(self) -> bytes:
         """The body bytes received since the last read; ``b""`` once it is whole."""

@@ -301,3 +301,30 @@ async def test_a_waiter_cancelled_after_its_turn_came_passes_the_turn_on() -> No
     doomed.cancel()
     assert await asyncio.wait_for(patient, 5) == (200, b"{}")
     await limited.close()
+
+
+async def test_a_body_already_whole_is_handed_over_at_once(pool: Http1Pool) -> None:
+    release = asyncio.Event()
+
+    async def in_two(
+        raw: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await raw.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc")
+        await writer.drain()
+        await release.wait()
+        writer.write(b"def")
+        await writer.drain()
+        await keep_answering(raw, reader, writer)
+
+    raw = await start(in_two)
+    reply = await pool.post(raw.url, b"{}", {})
+    await asyncio.sleep(0.1)
+    assert reply.arrived_whole() is None  # half of it so far
+    release.set()
+    await asyncio.sleep(0.1)
+    assert reply.arrived_whole() == b"abcdef"
+    assert await reply.next_chunk() == b""
+    reply.close()
+    assert await body_of(pool, raw.url) == (200, b"{}")
+    assert raw.connections == 1

@@ -64,3 +64,31 @@ def test_every_line_reaches_stderr_when_the_process_exits() -> None:
     )
     lines = done.stderr.splitlines()
     assert [line.split()[3] for line in lines] == [f"request_id=id{i}" for i in range(2000)]
+
+
+def test_the_direct_path_writes_the_line_a_record_would_and_yields_to_other_handlers() -> None:
+    script = (
+        "import io, logging, sys\n"
+        "from router import logs\n"
+        "logs.setup_logging('info')\n"
+        "log = logging.getLogger('router.request')\n"
+        "logs.log_fields(log, logging.WARNING, request_id='direct', status=200, note='a b')\n"
+        "captured = io.StringIO()\n"
+        "other = logging.StreamHandler(captured)\n"
+        "other.setFormatter(logs.LineFormatter())\n"
+        "logging.getLogger().addHandler(other)\n"
+        "logs.log_fields(log, logging.WARNING, request_id='record', status=200, note='a b')\n"
+        "logging.shutdown()\n"
+        "print(captured.getvalue(), end='')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    written = done.stderr.splitlines()
+    seen_by_other = done.stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in written] == [
+        'warning router.request request_id=direct status=200 note="a b"',
+        'warning router.request request_id=record status=200 note="a b"',
+    ]
+    assert [line.split(" ", 1)[1] for line in seen_by_other] == [
+        'warning router.request request_id=record status=200 note="a b"'
+    ]
+    assert all(line[:24].endswith("Z") and line[10] == "T" for line in written + seen_by_other)
