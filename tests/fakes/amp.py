@@ -145,7 +145,10 @@ class AmpFake(FakeServer):
         if not token or self.threads.get(thread_id) != token:
             return json_response({"error": "invalid wsToken", "code": "UNAUTHORIZED"}, 401)
         protocols = [p.strip() for p in offered.split(",")]
-        seen: dict[str, Any] = {"thread": thread_id, "protocols": protocols, "frames": []}
+        seen: dict[str, Any] = {
+            "thread": thread_id, "protocols": protocols, "frames": [], "closed": False,
+            "headers": dict(request.headers),
+        }  # fmt: skip
         self.sockets.append(seen)
         if BARE_ENCODING in protocols:
             # The CLI's own socket: Rivet's server would speak first, in a protocol this
@@ -160,6 +163,7 @@ class AmpFake(FakeServer):
             elif message.type == WSMsgType.BINARY:
                 seen["frames"].append(message.data)
                 await socket.send_bytes(message.data)
+        seen["closed"] = True
         return socket
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
