@@ -29,7 +29,9 @@ HANDSHAKE_HEADERS = frozenset(
     {"sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
      "sec-websocket-extensions"}
 )  # fmt: skip
-# Close code for "the other side went away abnormally" (RFC 6455 1011).
+# Close codes (RFC 6455): normal, none given, and "the server cannot go on".
+NORMAL = 1000
+NO_STATUS = 1005
 RELAY_FAILED = 1011
 
 
@@ -86,14 +88,15 @@ async def relay_actors(request: web.Request) -> web.StreamResponse:
             protocols=[upstream.protocol] if upstream.protocol else (), autoping=False
         )
         await client.prepare(request)
-        await relay_frames(client, upstream)
+        ctx.log["close_code"] = await relay_frames(client, upstream)
         return client
 
 
 async def relay_frames(
     client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse
-) -> None:
-    """Pump frames both ways until either side closes; the other is closed alike."""
+) -> int:
+    """Pump frames both ways until either side closes; the other is closed alike with
+    the same code, which is returned."""
     tasks = [
         asyncio.create_task(pump(client, upstream)),
         asyncio.create_task(pump(upstream, client)),
@@ -104,9 +107,22 @@ async def relay_frames(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    code = upstream.close_code or client.close_code or RELAY_FAILED
+    code = sendable(upstream.close_code or client.close_code)
     await client.close(code=code)
     await upstream.close(code=code)
+    return code
+
+
+def sendable(code: int | None) -> int:
+    """A close code that may go in a close frame: "no code" (1005) is a normal close, a
+    connection lost (1006) or anything else reserved is the relay failing."""
+    if code in (None, NO_STATUS):
+        return NORMAL
+    return (
+        code
+        if 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+        else RELAY_FAILED
+    )
 
 
 async def pump(

@@ -111,6 +111,23 @@ async def test_a_client_that_leaves_closes_the_upstream_socket(
     assert amp_fake.sockets[0]["closed"], "the Amp server's socket stayed open"
 
 
+async def test_an_amp_server_that_goes_away_closes_the_clients_socket(
+    router: RunningRouter, amp_fake: AmpFake
+) -> None:
+    thread = await new_thread(router)
+    protocols = protocols_for(thread["wsToken"], encoding="rivet_encoding.json")
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(
+            socket_url(router, thread["threadId"]), protocols=protocols
+        ) as socket:
+            await socket.send_str("ping")
+            assert (await socket.receive_str(timeout=5)) == "ping"
+            await amp_fake.close()
+            closing = await socket.receive(timeout=5)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert socket.close_code is not None
+
+
 async def test_the_amp_servers_refusal_reaches_the_cli(
     router: RunningRouter, amp_fake: AmpFake
 ) -> None:
