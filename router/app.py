@@ -10,6 +10,7 @@ from aiohttp import web
 
 from router.api import aistudio_auth, gemini, models
 from router.api.amp import add_amp_routes
+from router.api.amp_actors import add_actor_routes
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
 from router.api.auth_ctonew import add_ctonew_routes
@@ -58,6 +59,7 @@ def create_app(state: RouterState) -> web.Application:
     add_key_routes(app)
     add_dashboard_routes(app)
     add_amp_routes(app)
+    add_actor_routes(app)
 
     async def close_relay(_: web.Application) -> None:
         """Close relay sockets before the server waits for running handlers to end."""

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from router.api.amp_actors import ACTOR_SOCKET_PATH
 from router.api.client_format import client_format
 from router.api.usage import SELF_GUARDED_PATHS
 from router.clientauth import presented_key
@@ -31,8 +32,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Paths any client may call without a key: they reveal no secrets.
 PUBLIC_PATHS = frozenset({"/v1/health", "/health"})
-# Paths whose handler checks its own key: relay peers present the relay key.
-SELF_AUTHENTICATED_PATHS = frozenset({"/v1/ws"})
+# Paths whose handler checks its own key: relay peers present the relay key; the Amp
+# server checks the wsToken the Amp CLI's actor socket carries (router/api/amp_actors.py).
+SELF_AUTHENTICATED_PATHS = frozenset({"/v1/ws", ACTOR_SOCKET_PATH})
 _KEYLESS_PATHS = PUBLIC_PATHS | SELF_AUTHENTICATED_PATHS | SELF_GUARDED_PATHS
 
 

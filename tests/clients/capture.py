@@ -8,8 +8,9 @@ renderers (tests/fakes), so the wire shapes are the ones the router tests alread
 The answers script one tool loop: a request that offers a shell tool and carries no tool
 result yet gets a call of that tool (running ``echo <marker>``); a request that carries a
 tool result gets a final text. Every answer also carries reasoning, so the second request
-shows how the client sends thinking history back. Anything else (model lists, counts,
-telemetry) gets a small 200 so the client proceeds.
+shows how the client sends thinking history back. Amp's backend calls get the Amp fake's
+answers (tests/fakes/amp.py). Anything else (model lists, counts, telemetry) gets a small
+200 so the client proceeds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.clients.tool_loop import FINAL_TEXT, MARKER, loop_reply
+from tests.fakes.amp import AmpFake
 from tests.fakes.anthropic import AnthropicFake, MessagesRender
 from tests.fakes.anthropic import status_response as anthropic_status
 from tests.fakes.base import (
@@ -88,6 +90,8 @@ class CaptureServer(FakeServer):
         self.anthropic_signer = AnthropicFake(signing_key=CORPUS_SIGNING_KEY, record=False)
         self.gemini_signer = GeminiFake(signing_key=CORPUS_SIGNING_KEY, record=False)
         self.openai_seal = ReasoningSeal(CORPUS_SIGNING_KEY)
+        # Amp's backend calls get the Amp fake's answers, so the CLI goes as far as it can.
+        self.amp = AmpFake(record=False)
 
     def routes(self) -> Iterable[tuple[str, str, Handler]]:
         return [("*", "/{tail:.*}", self.handle)]
@@ -116,9 +120,8 @@ class CaptureServer(FakeServer):
             return await self.gemini(request, record, body)
         if record.method == "GET" and path.endswith("/models"):
             return json_response(model_list())
-        if path.startswith("/api/internal"):
-            return json_response({"ok": True, "result": {}})
-        return json_response({})
+        amp_answer = self.amp.answer(record)
+        return amp_answer if amp_answer is not None else json_response({})
 
     async def anthropic(
         self, request: web.Request, record: RecordedRequest, body: dict[str, Any]

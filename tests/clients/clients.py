@@ -32,6 +32,9 @@ PACKAGES = {
 }
 PROMPT = "Run the shell command `echo {marker}` with your shell tool, then say done."
 FAKE_KEY = "sk-cliproxy-client-test"
+# Any address but loopback goes to a closed port, so a fetch a client (aider, Amp) makes
+# on its own fails at once and visibly instead of reaching the network.
+NOWHERE = "http://127.0.0.1:9"
 
 # Variables that would send traffic elsewhere or pick up the developer's own setup.
 SCRUBBED_ENV = (
@@ -229,11 +232,19 @@ def opencode(
 def amp(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
     """`amp -x` (execute mode) with AMP_URL at the server root and a fake AMP_API_KEY.
 
-    Amp asks its own backend first (/api/internal?getUserInfo, ...); only a real Amp
-    backend can answer those, so against the capture server Amp stops after them.
+    This Amp runs its agent on the Amp server: after its backend calls it opens a
+    WebSocket to the thread actor (<AMP_URL>/actors/...), which only the Amp server can
+    play, so against a capture server or the Amp fake it stops there (docs/CLIENTS.md).
+    No update check; any address but loopback goes to a closed port (NOWHERE).
     """
     env = base_env(home)
-    env.update(AMP_URL=base_url, AMP_API_KEY=FAKE_KEY)
+    env.update(
+        AMP_URL=base_url,
+        AMP_API_KEY=FAKE_KEY,
+        AMP_SKIP_UPDATE_CHECK="1",
+        HTTP_PROXY=NOWHERE,
+        HTTPS_PROXY=NOWHERE,
+    )
     argv = [str(BIN / "amp"), "-x", prompt, "--dangerously-allow-all"]
     return ClientRun(argv, env, home / "work")
 
@@ -248,9 +259,6 @@ AIDER_MODEL_INFO = {
     "litellm_provider": "openai",
     "mode": "chat",
 }
-# Any address but loopback goes to a closed port, so a fetch aider makes on its own fails
-# at once and visibly instead of reaching the network.
-NOWHERE = "http://127.0.0.1:9"
 
 
 def aider(base_url: str, home: Path, model: str, prompt: str) -> ClientRun:
@@ -309,7 +317,8 @@ DEFAULT_MODELS = {
     "amp": "",
     "aider": "gpt-4o",
 }
-# Clients that cannot finish a turn against the capture server (see their runner).
+# Clients that cannot finish a turn against the capture server (see their runner): Amp's
+# turns run in the Amp server's thread actor.
 STOPS_EARLY = frozenset({"amp"})
 
 
