@@ -128,12 +128,6 @@ async def test_tool_loop_with_reasoning(
     with_result = [body for body in bodies if tool_result_texts(body)]
     assert with_result, f"{client} never sent a tool result to the {kind} upstream"
     last = with_result[-1]
-    print(
-        "DBG",
-        json.dumps(
-            [{k: v for k, v in b.items() if k not in ("tools", "instructions")} for b in bodies]
-        ),
-    )
     assert any(MARKER in text for text in tool_result_texts(last)), tool_result_texts(last)
     assert reasoning_sent_back(kind, last), f"{client} dropped the reasoning on {kind}"
     if client == "claude-code":

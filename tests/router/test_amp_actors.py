@@ -210,3 +210,19 @@ async def test_an_unreachable_amp_server_is_a_502_naming_the_setting(
             },
         ) as response:
             assert "amp.upstream-url" in await response.text()
+
+
+async def test_a_web_page_cannot_open_the_keyless_actor_socket(
+    router: RunningRouter, amp_fake: AmpFake
+) -> None:
+    thread = await new_thread(router)
+    before = len(amp_fake.requests)
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(
+                socket_url(router, thread["threadId"]),
+                protocols=protocols_for(thread["wsToken"]),
+                headers={"Origin": "https://evil.example"},
+            )
+    assert refused.value.status == 403
+    assert len(amp_fake.requests) == before
