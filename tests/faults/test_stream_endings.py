@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.generation import translate
 from router.formats import Format
+from router.generation import translate
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import BadEvent, Garbage, Reply, Stream, Trickle, Truncate
 from tests.faults.clients import KINDS, MODEL, Fakes, ask, clean_error, fault_config, settle

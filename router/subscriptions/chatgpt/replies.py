@@ -1,8 +1,9 @@
 """The Codex backend's answers, reshaped for the router.
 
 The backend always streams. A streaming client gets the events as they arrive (tool
-names restored), and a stream that ends without its terminal event, or fails, raises
-ConnectionError so the router ends the client's stream with an error. A non-streaming
+names restored) through the ``CodexEvents`` answer transform; a stream that ends without
+its terminal event, or fails, raises UpstreamStreamError (a ConnectionError) so the router
+ends the client's stream with an error. A non-streaming
 client gets the stream assembled into one response, or a 502 when it never completed.
 A usage-limit 429 gets a Retry-After header saying when the quota resets.
 """
@@ -13,7 +14,6 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -28,32 +28,15 @@ from router.subscriptions.chatgpt.assemble import (
     failure_message,
 )
 from router.subscriptions.chatgpt.toolnames import ToolNames
-from router.upstreams.base import UpstreamReply, UpstreamStreamError
+from router.upstreams.base import UpstreamReply
 from router.upstreams.faults import answer_too_large
+from router.upstreams.transforms import BufferedReply
 
 ERROR_BODY_LIMIT = 256 * 1024
 # Event names whose data must be parsed when the stream has no ``event:`` lines.
 _TYPE_MARKERS = ("response.completed", "response.incomplete", "response.failed", "error")
 # Headers that describe the upstream's encoding of a body this module re-serialises.
 _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
-
-
-class BufferedReply(UpstreamReply):
-    """A whole body already in memory."""
-
-    __slots__ = ("_body", "headers", "status")
-
-    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self._body = body
-
-    async def next_chunk(self) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-    def close(self) -> None:
-        self._body = b""
 
 
 def json_reply(status: int, payload: Any) -> BufferedReply:
@@ -85,53 +68,40 @@ def event_type(event: SSEEvent) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-class CodexEventStream(UpstreamReply):
-    """Forwards the backend's events as they complete, restoring shortened tool names."""
+class CodexEvents:
+    """The Codex stream's answer transform: events forwarded as they complete with
+    shortened tool names restored; a failure event, or an end without a terminal event,
+    is the stream's failure."""
 
-    __slots__ = ("_ended", "_failure", "_names", "_parser", "_reply", "_terminal", "headers")
+    __slots__ = ("_names", "_parser", "_terminal", "failure")
 
-    def __init__(self, reply: UpstreamReply, names: ToolNames) -> None:
-        self._reply = reply
+    def __init__(self, names: ToolNames) -> None:
         self._names = names
         self._parser = SSEParser()
         self._terminal = False
-        self._failure: str | None = None
-        self._ended = False
-        self.status = reply.status
-        self.headers = reply.headers
+        self.failure: str | None = None
 
-    async def next_chunk(self) -> bytes:
-        while True:
-            if self._failure is not None:
-                raise UpstreamStreamError(self._failure)
-            if self._ended:
-                return b""
-            chunk = await self._reply.next_chunk()
-            if chunk:
-                out = self._convert(self._parser.feed(chunk))
-            else:
-                out = self._convert(self._parser.close())
-                self._ended = True
-                if not self._terminal and self._failure is None:
-                    self._failure = "the stream ended before response.completed"
-            if out:
-                return out
+    def feed(self, chunk: bytes) -> bytes:
+        return self._convert(self._parser.feed(chunk))
+
+    def flush(self) -> bytes:
+        out = self._convert(self._parser.close())
+        if not self._terminal and self.failure is None:
+            self.failure = "the stream ended before response.completed"
+        return out
 
     def _convert(self, events: list[SSEEvent]) -> bytes:
         out: list[bytes] = []
         for event in events:
             kind = event_type(event)
             if kind in FAILURE_EVENTS:
-                self._failure = _failure_of(event.data)
+                self.failure = _failure_of(event.data)
                 break
             if kind in TERMINAL_EVENTS:
                 self._terminal = True
             data = self._names.restore_text(event.data) if self._names else event.data
             out.append(encode_sse(data, event.event))
         return b"".join(out)
-
-    def close(self) -> None:
-        self._reply.close()
 
 
 def _failure_of(data: str) -> str:

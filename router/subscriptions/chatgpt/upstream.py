@@ -18,7 +18,7 @@ from router.formats import Format
 from router.formats.codec import dumps
 from router.subscriptions.base import Prepared, SubscriptionUpstream
 from router.subscriptions.chatgpt.replies import (
-    CodexEventStream,
+    CodexEvents,
     assembled_reply,
     rate_limited_reply,
 )
@@ -26,6 +26,7 @@ from router.subscriptions.chatgpt.request import codex_body, codex_headers, sess
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamCall, UpstreamReply
 from router.upstreams.faults import MIB
+from router.upstreams.transforms import TransformedStream
 
 
 class CodexUpstream(SubscriptionUpstream):
@@ -81,5 +82,5 @@ class CodexUpstream(SubscriptionUpstream):
         if reply.status != 200:
             return reply
         if call.stream:
-            return CodexEventStream(reply, names)
+            return TransformedStream(reply, CodexEvents(names))
         return await assembled_reply(reply, names, self.timeouts.idle, self.answer_limit, self.name)

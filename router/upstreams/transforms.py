@@ -1,0 +1,134 @@
+"""Answer transforms: how an upstream's answer body is rewritten on its way to the router.
+
+A subscription speaks a client API on the wire but not quite as the client sent it (tool
+names shortened or prefixed, a backend that always streams). What it has to undo is a
+transform declared by that upstream; the replies here apply any transform the same way:
+
+- ``TransformedStream``: an event stream, chunk by chunk (``AnswerTransform.feed``, then
+  ``flush`` once the upstream's body ends), never handing out an empty chunk before the end.
+  A failure the transform saw in the bytes (``failure``) is raised as UpstreamStreamError
+  before anything more is read, so the router ends the client's stream with an error event.
+- ``RewrittenWhole``: a whole answer, read to the end and rewritten once.
+- ``BufferedReply``: a body already in memory (an assembled answer, an error the upstream
+  writes itself); ``CountedReply`` its base, for a reply that reports its close once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from router.upstreams.base import UpstreamReply, UpstreamStreamError
+
+
+class AnswerTransform(Protocol):
+    """Rewrites a streamed answer; may hold bytes between calls (an event split in two)."""
+
+    @property
+    def failure(self) -> str | None:
+        """Why the stream failed, once its bytes said so (safe to show the client)."""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The rewritten bytes of everything complete so far (``b""`` while incomplete)."""
+
+    def flush(self) -> bytes:
+        """What is left when the upstream's body ends."""
+
+
+class TransformedStream(UpstreamReply):
+    """A streamed reply whose chunks come out through an AnswerTransform."""
+
+    __slots__ = ("_ended", "_inner", "_transform", "headers", "status")
+
+    def __init__(self, inner: UpstreamReply, transform: AnswerTransform) -> None:
+        self._inner = inner
+        self._transform = transform
+        self._ended = False
+        self.status = inner.status
+        self.headers = inner.headers
+
+    async def next_chunk(self) -> bytes:
+        transform = self._transform
+        while True:
+            if transform.failure is not None:
+                raise UpstreamStreamError(transform.failure)
+            if self._ended:
+                return b""
+            chunk = await self._inner.next_chunk()
+            if chunk:
+                out = transform.feed(chunk)
+            else:
+                self._ended = True
+                out = transform.flush()
+            if out:
+                return out
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class RewrittenWhole(UpstreamReply):
+    """A whole answer read to the end, then handed out as one chunk through ``rewrite``."""
+
+    __slots__ = ("_done", "_inner", "_rewrite", "headers", "status")
+
+    def __init__(self, inner: UpstreamReply, rewrite: Callable[[bytes], bytes]) -> None:
+        self._inner = inner
+        self._rewrite = rewrite
+        self._done = False
+        self.status = inner.status
+        self.headers = inner.headers
+
+    async def next_chunk(self) -> bytes:
+        if self._done:
+            return b""
+        parts: list[bytes] = []
+        while chunk := await self._inner.next_chunk():
+            parts.append(chunk)
+        self._done = True
+        return self._rewrite(b"".join(parts))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class CountedReply(UpstreamReply):
+    """A reply that calls ``on_close`` (if any) exactly once, however often it is closed."""
+
+    __slots__ = ("_on_close", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], on_close: Callable[[], None] | None
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self._on_close = on_close
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+
+class BufferedReply(CountedReply):
+    """A whole body already in memory."""
+
+    __slots__ = ("_body",)
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(status, headers, on_close)
+        self._body = body
+
+    async def next_chunk(self) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    def close(self) -> None:
+        self._body = b""
+        super().close()
