@@ -29,7 +29,7 @@ from router.upstreams.faults import MIB
 from router.upstreams.transforms import TransformedStream
 
 
-class CodexUpstream(SubscriptionUpstream):
+class ChatGPTSubscriptionUpstream(SubscriptionUpstream):
     """``POST {backend-url}/responses`` with an account's OAuth token and account id."""
 
     provider = PROVIDER
