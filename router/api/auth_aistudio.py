@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api.body import loads_bounded, max_json_depth, read_limited
+from router.api.body import max_json_depth
+from router.body_reader import loads_bounded, read_limited
 from router.config.schema import AISTUDIO_PROVIDER
 from router.errors import ErrorKind, ProxyError
 from router.state import STATE

@@ -23,7 +23,8 @@ import contextlib
 
 from aiohttp import web
 
-from router.api.body import loads_bounded, max_json_depth, read_text
+from router.api.body import max_json_depth
+from router.body_reader import loads_bounded, read_text
 from router.credentials.store import StoredCredential
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.oauth.callback_server import CallbackListener

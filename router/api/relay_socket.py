@@ -9,11 +9,9 @@ provider aistudio, as a login through router/api/auth_aistudio.py does.
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
-from router.clientauth import presented_key
+from router.clientauth import key_matches, presented_key
 from router.config.schema import AISTUDIO_PROVIDER
 from router.errors import ErrorKind, ProxyError
 from router.state import STATE
@@ -38,8 +36,8 @@ async def relay_socket(request: web.Request) -> web.StreamResponse:
 
 def _relay_peer_authorised(request: web.Request) -> bool:
     runtime = request.app[STATE].runtime
-    presented = presented_key(request) or ""
+    presented = presented_key(request)
     relay_key = runtime.config.aistudio.relay_key
-    if relay_key and hmac.compare_digest(presented.encode(), relay_key.encode()):
+    if relay_key and key_matches(presented, relay_key):
         return True
     return runtime.client_keys.identify(presented) is not None
