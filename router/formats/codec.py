@@ -8,7 +8,15 @@ from typing import Any, Protocol
 
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
-from router.formats.ir import Format, Message, Request, Response, StreamEvent, ToolResultPart
+from router.formats.ir import (
+    Format,
+    Message,
+    Request,
+    Response,
+    StreamEvent,
+    Tool,
+    ToolResultPart,
+)
 from router.formats.sse import SSEEvent
 from router.jsonio import dumps_text, loads
 
@@ -137,6 +145,16 @@ _URL_SAFE = str.maketrans("-_", "+/")
 # ---- input validation helpers --------------------------------------------------------
 
 
+def event_object(data: str) -> dict | None:
+    """A stream event's data as a JSON object; None when it is not one (such an event
+    carries nothing a decoder reads)."""
+    try:
+        value = loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def require(body: dict, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
     value = body.get(key)
     if value is None:
@@ -172,6 +190,29 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 OPENAI_USER_ID_MAX = 128
+
+
+def openai_function(tool: Tool, ctx: TranslationContext) -> dict:
+    """A tool as both OpenAI APIs declare a function: its name as sent upstream, its
+    description when it has one, its parameters (an empty object schema when none)."""
+    return {
+        "name": ctx.tool_name_out(tool.name),
+        **({"description": tool.description} if tool.description is not None else {}),
+        "parameters": tool.parameters or {"type": "object", "properties": {}},
+    }
+
+
+def openai_sampling(req: Request, body: dict, max_tokens_key: str) -> None:
+    """The generation fields both OpenAI APIs name alike, and the length limit under the
+    API's own name (``max_completion_tokens``, ``max_output_tokens``)."""
+    if req.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = req.parallel_tool_calls
+    if req.max_tokens is not None:
+        body[max_tokens_key] = req.max_tokens
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.top_p is not None:
+        body["top_p"] = req.top_p
 
 
 def openai_user_id(user: str) -> str:

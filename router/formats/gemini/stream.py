@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.codec import dumps, wrap_signature
+from router.formats.codec import dumps, event_object, wrap_signature
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.gemini.parts import call_id_factory
@@ -58,11 +58,8 @@ class GeminiStreamDecoder(BlockCursor):
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
             return []
-        try:
-            chunk = loads(event.data)
-        except ValueError:
-            return []
-        if not isinstance(chunk, dict):
+        chunk = event_object(event.data)
+        if chunk is None:
             return []
         if "error" in chunk:
             return self._error(chunk["error"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.codec import dumps
+from router.formats.codec import dumps, event_object
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, kind_for_status
 from router.formats.ir import (
@@ -99,11 +99,8 @@ class ChatStreamDecoder(BlockCursor):
         data = event.data
         if data == "[DONE]":
             return self._end()
-        try:
-            chunk = loads(data)
-        except ValueError:
-            return []
-        if not isinstance(chunk, dict):
+        chunk = event_object(data)
+        if chunk is None:
             return []
         if "error" in chunk:
             return self._error(chunk["error"])

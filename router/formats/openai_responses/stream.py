@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from router.formats.codec import dumps, wrap_signature
+from router.formats.codec import dumps, event_object, wrap_signature
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import (
@@ -35,7 +35,6 @@ from router.formats.openai_responses.response import (
 )
 from router.formats.sse import SSEEvent
 from router.formats.stream_blocks import BlockCursor
-from router.jsonio import loads
 
 FMT = Format.OPENAI_RESPONSES
 
@@ -58,11 +57,8 @@ class ResponsesStreamDecoder(BlockCursor):
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
             return []
-        try:
-            data = loads(event.data)
-        except ValueError:
-            return []
-        if not isinstance(data, dict):
+        data = event_object(event.data)
+        if data is None:
             return []
         etype = data.get("type") or event.event
         out: list[StreamEvent] = []
