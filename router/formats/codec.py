@@ -10,11 +10,13 @@ from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
 from router.formats.ir import (
     Format,
+    ImagePart,
     Message,
     Request,
     Response,
     StreamEvent,
     Tool,
+    ToolChoice,
     ToolResultPart,
 )
 from router.formats.sse import SSEEvent
@@ -222,6 +224,21 @@ def openai_user_id(user: str) -> str:
     if len(user) <= OPENAI_USER_ID_MAX:
         return user
     return hashlib.sha256(user.encode()).hexdigest()
+
+
+def image_at(url: str, detail: str | None) -> ImagePart:
+    """An image an OpenAI request gives by URL; a base64 data URL becomes inline data."""
+    inline = parse_data_url(url)
+    if inline:
+        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
+    return ImagePart(url=url, detail=detail)
+
+
+def openai_choice_mode(choice: str) -> ToolChoice:
+    """An OpenAI ``tool_choice`` string: ``auto``, ``none`` or ``required``."""
+    if choice not in ("auto", "none", "required"):
+        raise FormatError(f"tool_choice: unknown value {choice!r}")
+    return ToolChoice(choice)
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:
