@@ -35,17 +35,29 @@ class AnswerTransform(Protocol):
         """What is left when the upstream's body ends."""
 
 
-class TransformedStream(UpstreamReply):
-    """A streamed reply whose chunks come out through an AnswerTransform."""
+class _Rewritten(UpstreamReply):
+    """A reply over another one: its status and headers, its body changed on the way."""
 
-    __slots__ = ("_ended", "_inner", "_transform", "headers", "status")
+    __slots__ = ("_inner", "headers", "status")
 
-    def __init__(self, inner: UpstreamReply, transform: AnswerTransform) -> None:
+    def __init__(self, inner: UpstreamReply) -> None:
         self._inner = inner
-        self._transform = transform
-        self._ended = False
         self.status = inner.status
         self.headers = inner.headers
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class TransformedStream(_Rewritten):
+    """A streamed reply whose chunks come out through an AnswerTransform."""
+
+    __slots__ = ("_ended", "_transform")
+
+    def __init__(self, inner: UpstreamReply, transform: AnswerTransform) -> None:
+        super().__init__(inner)
+        self._transform = transform
+        self._ended = False
 
     async def next_chunk(self) -> bytes:
         transform = self._transform
@@ -63,21 +75,16 @@ class TransformedStream(UpstreamReply):
             if out:
                 return out
 
-    def close(self) -> None:
-        self._inner.close()
 
-
-class RewrittenWhole(UpstreamReply):
+class RewrittenWhole(_Rewritten):
     """A whole answer read to the end, then handed out as one chunk through ``rewrite``."""
 
-    __slots__ = ("_done", "_inner", "_rewrite", "headers", "status")
+    __slots__ = ("_done", "_rewrite")
 
     def __init__(self, inner: UpstreamReply, rewrite: Callable[[bytes], bytes]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._rewrite = rewrite
         self._done = False
-        self.status = inner.status
-        self.headers = inner.headers
 
     async def next_chunk(self) -> bytes:
         if self._done:
@@ -87,9 +94,6 @@ class RewrittenWhole(UpstreamReply):
             parts.append(chunk)
         self._done = True
         return self._rewrite(b"".join(parts))
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 class CountedReply(UpstreamReply):
