@@ -9,16 +9,26 @@ transform declared by that upstream; the replies here apply any transform the sa
   A failure the transform saw in the bytes (``failure``) is raised as UpstreamStreamError
   before anything more is read, so the router ends the client's stream with an error event.
 - ``RewrittenWhole``: a whole answer, read to the end and rewritten once.
+- ``assembled``: an event stream read to its end through a transform whose ``flush``
+  gives the whole answer, for a client that did not ask for a stream from an upstream
+  that always streams; an unfinished stream is an error answer, never a success.
 - ``BufferedReply``: a body already in memory (an assembled answer, an error the upstream
   writes itself); ``CountedReply`` its base, for a reply that reports its close once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
+import aiohttp
+from multidict import CIMultiDict
+
+from router.formats import ErrorKind, Format, get_codec
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
+from router.upstreams.faults import answer_too_large
 
 
 class AnswerTransform(Protocol):
@@ -136,3 +146,56 @@ class BufferedReply(CountedReply):
     def close(self) -> None:
         self._body = b""
         super().close()
+
+
+def json_reply(status: int, payload: Any) -> BufferedReply:
+    """A JSON body the upstream writes itself."""
+    headers = CIMultiDict({"Content-Type": "application/json"})
+    return BufferedReply(status, headers, json.dumps(payload).encode())
+
+
+def error_reply(wire_format: Format, status: int, message: str) -> BufferedReply:
+    """An error in the wire format's own error shape (its codec's error body)."""
+    kind = ErrorKind.TIMEOUT if status == 504 else ErrorKind.API_ERROR
+    return json_reply(status, get_codec(wire_format).encode_error(status, message, kind))
+
+
+async def assembled(
+    reply: UpstreamReply,
+    transform: AnswerTransform,
+    *,
+    idle: float,
+    limit: int,
+    upstream: str,
+    wire_format: Format,
+    awaited: str,
+) -> UpstreamReply:
+    """Read the whole stream (at most ``idle`` seconds between pieces) through
+    ``transform`` and answer with what its ``flush`` gives: 200 JSON, else a 502 (504
+    when the stream went silent) in the wire format's error shape. ``awaited`` names the
+    event that finishes the stream, for those messages.
+
+    A stream longer than ``limit`` bytes is answer-limit-mb's 502 (raised as ProxyError),
+    read no further."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            async with asyncio.timeout(idle):
+                chunk = await reply.next_chunk()
+            size += len(chunk)
+            if size > limit:
+                raise answer_too_large(upstream, limit)
+            parts.append(transform.feed(chunk) if chunk else transform.flush())
+            if not chunk:
+                break
+    except TimeoutError:
+        return error_reply(wire_format, 504, f"upstream stream went silent before {awaited}")
+    except (aiohttp.ClientError, OSError):
+        return error_reply(wire_format, 502, f"upstream connection lost before {awaited}")
+    finally:
+        reply.close()
+    if transform.failure is not None:
+        return error_reply(wire_format, 502, transform.failure)
+    headers = CIMultiDict({"Content-Type": "application/json"})
+    return BufferedReply(200, headers, b"".join(parts))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
 
+from router.errors import ProxyError
+from router.formats import Format
 from router.subscriptions.chatgpt.replies import CodexEvents
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamReply, UpstreamStreamError
-from router.upstreams.transforms import BufferedReply, RewrittenWhole, TransformedStream
+from router.upstreams.transforms import (
+    BufferedReply,
+    RewrittenWhole,
+    TransformedStream,
+    assembled,
+)
 
 
 class ScriptedReply(UpstreamReply):
@@ -122,3 +131,74 @@ async def test_a_codex_stream_without_its_terminal_event_fails_after_its_last_ev
     assert b'"delta": "hi"' in await reply.next_chunk()
     with pytest.raises(UpstreamStreamError, match=r"ended before response\.completed"):
         await reply.next_chunk()
+
+
+class Collect:
+    """A whole-answer transform: everything in one JSON object; no ``END`` is a failure."""
+
+    def __init__(self) -> None:
+        self.failure: str | None = None
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> bytes:
+        self._parts.append(chunk)
+        return b""
+
+    def flush(self) -> bytes:
+        text = b"".join(self._parts).decode()
+        if not text.endswith("END"):
+            self.failure = "the stream never said END"
+            return b""
+        return json.dumps({"text": text}).encode()
+
+
+class SilentReply(ScriptedReply):
+    async def next_chunk(self) -> bytes:
+        if self._chunks:
+            return await super().next_chunk()
+        await asyncio.sleep(10)
+        return b""
+
+
+def assemble(reply: UpstreamReply, limit: int = 1000) -> Any:
+    return assembled(
+        reply,
+        Collect(),
+        idle=0.05,
+        limit=limit,
+        upstream="up",
+        wire_format=Format.OPENAI_RESPONSES,
+        awaited="END",
+    )
+
+
+async def test_an_assembled_answer_is_what_flush_gives_as_one_json_reply() -> None:
+    inner = ScriptedReply([b"hel", b"lo END"])
+    reply = await assemble(inner)
+    assert (reply.status, reply.headers["Content-Type"]) == (200, "application/json")
+    assert json.loads(await reply.next_chunk()) == {"text": "hello END"}
+    assert inner.closed
+
+
+async def test_an_unfinished_assembly_is_a_502_in_the_wire_formats_error_shape() -> None:
+    reply = await assemble(ScriptedReply([b"hello"]))
+    assert reply.status == 502
+    error = json.loads(await reply.next_chunk())["error"]
+    assert error["message"] == "the stream never said END"
+    assert error["type"] == "server_error"
+
+
+async def test_a_silent_stream_is_a_504_naming_what_never_came() -> None:
+    inner = SilentReply([b"hel"])
+    reply = await assemble(inner)
+    assert reply.status == 504
+    assert "went silent before END" in json.loads(await reply.next_chunk())["error"]["message"]
+    assert inner.closed
+
+
+async def test_a_stream_over_the_limit_is_the_answer_limit_error_read_no_further() -> None:
+    inner = ScriptedReply([b"x" * 600, b"y" * 600, b"never read"])
+    with pytest.raises(ProxyError) as raised:
+        await assemble(inner, limit=1000)
+    assert raised.value.status == 502
+    assert inner.reads == 2 and inner.closed

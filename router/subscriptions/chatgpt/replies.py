@@ -4,7 +4,8 @@ The backend always streams. A streaming client gets the events as they arrive (t
 names restored) through the ``CodexEvents`` answer transform; a stream that ends without
 its terminal event, or fails, raises UpstreamStreamError (a ConnectionError) so the router
 ends the client's stream with an error. A non-streaming
-client gets the stream assembled into one response, or a 502 when it never completed.
+client gets the stream assembled into one response (the ``CodexAssembly`` transform), or
+a 502 when it never completed.
 A usage-limit 429 gets a Retry-After header saying when the quota resets.
 """
 
@@ -14,12 +15,10 @@ import asyncio
 import json
 import math
 import time
-from typing import Any
 
-import aiohttp
 from multidict import CIMultiDict
 
-from router.formats import ErrorKind, Format, SSEEvent, SSEParser, encode_sse, get_codec
+from router.formats import SSEEvent, SSEParser, encode_sse
 from router.subscriptions.chatgpt.assemble import (
     FAILURE_EVENTS,
     TERMINAL_EVENTS,
@@ -29,7 +28,6 @@ from router.subscriptions.chatgpt.assemble import (
 )
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamReply
-from router.upstreams.faults import answer_too_large
 from router.upstreams.transforms import BufferedReply
 
 ERROR_BODY_LIMIT = 256 * 1024
@@ -37,20 +35,6 @@ ERROR_BODY_LIMIT = 256 * 1024
 _TYPE_MARKERS = ("response.completed", "response.incomplete", "response.failed", "error")
 # Headers that describe the upstream's encoding of a body this module re-serialises.
 _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
-
-
-def json_reply(status: int, payload: Any) -> BufferedReply:
-    return BufferedReply(
-        status, CIMultiDict({"Content-Type": "application/json"}), json.dumps(payload).encode()
-    )
-
-
-def error_reply(status: int, message: str) -> BufferedReply:
-    """An error in the OpenAI shape (the Responses codec's own error body)."""
-    kind = ErrorKind.TIMEOUT if status == 504 else ErrorKind.API_ERROR
-    return json_reply(
-        status, get_codec(Format.OPENAI_RESPONSES).encode_error(status, message, kind)
-    )
 
 
 def event_type(event: SSEEvent) -> str | None:
@@ -112,39 +96,32 @@ def _failure_of(data: str) -> str:
     return failure_message(payload) if isinstance(payload, dict) else "upstream response failed"
 
 
-async def assembled_reply(
-    reply: UpstreamReply, names: ToolNames, idle: float, limit: int, upstream: str
-) -> UpstreamReply:
-    """Read the whole event stream (at most ``idle`` seconds between pieces) and answer
-    with the response it built: 200 JSON, else a 502 (504 when the stream went silent)
-    in the OpenAI error shape. Never reports an unfinished stream as a success.
+class CodexAssembly:
+    """The Codex stream's answer transform for a non-streaming client: every event (tool
+    names restored) goes into one response, which ``flush`` gives as JSON; a stream that
+    never completed is the failure (see ``ResponseAssembler``)."""
 
-    A stream longer than ``limit`` bytes is answer-limit-mb's 502 (raised as ProxyError),
-    read no further."""
-    parser = SSEParser()
-    assembler = ResponseAssembler()
-    size = 0
-    try:
-        while True:
-            async with asyncio.timeout(idle):
-                chunk = await reply.next_chunk()
-            size += len(chunk)
-            if size > limit:
-                raise answer_too_large(upstream, limit)
-            for event in parser.feed(chunk) if chunk else parser.close():
-                _feed(assembler, event, names)
-            if not chunk:
-                break
-    except TimeoutError:
-        return error_reply(504, "upstream stream went silent before response.completed")
-    except (aiohttp.ClientError, OSError):
-        return error_reply(502, "upstream connection lost before response.completed")
-    finally:
-        reply.close()
-    try:
-        return json_reply(200, assembler.result())
-    except StreamNotCompleted as exc:
-        return error_reply(502, exc.message)
+    __slots__ = ("_assembler", "_names", "_parser", "failure")
+
+    def __init__(self, names: ToolNames) -> None:
+        self._names = names
+        self._parser = SSEParser()
+        self._assembler = ResponseAssembler()
+        self.failure: str | None = None
+
+    def feed(self, chunk: bytes) -> bytes:
+        for event in self._parser.feed(chunk):
+            _feed(self._assembler, event, self._names)
+        return b""
+
+    def flush(self) -> bytes:
+        for event in self._parser.close():
+            _feed(self._assembler, event, self._names)
+        try:
+            return json.dumps(self._assembler.result()).encode()
+        except StreamNotCompleted as exc:
+            self.failure = exc.message
+            return b""
 
 
 def _feed(assembler: ResponseAssembler, event: SSEEvent, names: ToolNames) -> None:

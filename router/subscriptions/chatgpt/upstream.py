@@ -18,15 +18,15 @@ from router.formats import Format
 from router.formats.codec import dumps
 from router.subscriptions.base import Prepared, SubscriptionUpstream
 from router.subscriptions.chatgpt.replies import (
+    CodexAssembly,
     CodexEvents,
-    assembled_reply,
     rate_limited_reply,
 )
 from router.subscriptions.chatgpt.request import codex_body, codex_headers, session_id_for
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamCall, UpstreamReply
 from router.upstreams.faults import MIB
-from router.upstreams.transforms import TransformedStream
+from router.upstreams.transforms import TransformedStream, assembled
 
 
 class ChatGPTSubscriptionUpstream(SubscriptionUpstream):
@@ -83,4 +83,12 @@ class ChatGPTSubscriptionUpstream(SubscriptionUpstream):
             return reply
         if call.stream:
             return TransformedStream(reply, CodexEvents(names))
-        return await assembled_reply(reply, names, self.timeouts.idle, self.answer_limit, self.name)
+        return await assembled(
+            reply,
+            CodexAssembly(names),
+            idle=self.timeouts.idle,
+            limit=self.answer_limit,
+            upstream=self.name,
+            wire_format=self.wire_format,
+            awaited="response.completed",
+        )
