@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router.api import aistudio_auth, gemini, models
+from router.api import gemini, models, relay_socket
 from router.api.amp import add_amp_routes
 from router.api.amp_actors import add_actor_routes
 from router.api.anthropic_count import messages_count_tokens
 from router.api.anthropic_messages import messages
+from router.api.auth_aistudio import add_aistudio_routes
 from router.api.auth_ctonew import add_ctonew_routes
-from router.api.auth_llmux import add_llmux_routes
+from router.api.auth_oauth import add_oauth_routes
 from router.api.chat_completions import chat_completions
 from router.api.client_format import AMP_PREFIX
 from router.api.dashboard import add_dashboard_routes
@@ -47,11 +48,9 @@ def create_app(state: RouterState) -> web.Application:
     add_client_routes(app.router)
     add_client_routes(app.router, AMP_PREFIX + "{provider}")
     app.router.add_get("/v1/health", health)
-    app.router.add_get("/v1/ws", aistudio_auth.relay_socket)
-    app.router.add_post("/v1/auth/aistudio/login", aistudio_auth.login)
-    app.router.add_get("/v1/auth/aistudio/status", aistudio_auth.status)
-    app.router.add_delete("/v1/auth/aistudio", aistudio_auth.forget)
-    add_llmux_routes(app)
+    app.router.add_get("/v1/ws", relay_socket.relay_socket)
+    add_aistudio_routes(app)
+    add_oauth_routes(app)
     add_ctonew_routes(app)
     add_management_routes(app)
     # Issue 14: metrics, usage ledger, client keys, dashboard.

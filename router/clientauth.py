@@ -1,4 +1,7 @@
-"""Client API keys: where clients put them, and a constant-time check."""
+"""Client API keys: where clients put them, and a constant-time check.
+
+The sidecars (providers/) check their one shared key with the same two pieces,
+``bearer_token`` and ``key_matches``."""
 
 from __future__ import annotations
 
@@ -9,11 +12,24 @@ from aiohttp import web
 from router.config.schema import ClientKey
 
 
-def presented_key(request: web.Request) -> str | None:
-    """The key a client sent, from any header or query parameter real clients use."""
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (any case), else None."""
     authorization = request.headers.get("Authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()
+    return None
+
+
+def key_matches(presented: str | None, secret: str) -> bool:
+    """Whether ``presented`` is ``secret``, compared in constant time."""
+    return hmac.compare_digest((presented or "").encode(), secret.encode())
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key a client sent, from any header or query parameter real clients use."""
+    token = bearer_token(request)
+    if token is not None:
+        return token
     for header in ("x-api-key", "x-goog-api-key"):
         value = request.headers.get(header)
         if value:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -21,8 +20,8 @@ from router.clientauth import presented_key
 from router.context import CONTEXT, RequestContext
 from router.error_replies import error_response
 from router.errors import ErrorKind, ProxyError
-from router.logs import log_fields
 from router.management.guard import NO_SECRET_NOTICE, is_management_path
+from router.request_log import CLIENT_CLOSED, log_request
 from router.security.gate import screen
 from router.state import STATE
 
@@ -54,27 +53,18 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             response.headers["X-Request-Id"] = request_id
         return response
     except asyncio.CancelledError:
-        status = 499
+        status = CLIENT_CLOSED
         fields["error"] = "client_gone"
         raise
     finally:
         runtime.release()
         if fields.get("client_gone"):
-            status = 499
+            status = CLIENT_CLOSED
         observer.finished(ctx, status)
         role = request.app[STATE].role
         if role is not None:
             fields["worker"] = role.index
-        log_fields(
-            log,
-            logging.INFO,
-            request_id=request_id,
-            method=request.method,
-            path=request.path,
-            status=status,
-            latency_ms=round((time.monotonic() - ctx.started) * 1000, 1),
-            **fields,
-        )
+        log_request(log, request, request_id, status, ctx.started, fields)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

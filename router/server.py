@@ -65,7 +65,7 @@ async def start_router(
         handler_cancellation=True,
         access_log=None,
         shutdown_timeout=SHUTDOWN_GRACE,
-        # Request bodies are decompressed by router/api/content_encoding.py, within limits.
+        # Request bodies are decompressed by router/content_encoding.py, within limits.
         auto_decompress=False,
     )
     await runner.setup()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from providers.aistudio.service import AIStudioService
 from providers.aistudio.session_manager import InvalidSessionImport
+from router.clientauth import bearer_token, key_matches
 from router.logs import log_exception_fields, log_fields
 
 log = logging.getLogger("aistudio.control")
@@ -27,11 +27,8 @@ def _error(status: int, message: str) -> web.Response:
 def _auth_middleware(key: str) -> Middleware:
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if key:
-            presented = request.headers.get("Authorization", "")
-            scheme, _, token = presented.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), key.encode()):
-                return _error(401, "missing or wrong Bearer key (the aistudio relay key)")
+        if key and not key_matches(bearer_token(request), key):
+            return _error(401, "missing or wrong Bearer key (the aistudio relay key)")
         try:
             return await handler(request)
         except web.HTTPException:

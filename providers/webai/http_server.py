@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import secrets
@@ -36,21 +35,21 @@ from providers.webai.openai_shapes import (
     sse_event,
 )
 from providers.webai.outcomes import ProviderOutcomes
-from router.api.body import loads_bounded, read_limited
+from router.body_reader import loads_bounded, read_limited
+from router.clientauth import bearer_token, key_matches
 from router.config import WebAIConfig
 from router.config.proxy import proxy_secrets
 from router.config.schema import ServerConfig
 from router.error_replies import error_response as router_error_response
 from router.errors import ProxyError
 from router.formats import Format
-from router.logs import log_fields
+from router.request_log import CLIENT_CLOSED, log_request
 
 log = logging.getLogger("cliproxy.webai")
 
 HEALTH_PATH = "/health"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-CLIENT_CLOSED_STATUS = 499
 # aiohttp's default client_max_size, the limit the service has always had.
 BODY_LIMIT = 1024 * 1024
 JSON_DEPTH = ServerConfig.max_json_depth
@@ -109,23 +108,25 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         status = exc.status
         raise
     except asyncio.CancelledError:
-        status = CLIENT_CLOSED_STATUS
+        status = CLIENT_CLOSED
         trace.outcome = trace.outcome or "client_disconnected"
         raise
     finally:
-        log_fields(
+        fields = {
+            "model": trace.model,
+            "provider": trace.provider,
+            "outcome": trace.outcome or ("ok" if status < 400 else "error"),
+            "reason": trace.reason,
+        }
+        log_request(
             log,
-            logging.INFO,
+            request,
+            request_id,
+            status,
+            started,
+            fields,
             event="request",
-            request_id=request_id,
-            method=request.method,
-            path=request.path,
-            model=trace.model,
-            provider=trace.provider,
-            status=status,
-            outcome=trace.outcome or ("ok" if status < 400 else "error"),
-            latency_ms=round((time.monotonic() - started) * 1000),
-            reason=trace.reason,
+            latency_digits=None,
         )
 
 
@@ -151,9 +152,7 @@ async def error_shape_middleware(request: web.Request, handler: Handler) -> web.
 async def shared_key_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == HEALTH_PATH:
         return await handler(request)
-    expected = request.app[CONFIG_KEY].key.encode()
-    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), expected):
+    if not key_matches(bearer_token(request), request.app[CONFIG_KEY].key):
         raise RequestRejected(
             401, "missing or invalid API key", "authentication_error", "invalid_api_key"
         )

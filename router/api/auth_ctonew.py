@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from router.api.body import loads_bounded, max_json_depth, read_text
+from router.api.body import max_json_depth
+from router.body_reader import loads_bounded, read_text
 from router.config.wire import ctonew as constants
 from router.credentials.store import credential_id
 from router.errors import ErrorKind, ProxyError, bad_request

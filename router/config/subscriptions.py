@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from router.config.binder import Problems, check_url, join
 from router.config.proxy import check_proxy_url
@@ -36,8 +37,12 @@ def _check_patterns(patterns: tuple[str, ...] | list[str], path: str, problems: 
 
 @dataclass(frozen=True)
 class OAuthSubscription:
-    """What the Claude and ChatGPT sections share: login endpoints and refresh policy."""
+    """What the Claude and ChatGPT sections share: login endpoints and refresh policy.
 
+    ``api_urls``: the section's own URL keys, checked like the login endpoints.
+    """
+
+    api_urls: ClassVar[tuple[str, ...]] = ()
     enabled: bool = True
     models: tuple[str, ...] = ()
     authorize_url: str = ""
@@ -55,7 +60,8 @@ class OAuthSubscription:
 
     def check(self, path: str, problems: Problems) -> None:
         check_proxy_url(self.proxy_url, join(path, "proxy-url"), problems)
-        _check_urls({k: getattr(self, k) for k in _URL_FIELDS}, path, problems, ("http", "https"))
+        urls = {k: getattr(self, k) for k in _URL_FIELDS + self.api_urls}
+        _check_urls(urls, path, problems, ("http", "https"))
         _check_patterns(self.models, join(path, "models"), problems)
         if not self.client_id:
             problems.add(join(path, "client-id"), "expected the OAuth client id")
@@ -67,6 +73,8 @@ class OAuthSubscription:
 @dataclass(frozen=True)
 class ClaudeSubscriptionConfig(OAuthSubscription):
     """Claude Pro/Max via Claude Code's OAuth login."""
+
+    api_urls = ("api_base",)
 
     models: tuple[str, ...] = claude.MODELS
     authorize_url: str = claude.AUTHORIZE_URL
@@ -80,14 +88,12 @@ class ClaudeSubscriptionConfig(OAuthSubscription):
     system_prompt: str = claude.SYSTEM_PROMPT
     tool_prefix: str = claude.TOOL_PREFIX
 
-    def check(self, path: str, problems: Problems) -> None:
-        super().check(path, problems)
-        _check_urls({"api_base": self.api_base}, path, problems, ("http", "https"))
-
 
 @dataclass(frozen=True)
 class ChatGPTSubscriptionConfig(OAuthSubscription):
     """ChatGPT Plus/Pro via the Codex CLI's OAuth login and backend."""
+
+    api_urls = ("backend_url",)
 
     models: tuple[str, ...] = chatgpt.MODELS
     authorize_url: str = chatgpt.AUTHORIZE_URL
@@ -101,10 +107,6 @@ class ChatGPTSubscriptionConfig(OAuthSubscription):
     openai_beta: str = chatgpt.OPENAI_BETA
     default_instructions: str = chatgpt.DEFAULT_INSTRUCTIONS
     drop_params: tuple[str, ...] = chatgpt.DROP_PARAMS
-
-    def check(self, path: str, problems: Problems) -> None:
-        super().check(path, problems)
-        _check_urls({"backend_url": self.backend_url}, path, problems, ("http", "https"))
 
 
 @dataclass(frozen=True)

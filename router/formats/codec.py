@@ -8,7 +8,17 @@ from typing import Any, Protocol
 
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, FormatError
-from router.formats.ir import Format, Message, Request, Response, StreamEvent, ToolResultPart
+from router.formats.ir import (
+    Format,
+    ImagePart,
+    Message,
+    Request,
+    Response,
+    StreamEvent,
+    Tool,
+    ToolChoice,
+    ToolResultPart,
+)
 from router.formats.sse import SSEEvent
 from router.jsonio import dumps_text, loads
 
@@ -137,6 +147,16 @@ _URL_SAFE = str.maketrans("-_", "+/")
 # ---- input validation helpers --------------------------------------------------------
 
 
+def event_object(data: str) -> dict | None:
+    """A stream event's data as a JSON object; None when it is not one (such an event
+    carries nothing a decoder reads)."""
+    try:
+        value = loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def require(body: dict, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
     value = body.get(key)
     if value is None:
@@ -174,6 +194,29 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 OPENAI_USER_ID_MAX = 128
 
 
+def openai_function(tool: Tool, ctx: TranslationContext) -> dict:
+    """A tool as both OpenAI APIs declare a function: its name as sent upstream, its
+    description when it has one, its parameters (an empty object schema when none)."""
+    return {
+        "name": ctx.tool_name_out(tool.name),
+        **({"description": tool.description} if tool.description is not None else {}),
+        "parameters": tool.parameters or {"type": "object", "properties": {}},
+    }
+
+
+def openai_sampling(req: Request, body: dict, max_tokens_key: str) -> None:
+    """The generation fields both OpenAI APIs name alike, and the length limit under the
+    API's own name (``max_completion_tokens``, ``max_output_tokens``)."""
+    if req.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = req.parallel_tool_calls
+    if req.max_tokens is not None:
+        body[max_tokens_key] = req.max_tokens
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.top_p is not None:
+        body["top_p"] = req.top_p
+
+
 def openai_user_id(user: str) -> str:
     """An end-user id OpenAI accepts (at most 128 characters): a longer one, such as the
     JSON metadata.user_id Claude Code sends, becomes its SHA-256 hex digest (stable, so
@@ -181,6 +224,21 @@ def openai_user_id(user: str) -> str:
     if len(user) <= OPENAI_USER_ID_MAX:
         return user
     return hashlib.sha256(user.encode()).hexdigest()
+
+
+def image_at(url: str, detail: str | None) -> ImagePart:
+    """An image an OpenAI request gives by URL; a base64 data URL becomes inline data."""
+    inline = parse_data_url(url)
+    if inline:
+        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
+    return ImagePart(url=url, detail=detail)
+
+
+def openai_choice_mode(choice: str) -> ToolChoice:
+    """An OpenAI ``tool_choice`` string: ``auto``, ``none`` or ``required``."""
+    if choice not in ("auto", "none", "required"):
+        raise FormatError(f"tool_choice: unknown value {choice!r}")
+    return ToolChoice(choice)
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -61,36 +61,55 @@ def with_headers(response: web.Response, headers: Mapping[str, str]) -> web.Resp
 
 
 def _anthropic_to_openai(found: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for kind in _KINDS:
-        for field in _FIELDS:
-            value = found.get(f"{_ANTHROPIC_PREFIX}{kind}-{field}")
-            if value is None:
-                continue
-            if field == "reset":
-                seconds = _seconds_until(value)
-                if seconds is None:
-                    continue
-                value = f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-            out[f"{_OPENAI_PREFIX}{field}-{kind}"] = value
-    return out
+    return _renamed(found, _anthropic_name, _openai_name, _openai_reset)
 
 
 def _openai_to_anthropic(found: Mapping[str, str]) -> dict[str, str]:
+    return _renamed(found, _openai_name, _anthropic_name, _anthropic_reset)
+
+
+def _renamed(
+    found: Mapping[str, str],
+    source: Callable[[str, str], str],
+    target: Callable[[str, str], str],
+    reset: Callable[[str], str | None],
+) -> dict[str, str]:
+    """Each (kind, field) header ``source`` names, under the name ``target`` gives it; a
+    reset time rewritten by ``reset`` (dropped when it cannot be read)."""
     out = {}
     for kind in _KINDS:
         for field in _FIELDS:
-            value = found.get(f"{_OPENAI_PREFIX}{field}-{kind}")
-            if value is None:
-                continue
-            if field == "reset":
-                seconds = _duration(value)
-                if seconds is None:
-                    continue
-                moment = datetime.fromtimestamp(round(time.time() + seconds), UTC)
-                value = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-            out[f"{_ANTHROPIC_PREFIX}{kind}-{field}"] = value
+            value = found.get(source(kind, field))
+            if value is not None and field == "reset":
+                value = reset(value)
+            if value is not None:
+                out[target(kind, field)] = value
     return out
+
+
+def _anthropic_name(kind: str, field: str) -> str:
+    return f"{_ANTHROPIC_PREFIX}{kind}-{field}"
+
+
+def _openai_name(kind: str, field: str) -> str:
+    return f"{_OPENAI_PREFIX}{field}-{kind}"
+
+
+def _openai_reset(stamp: str) -> str | None:
+    """Anthropic's reset moment as OpenAI's duration from now (``1.5s``)."""
+    seconds = _seconds_until(stamp)
+    if seconds is None:
+        return None
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+def _anthropic_reset(duration: str) -> str | None:
+    """OpenAI's reset duration as Anthropic's RFC 3339 moment."""
+    seconds = _duration(duration)
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(round(time.time() + seconds), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _duration(text: str) -> float | None:

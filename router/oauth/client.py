@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from router.config.proxy import DIRECT_CONNECTION, ProxySetting
+from router.config.subscriptions import OAuthSubscription
 from router.errors import OAuthError
 from router.outbound import ProxyUnreachable, client_session
 
@@ -33,6 +34,32 @@ class OAuthEndpoints:
     state_in_exchange: bool = False
     # The outbound proxy token requests go through.
     proxy: ProxySetting = DIRECT_CONNECTION
+
+    @classmethod
+    def of(
+        cls,
+        config: OAuthSubscription,
+        proxy: ProxySetting,
+        *,
+        form_encoded: bool,
+        authorize_extra: Mapping[str, str] | None = None,
+        refresh_scope: str = "",
+        state_in_exchange: bool = False,
+    ) -> OAuthEndpoints:
+        """A subscription's client from its config section (endpoints, client id, scopes)
+        and what its provider's flow needs besides."""
+        return cls(
+            authorize_url=config.authorize_url,
+            token_url=config.token_url,
+            client_id=config.client_id,
+            scopes=config.scopes,
+            redirect_uri=config.redirect_uri,
+            proxy=proxy,
+            form_encoded=form_encoded,
+            authorize_extra=authorize_extra or {},
+            refresh_scope=refresh_scope,
+            state_in_exchange=state_in_exchange,
+        )
 
 
 def authorize_url(endpoints: OAuthEndpoints, challenge: str, state: str) -> str:

@@ -1,8 +1,9 @@
 """What the OAuth subscription upstreams share: accounts from the credential store, fresh
 tokens from the TokenKeeper, and one refresh-and-retry when the API answers 401.
 
-A subclass says how a call becomes an HTTP request (``prepare``) and may wrap the reply
-(``finish``): restoring tool names, assembling a stream into one answer.
+A subclass says how a call becomes an HTTP request (``prepare``) and may rewrite the
+reply (``finish``) through an answer transform of router/upstreams/transforms.py:
+restoring tool names, assembling a stream into one answer.
 """
 
 from __future__ import annotations

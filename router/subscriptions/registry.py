@@ -20,7 +20,7 @@ from router.oauth.client import refresh_tokens
 from router.oauth.login import OAuthProvider
 from router.subscriptions.base import SubscriptionUpstream
 from router.subscriptions.chatgpt.oauth import ChatGPTOAuth
-from router.subscriptions.chatgpt.upstream import CodexUpstream
+from router.subscriptions.chatgpt.upstream import ChatGPTSubscriptionUpstream
 from router.subscriptions.claude.oauth import ClaudeOAuth
 from router.subscriptions.claude.upstream import ClaudeSubscriptionUpstream
 from router.subscriptions.ctonew.upstream import CtoNewUpstream
@@ -72,7 +72,7 @@ class Subscriptions:
             oauth = ChatGPTOAuth(sections.chatgpt, proxy)
             keeper = self._keeper(oauth, sections.chatgpt)
             self._add(
-                CodexUpstream(
+                ChatGPTSubscriptionUpstream(
                     sections.chatgpt,
                     config.timeouts,
                     store,

@@ -85,29 +85,41 @@ class RuntimeCollector(Collector):
         yield from observer.ledger_metrics()
 
 
-def response_cache_families(entries: int, size: int, evictions: int) -> Iterator[Any]:
-    yield GaugeMetricFamily(
-        "cliproxy_response_cache_entries", "Answers held by the response cache.", value=entries
-    )
-    yield GaugeMetricFamily(
-        "cliproxy_response_cache_bytes", "Bytes of answers held by the response cache.", value=size
-    )
-    yield CounterMetricFamily(
+# (family, name, help) of the counts the response cache and the ledger keep themselves,
+# in the order their functions below take the values.
+_Families = tuple[tuple[type[GaugeMetricFamily | CounterMetricFamily], str, str], ...]
+_CACHE_FAMILIES: _Families = (
+    (GaugeMetricFamily, "cliproxy_response_cache_entries", "Answers held by the response cache."),
+    (
+        GaugeMetricFamily,
+        "cliproxy_response_cache_bytes",
+        "Bytes of answers held by the response cache.",
+    ),
+    (
+        CounterMetricFamily,
         "cliproxy_response_cache_evictions",
         "Answers the response cache let go before their ttl to stay within its bounds.",
-        value=evictions,
-    )
+    ),
+)
+_LEDGER_FAMILIES: _Families = (
+    (GaugeMetricFamily, "cliproxy_usage_rows_queued", "Ledger rows waiting to be written."),
+    (CounterMetricFamily, "cliproxy_usage_rows_written", "Ledger rows written to SQLite."),
+    (
+        CounterMetricFamily,
+        "cliproxy_usage_rows_dropped",
+        "Ledger rows dropped because the write queue was full.",
+    ),
+)
+
+
+def response_cache_families(entries: int, size: int, evictions: int) -> Iterator[Any]:
+    return _families(_CACHE_FAMILIES, entries, size, evictions)
 
 
 def ledger_families(queued: int, written: int, dropped: int) -> Iterator[Any]:
-    yield GaugeMetricFamily(
-        "cliproxy_usage_rows_queued", "Ledger rows waiting to be written.", value=queued
-    )
-    yield CounterMetricFamily(
-        "cliproxy_usage_rows_written", "Ledger rows written to SQLite.", value=written
-    )
-    yield CounterMetricFamily(
-        "cliproxy_usage_rows_dropped",
-        "Ledger rows dropped because the write queue was full.",
-        value=dropped,
-    )
+    return _families(_LEDGER_FAMILIES, queued, written, dropped)
+
+
+def _families(table: _Families, *values: int) -> Iterator[Any]:
+    for (family, name, doc), value in zip(table, values, strict=True):
+        yield family(name, doc, value=value)

@@ -15,12 +15,12 @@ import pytest
 from router.config.schema import Timeouts
 from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.errors import ProxyError
-from router.subscriptions.chatgpt.upstream import CodexUpstream
+from router.subscriptions.chatgpt.upstream import ChatGPTSubscriptionUpstream
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import Huge, Reply
 from tests.fakes.codex import CodexFake
 from tests.faults.clients import MODEL, Fakes, ask, clean_error, fault_config, settle
-from tests.subscriptions.test_codex_executor import Accounts, call, client_body
+from tests.subscriptions.test_chatgpt_executor import Accounts, call, client_body
 
 MIB = 1024 * 1024
 
@@ -86,7 +86,7 @@ async def test_chatgpt_assembled_stream_is_read_within_the_limit(tmp_path: Path)
     async with CodexFake(tokens={"tok-1": "acct-1"}) as fake:
         accounts = Accounts(tmp_path, fake)
         section = ChatGPTSubscriptionConfig(backend_url=fake.backend_url)
-        upstream = CodexUpstream(
+        upstream = ChatGPTSubscriptionUpstream(
             section, Timeouts(idle=5), accounts.store, accounts.keeper, answer_limit=2 * MIB
         )
         try:

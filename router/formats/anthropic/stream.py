@@ -13,7 +13,7 @@ from router.formats.anthropic.response import (
     encode_anthropic_usage,
     error_kind,
 )
-from router.formats.codec import dumps, wrap_signature
+from router.formats.codec import dumps, event_object, wrap_signature
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import (
@@ -32,7 +32,6 @@ from router.formats.ir import (
     Usage,
 )
 from router.formats.sse import SSEEvent
-from router.jsonio import loads
 
 FMT = Format.ANTHROPIC
 _CONTENT_BLOCKS = ("text", "thinking", "redacted_thinking", "tool_use")
@@ -58,11 +57,10 @@ class AnthropicStreamDecoder:
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
             return []
-        try:
-            data = loads(event.data)
-        except ValueError:
+        data = event_object(event.data)
+        if data is None:
             return []
-        etype = data.get("type") if isinstance(data, dict) else None
+        etype = data.get("type")
         if etype == "content_block_delta":
             index = self._map.get(data.get("index"))
             if index is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.codec import dumps, wrap_signature
+from router.formats.codec import dumps, event_object, wrap_signature
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.gemini.parts import call_id_factory
@@ -34,35 +34,32 @@ from router.formats.ir import (
     Usage,
 )
 from router.formats.sse import SSEEvent
+from router.formats.stream_blocks import BlockCursor
 from router.jsonio import loads
 
 FMT = Format.GEMINI
 
 
-class GeminiStreamDecoder:
+class GeminiStreamDecoder(BlockCursor):
     """GenerateContentResponse chunks -> IR stream events. Gemini sends each function
     call whole, so a call is one block with one argument delta."""
 
-    __slots__ = ("_ctx", "_done", "_has_calls", "_index", "_kind", "_make_id", "_started", "_usage")
+    __slots__ = ("_ctx", "_done", "_has_calls", "_make_id", "_started", "_usage")
 
     def __init__(self, ctx: TranslationContext) -> None:
+        super().__init__()
         self._ctx = ctx
         self._make_id = call_id_factory(ctx)
         self._started = False
         self._done = False
-        self._index = -1
-        self._kind: str | None = None
         self._has_calls = False
         self._usage = Usage()
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
             return []
-        try:
-            chunk = loads(event.data)
-        except ValueError:
-            return []
-        if not isinstance(chunk, dict):
+        chunk = event_object(event.data)
+        if chunk is None:
             return []
         if "error" in chunk:
             return self._error(chunk["error"])
@@ -112,19 +109,6 @@ class GeminiStreamDecoder:
         status = code if isinstance(code, int) else 502
         message = str(err.get("message") or "upstream error")
         return [StreamError(status, message, error_kind(err.get("status")))]
-
-    def _open(self, out: list[StreamEvent], kind: str, **kw: Any) -> int:
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
-        self._index += 1
-        self._kind = kind
-        out.append(BlockStart(self._index, kind, **kw))
-        return self._index
-
-    def _close(self, out: list[StreamEvent]) -> None:
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
-            self._kind = None
 
     def _part(self, raw: dict, out: list[StreamEvent]) -> None:
         sig = raw.get("thoughtSignature")

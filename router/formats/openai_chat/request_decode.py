@@ -7,8 +7,9 @@ from typing import Any
 from router.formats.codec import (
     append_tool_result,
     dumps,
+    image_at,
+    openai_choice_mode,
     optional,
-    parse_data_url,
     require,
 )
 from router.formats.errors import FormatError, UnsupportedFeature
@@ -138,10 +139,7 @@ def _decode_image(part: dict, where: str) -> ImagePart:
     detail = image.get("detail") if isinstance(image, dict) else None
     if detail is not None and not isinstance(detail, str):
         raise FormatError(f"{where}.image_url.detail: expected string")
-    inline = parse_data_url(url)
-    if inline:
-        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
-    return ImagePart(url=url, detail=detail)
+    return image_at(url, detail)
 
 
 def _decode_user_content(content: Any, where: str) -> list[Part]:
@@ -251,9 +249,7 @@ def _decode_tool_choice(choice: Any) -> ToolChoice | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        if choice not in ("auto", "none", "required"):
-            raise FormatError(f"tool_choice: unknown value {choice!r}")
-        return ToolChoice(choice)
+        return openai_choice_mode(choice)
     if isinstance(choice, dict):
         fn = choice.get("function")
         if isinstance(fn, dict) and isinstance(fn.get("name"), str):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from router.formats.codec import budget_to_effort, openai_user_id
+from router.formats.codec import (
+    budget_to_effort,
+    openai_function,
+    openai_sampling,
+    openai_user_id,
+)
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.features import check_target
@@ -68,11 +73,7 @@ def _encode_tools(req: Request, ctx: TranslationContext) -> list[dict]:
     return [
         {
             "type": "function",
-            "function": {
-                "name": ctx.tool_name_out(t.name),
-                **({"description": t.description} if t.description is not None else {}),
-                "parameters": t.parameters or {"type": "object", "properties": {}},
-            },
+            "function": openai_function(t, ctx),
         }
         for t in req.tools
     ]
@@ -80,14 +81,7 @@ def _encode_tools(req: Request, ctx: TranslationContext) -> list[dict]:
 
 def _encode_generation(req: Request, body: dict) -> None:
     """Length, sampling, stop, reasoning effort and output format."""
-    if req.parallel_tool_calls is not None:
-        body["parallel_tool_calls"] = req.parallel_tool_calls
-    if req.max_tokens is not None:
-        body["max_completion_tokens"] = req.max_tokens
-    if req.temperature is not None:
-        body["temperature"] = req.temperature
-    if req.top_p is not None:
-        body["top_p"] = req.top_p
+    openai_sampling(req, body, "max_completion_tokens")
     if req.stop:
         body["stop"] = list(req.stop)
     effort = _reasoning_effort(req)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.formats.codec import dumps
+from router.formats.codec import dumps, event_object
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind, kind_for_status
 from router.formats.ir import (
     BlockStart,
-    BlockStop,
     Finish,
     Format,
     MessageStart,
@@ -29,6 +28,7 @@ from router.formats.openai_chat.response import (
     openai_error_body,
 )
 from router.formats.sse import SSEEvent, encode_sse
+from router.formats.stream_blocks import BlockCursor
 from router.jsonio import loads
 
 FMT = Format.OPENAI_CHAT
@@ -59,7 +59,7 @@ def _complete_json(parts: list[str]) -> bool:
     return True
 
 
-class ChatStreamDecoder:
+class ChatStreamDecoder(BlockCursor):
     """Chat completion chunks -> IR stream events.
 
     Tool calls: the IR wants one block at a time, but some upstreams interleave the
@@ -76,8 +76,6 @@ class ChatStreamDecoder:
         "_ctx",
         "_done",
         "_finish",
-        "_index",
-        "_kind",
         "_live",
         "_started",
         "_usage",
@@ -85,11 +83,10 @@ class ChatStreamDecoder:
     )
 
     def __init__(self, ctx: TranslationContext) -> None:
+        super().__init__()
         self._ctx = ctx
         self._started = False
         self._done = False
-        self._index = -1
-        self._kind: str | None = None
         self._calls: dict[int, _StreamedCall] = {}
         self._live: _StreamedCall | None = None
         self._waiting: list[_StreamedCall] = []
@@ -102,11 +99,8 @@ class ChatStreamDecoder:
         data = event.data
         if data == "[DONE]":
             return self._end()
-        try:
-            chunk = loads(data)
-        except ValueError:
-            return []
-        if not isinstance(chunk, dict):
+        chunk = event_object(data)
+        if chunk is None:
             return []
         if "error" in chunk:
             return self._error(chunk["error"])
@@ -167,17 +161,9 @@ class ChatStreamDecoder:
         message = str(err.get("message") or "upstream error")
         return [StreamError(status, message, kind_for_status(status))]
 
-    def _open(self, out: list[StreamEvent], kind: str, **kw: Any) -> int:
-        self._close(out)
-        self._index += 1
-        self._kind = kind
-        out.append(BlockStart(self._index, kind, **kw))
-        return self._index
-
     def _close(self, out: list[StreamEvent]) -> None:
         if self._kind is not None:
-            out.append(BlockStop(self._index))
-            self._kind = None
+            super()._close(out)
             self._live = None
 
     def _go_live(self, out: list[StreamEvent], call: _StreamedCall) -> None:

@@ -8,8 +8,9 @@ from router.formats import web_search
 from router.formats.codec import (
     append_tool_result,
     dumps,
+    image_at,
+    openai_choice_mode,
     optional,
-    parse_data_url,
     require,
     unwrap_signature,
 )
@@ -189,10 +190,7 @@ def _decode_image(part: dict, where: str) -> ImagePart:
         raise UnsupportedFeature(f"{where}.file_id: uploaded file references are not supported")
     url = require(part, "image_url", str, where + ".")
     detail = optional(part, "detail", str, where + ".")
-    inline = parse_data_url(url)
-    if inline:
-        return ImagePart(media_type=inline[0], data=inline[1], detail=detail)
-    return ImagePart(url=url, detail=detail)
+    return image_at(url, detail)
 
 
 def decode_content(content: Any, where: str) -> list[TextPart | ImagePart]:
@@ -308,9 +306,7 @@ def _decode_tool_choice(choice: Any) -> ToolChoice | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        if choice not in ("auto", "none", "required"):
-            raise FormatError(f"tool_choice: unknown value {choice!r}")
-        return ToolChoice(choice)
+        return openai_choice_mode(choice)
     if isinstance(choice, dict):
         if choice.get("type") != "function":
             raise UnsupportedFeature("tool_choice.type: only function tool choices are supported")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.formats import web_search
-from router.formats.codec import budget_to_effort, openai_user_id
+from router.formats.codec import budget_to_effort, openai_function, openai_sampling, openai_user_id
 from router.formats.context import TranslationContext
 from router.formats.errors import UnsupportedFeature
 from router.formats.features import cannot_express, check_target, client_field
@@ -162,9 +162,7 @@ def _encode_tools(req: Request, ctx: TranslationContext) -> list[dict]:
     return [
         {
             "type": "function",
-            "name": ctx.tool_name_out(t.name),
-            **({"description": t.description} if t.description is not None else {}),
-            "parameters": t.parameters or {"type": "object", "properties": {}},
+            **openai_function(t, ctx),
             "strict": False,
         }
         for t in req.tools
@@ -173,14 +171,7 @@ def _encode_tools(req: Request, ctx: TranslationContext) -> list[dict]:
 
 def _encode_generation(req: Request, body: dict) -> None:
     """Length, sampling, reasoning and the `text` options (format, verbosity)."""
-    if req.parallel_tool_calls is not None:
-        body["parallel_tool_calls"] = req.parallel_tool_calls
-    if req.max_tokens is not None:
-        body["max_output_tokens"] = req.max_tokens
-    if req.temperature is not None:
-        body["temperature"] = req.temperature
-    if req.top_p is not None:
-        body["top_p"] = req.top_p
+    openai_sampling(req, body, "max_output_tokens")
     if req.stop:
         raise cannot_express(client_field(req, "stop"), "stop sequences", FMT)
     # cliproxy keeps no conversation and never refers to a stored one, so it asks the

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from router.formats.codec import dumps, wrap_signature
+from router.formats.codec import dumps, event_object, wrap_signature
 from router.formats.context import TranslationContext
 from router.formats.errors import ErrorKind
 from router.formats.ir import (
@@ -35,23 +34,22 @@ from router.formats.openai_responses.response import (
     stop_reason,
 )
 from router.formats.sse import SSEEvent
-from router.jsonio import loads
+from router.formats.stream_blocks import BlockCursor
 
 FMT = Format.OPENAI_RESPONSES
 
 
-class ResponsesStreamDecoder:
+class ResponsesStreamDecoder(BlockCursor):
     """Responses API SSE events -> IR stream events. Each event type has one handler
     (see _HANDLERS below); events of other types carry nothing the IR needs. A text
     delta inside an open text block, most of a stream, skips the lookup."""
 
-    __slots__ = ("_args_seen", "_ctx", "_done", "_has_calls", "_index", "_kind", "_summaries")
+    __slots__ = ("_args_seen", "_ctx", "_done", "_has_calls", "_summaries")
 
     def __init__(self, ctx: TranslationContext) -> None:
+        super().__init__()
         self._ctx = ctx
         self._done = False
-        self._index = -1
-        self._kind: str | None = None
         self._args_seen = False
         self._has_calls = False
         self._summaries = 0
@@ -59,11 +57,8 @@ class ResponsesStreamDecoder:
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self._done:
             return []
-        try:
-            data = loads(event.data)
-        except ValueError:
-            return []
-        if not isinstance(data, dict):
+        data = event_object(event.data)
+        if data is None:
             return []
         etype = data.get("type") or event.event
         out: list[StreamEvent] = []
@@ -82,18 +77,6 @@ class ResponsesStreamDecoder:
         return [
             StreamError(502, "upstream stream ended before response.completed", ErrorKind.API_ERROR)
         ]
-
-    def _open(self, out: list[StreamEvent], kind: str, **kw: Any) -> None:
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
-        self._index += 1
-        self._kind = kind
-        out.append(BlockStart(self._index, kind, **kw))
-
-    def _close(self, out: list[StreamEvent]) -> None:
-        if self._kind is not None:
-            out.append(BlockStop(self._index))
-            self._kind = None
 
     def _text_delta(self, data: dict, out: list[StreamEvent]) -> None:
         if self._kind != "text":

@@ -19,13 +19,9 @@ class ChatGPTOAuth:
     def __init__(
         self, config: ChatGPTSubscriptionConfig, proxy: ProxySetting = DIRECT_CONNECTION
     ) -> None:
-        self.endpoints = OAuthEndpoints(
-            authorize_url=config.authorize_url,
-            token_url=config.token_url,
-            client_id=config.client_id,
-            scopes=config.scopes,
-            redirect_uri=config.redirect_uri,
-            proxy=proxy,
+        self.endpoints = OAuthEndpoints.of(
+            config,
+            proxy,
             form_encoded=True,
             authorize_extra=AUTHORIZE_EXTRA,
             refresh_scope=config.refresh_scope,

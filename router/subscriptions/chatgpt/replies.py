@@ -1,9 +1,11 @@
 """The Codex backend's answers, reshaped for the router.
 
 The backend always streams. A streaming client gets the events as they arrive (tool
-names restored), and a stream that ends without its terminal event, or fails, raises
-ConnectionError so the router ends the client's stream with an error. A non-streaming
-client gets the stream assembled into one response, or a 502 when it never completed.
+names restored) through the ``CodexEvents`` answer transform; a stream that ends without
+its terminal event, or fails, raises UpstreamStreamError (a ConnectionError) so the router
+ends the client's stream with an error. A non-streaming
+client gets the stream assembled into one response (the ``CodexAssembly`` transform), or
+a 502 when it never completed.
 A usage-limit 429 gets a Retry-After header saying when the quota resets.
 """
 
@@ -13,13 +15,10 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Mapping
-from typing import Any
 
-import aiohttp
 from multidict import CIMultiDict
 
-from router.formats import ErrorKind, Format, SSEEvent, SSEParser, encode_sse, get_codec
+from router.formats import SSEEvent, SSEParser, encode_sse
 from router.subscriptions.chatgpt.assemble import (
     FAILURE_EVENTS,
     TERMINAL_EVENTS,
@@ -28,46 +27,14 @@ from router.subscriptions.chatgpt.assemble import (
     failure_message,
 )
 from router.subscriptions.chatgpt.toolnames import ToolNames
-from router.upstreams.base import UpstreamReply, UpstreamStreamError
-from router.upstreams.faults import answer_too_large
+from router.upstreams.base import UpstreamReply
+from router.upstreams.transforms import BufferedReply
 
 ERROR_BODY_LIMIT = 256 * 1024
 # Event names whose data must be parsed when the stream has no ``event:`` lines.
 _TYPE_MARKERS = ("response.completed", "response.incomplete", "response.failed", "error")
 # Headers that describe the upstream's encoding of a body this module re-serialises.
 _BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
-
-
-class BufferedReply(UpstreamReply):
-    """A whole body already in memory."""
-
-    __slots__ = ("_body", "headers", "status")
-
-    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self._body = body
-
-    async def next_chunk(self) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-    def close(self) -> None:
-        self._body = b""
-
-
-def json_reply(status: int, payload: Any) -> BufferedReply:
-    return BufferedReply(
-        status, CIMultiDict({"Content-Type": "application/json"}), json.dumps(payload).encode()
-    )
-
-
-def error_reply(status: int, message: str) -> BufferedReply:
-    """An error in the OpenAI shape (the Responses codec's own error body)."""
-    kind = ErrorKind.TIMEOUT if status == 504 else ErrorKind.API_ERROR
-    return json_reply(
-        status, get_codec(Format.OPENAI_RESPONSES).encode_error(status, message, kind)
-    )
 
 
 def event_type(event: SSEEvent) -> str | None:
@@ -85,53 +52,40 @@ def event_type(event: SSEEvent) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-class CodexEventStream(UpstreamReply):
-    """Forwards the backend's events as they complete, restoring shortened tool names."""
+class CodexEvents:
+    """The Codex stream's answer transform: events forwarded as they complete with
+    shortened tool names restored; a failure event, or an end without a terminal event,
+    is the stream's failure."""
 
-    __slots__ = ("_ended", "_failure", "_names", "_parser", "_reply", "_terminal", "headers")
+    __slots__ = ("_names", "_parser", "_terminal", "failure")
 
-    def __init__(self, reply: UpstreamReply, names: ToolNames) -> None:
-        self._reply = reply
+    def __init__(self, names: ToolNames) -> None:
         self._names = names
         self._parser = SSEParser()
         self._terminal = False
-        self._failure: str | None = None
-        self._ended = False
-        self.status = reply.status
-        self.headers = reply.headers
+        self.failure: str | None = None
 
-    async def next_chunk(self) -> bytes:
-        while True:
-            if self._failure is not None:
-                raise UpstreamStreamError(self._failure)
-            if self._ended:
-                return b""
-            chunk = await self._reply.next_chunk()
-            if chunk:
-                out = self._convert(self._parser.feed(chunk))
-            else:
-                out = self._convert(self._parser.close())
-                self._ended = True
-                if not self._terminal and self._failure is None:
-                    self._failure = "the stream ended before response.completed"
-            if out:
-                return out
+    def feed(self, chunk: bytes) -> bytes:
+        return self._convert(self._parser.feed(chunk))
+
+    def flush(self) -> bytes:
+        out = self._convert(self._parser.close())
+        if not self._terminal and self.failure is None:
+            self.failure = "the stream ended before response.completed"
+        return out
 
     def _convert(self, events: list[SSEEvent]) -> bytes:
         out: list[bytes] = []
         for event in events:
             kind = event_type(event)
             if kind in FAILURE_EVENTS:
-                self._failure = _failure_of(event.data)
+                self.failure = _failure_of(event.data)
                 break
             if kind in TERMINAL_EVENTS:
                 self._terminal = True
             data = self._names.restore_text(event.data) if self._names else event.data
             out.append(encode_sse(data, event.event))
         return b"".join(out)
-
-    def close(self) -> None:
-        self._reply.close()
 
 
 def _failure_of(data: str) -> str:
@@ -142,39 +96,32 @@ def _failure_of(data: str) -> str:
     return failure_message(payload) if isinstance(payload, dict) else "upstream response failed"
 
 
-async def assembled_reply(
-    reply: UpstreamReply, names: ToolNames, idle: float, limit: int, upstream: str
-) -> UpstreamReply:
-    """Read the whole event stream (at most ``idle`` seconds between pieces) and answer
-    with the response it built: 200 JSON, else a 502 (504 when the stream went silent)
-    in the OpenAI error shape. Never reports an unfinished stream as a success.
+class CodexAssembly:
+    """The Codex stream's answer transform for a non-streaming client: every event (tool
+    names restored) goes into one response, which ``flush`` gives as JSON; a stream that
+    never completed is the failure (see ``ResponseAssembler``)."""
 
-    A stream longer than ``limit`` bytes is answer-limit-mb's 502 (raised as ProxyError),
-    read no further."""
-    parser = SSEParser()
-    assembler = ResponseAssembler()
-    size = 0
-    try:
-        while True:
-            async with asyncio.timeout(idle):
-                chunk = await reply.next_chunk()
-            size += len(chunk)
-            if size > limit:
-                raise answer_too_large(upstream, limit)
-            for event in parser.feed(chunk) if chunk else parser.close():
-                _feed(assembler, event, names)
-            if not chunk:
-                break
-    except TimeoutError:
-        return error_reply(504, "upstream stream went silent before response.completed")
-    except (aiohttp.ClientError, OSError):
-        return error_reply(502, "upstream connection lost before response.completed")
-    finally:
-        reply.close()
-    try:
-        return json_reply(200, assembler.result())
-    except StreamNotCompleted as exc:
-        return error_reply(502, exc.message)
+    __slots__ = ("_assembler", "_names", "_parser", "failure")
+
+    def __init__(self, names: ToolNames) -> None:
+        self._names = names
+        self._parser = SSEParser()
+        self._assembler = ResponseAssembler()
+        self.failure: str | None = None
+
+    def feed(self, chunk: bytes) -> bytes:
+        for event in self._parser.feed(chunk):
+            _feed(self._assembler, event, self._names)
+        return b""
+
+    def flush(self) -> bytes:
+        for event in self._parser.close():
+            _feed(self._assembler, event, self._names)
+        try:
+            return json.dumps(self._assembler.result()).encode()
+        except StreamNotCompleted as exc:
+            self.failure = exc.message
+            return b""
 
 
 def _feed(assembler: ResponseAssembler, event: SSEEvent, names: ToolNames) -> None:

@@ -18,17 +18,18 @@ from router.formats import Format
 from router.formats.codec import dumps
 from router.subscriptions.base import Prepared, SubscriptionUpstream
 from router.subscriptions.chatgpt.replies import (
-    CodexEventStream,
-    assembled_reply,
+    CodexAssembly,
+    CodexEvents,
     rate_limited_reply,
 )
 from router.subscriptions.chatgpt.request import codex_body, codex_headers, session_id_for
 from router.subscriptions.chatgpt.toolnames import ToolNames
 from router.upstreams.base import UpstreamCall, UpstreamReply
 from router.upstreams.faults import MIB
+from router.upstreams.transforms import TransformedStream, assembled
 
 
-class CodexUpstream(SubscriptionUpstream):
+class ChatGPTSubscriptionUpstream(SubscriptionUpstream):
     """``POST {backend-url}/responses`` with an account's OAuth token and account id."""
 
     provider = PROVIDER
@@ -81,5 +82,13 @@ class CodexUpstream(SubscriptionUpstream):
         if reply.status != 200:
             return reply
         if call.stream:
-            return CodexEventStream(reply, names)
-        return await assembled_reply(reply, names, self.timeouts.idle, self.answer_limit, self.name)
+            return TransformedStream(reply, CodexEvents(names))
+        return await assembled(
+            reply,
+            CodexAssembly(names),
+            idle=self.timeouts.idle,
+            limit=self.answer_limit,
+            upstream=self.name,
+            wire_format=self.wire_format,
+            awaited="response.completed",
+        )

@@ -18,13 +18,9 @@ class ClaudeOAuth:
     def __init__(
         self, config: ClaudeSubscriptionConfig, proxy: ProxySetting = DIRECT_CONNECTION
     ) -> None:
-        self.endpoints = OAuthEndpoints(
-            authorize_url=config.authorize_url,
-            token_url=config.token_url,
-            client_id=config.client_id,
-            scopes=config.scopes,
-            redirect_uri=config.redirect_uri,
-            proxy=proxy,
+        self.endpoints = OAuthEndpoints.of(
+            config,
+            proxy,
             form_encoded=False,
             authorize_extra={"code": "true"},
             state_in_exchange=True,

@@ -1,5 +1,8 @@
 """Restores client tool names in Anthropic answers: whole messages and SSE streams.
 
+The wire facts of the Claude subscription's answer transform; the replies that apply it
+are the shared ones in router/upstreams/transforms.py.
+
 In a stream only ``content_block_start`` events that open a ``tool_use`` block carry a
 tool name; those events are rewritten and every other byte passes through untouched.
 Events may arrive split across chunks anywhere, so bytes after the last complete event
@@ -14,6 +17,7 @@ import re
 from router.formats.codec import dumps
 from router.subscriptions.claude.toolnames import ToolNameMap
 from router.upstreams.base import UpstreamReply
+from router.upstreams.transforms import RewrittenWhole, TransformedStream
 
 # A blank line (two line ends in a row) ends an SSE event; a lone CR is a line end too.
 _EVENT_END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
@@ -46,9 +50,13 @@ def _restore_block(block: dict, names: ToolNameMap) -> bool:
 
 
 class StreamRestorer:
-    """Feed Anthropic SSE bytes as they arrive; get back the same bytes with names restored."""
+    """Feed Anthropic SSE bytes as they arrive; get back the same bytes with names restored.
+
+    An AnswerTransform (router/upstreams/transforms.py) that never sees a failure."""
 
     __slots__ = ("_held", "_names")
+
+    failure = None
 
     def __init__(self, names: ToolNameMap) -> None:
         self._names = names
@@ -118,53 +126,19 @@ def _field_value(line: bytes) -> bytes | None:
     return value[1:] if value.startswith(b" ") else value
 
 
-class RestoredStreamReply(UpstreamReply):
+class RestoredStreamReply(TransformedStream):
     """An SSE reply whose chunks come out with tool names restored."""
 
-    __slots__ = ("_ended", "_inner", "_restorer", "headers", "status")
+    __slots__ = ()
 
     def __init__(self, inner: UpstreamReply, names: ToolNameMap) -> None:
-        self._inner = inner
-        self._restorer = StreamRestorer(names)
-        self._ended = False
-        self.status = inner.status
-        self.headers = inner.headers
-
-    async def next_chunk(self) -> bytes:
-        while not self._ended:
-            chunk = await self._inner.next_chunk()
-            if not chunk:
-                self._ended = True
-                return self._restorer.flush()
-            restored = self._restorer.feed(chunk)
-            if restored:
-                return restored
-        return b""
-
-    def close(self) -> None:
-        self._inner.close()
+        super().__init__(inner, StreamRestorer(names))
 
 
-class RestoredMessageReply(UpstreamReply):
+class RestoredMessageReply(RewrittenWhole):
     """A JSON reply read whole, then handed out as one chunk with tool names restored."""
 
-    __slots__ = ("_done", "_inner", "_names", "headers", "status")
+    __slots__ = ()
 
     def __init__(self, inner: UpstreamReply, names: ToolNameMap) -> None:
-        self._inner = inner
-        self._names = names
-        self._done = False
-        self.status = inner.status
-        self.headers = inner.headers
-
-    async def next_chunk(self) -> bytes:
-        if self._done:
-            return b""
-        parts: list[bytes] = []
-        while chunk := await self._inner.next_chunk():
-            parts.append(chunk)
-        self._done = True
-        return restore_message(b"".join(parts), self._names)
-
-    def close(self) -> None:
-        self._inner.close()
+        super().__init__(inner, lambda body: restore_message(body, names))

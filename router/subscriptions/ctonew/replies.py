@@ -9,46 +9,20 @@ A streamed answer is ``chat.completion.chunk`` SSE written as the pieces arrive 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from router.formats.errors import kind_for_status
 from router.formats.openai_chat import openai_error_body
 from router.subscriptions.ctonew.engine import REASONING, Chat, Piece
-from router.upstreams.base import UpstreamReply
+from router.upstreams.transforms import BufferedReply, CountedReply
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-class _Counted(UpstreamReply):
-    """A reply that calls ``on_close`` exactly once, however often it is closed."""
-
-    def __init__(self, status: int, headers: Mapping[str, str], on_close: Callable[[], None]):
-        self.status = status
-        self.headers = headers
-        self._on_close: Callable[[], None] | None = on_close
-
-    def close(self) -> None:
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            on_close()
-
-
-class BufferedReply(_Counted):
-    """A body known in full: a whole answer or an error."""
-
-    def __init__(self, status: int, body: bytes, on_close: Callable[[], None]) -> None:
-        super().__init__(status, {"Content-Type": "application/json"}, on_close)
-        self._body = body
-
-    async def next_chunk(self) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-
 def error_reply(status: int, message: str, on_close: Callable[[], None]) -> BufferedReply:
     body = _dumps(openai_error_body(message, kind_for_status(status))).encode()
-    return BufferedReply(status, body, on_close)
+    return BufferedReply(status, {"Content-Type": "application/json"}, body, on_close)
 
 
 def completion_reply(
@@ -65,10 +39,10 @@ def completion_reply(
         "object": "chat.completion",
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
     }
-    return BufferedReply(200, _dumps(body).encode(), on_close)
+    return BufferedReply(200, {"Content-Type": "application/json"}, _dumps(body).encode(), on_close)
 
 
-class StreamReply(_Counted):
+class StreamReply(CountedReply):
     """Chat pieces as OpenAI chunk SSE, each written as it arrives.
 
     ``next_chunk`` raises ChatLost (a ConnectionError) when the chat socket dies first.

@@ -1,4 +1,10 @@
-"""Claude and ChatGPT subscription logins: /v1/auth/llmux/{provider}/...
+"""Claude and ChatGPT subscription logins (OAuth): /v1/auth/llmux/{provider}/...
+
+"llmux" is what the project's first specification called these two subscription
+upstreams ("LLMux Claude", "LLMux ChatGPT"). The name is kept only where users already
+rely on it: these URLs and the upstream names ``llmux-claude`` / ``llmux-chatgpt``
+(router/config/wire/). In code the subscriptions are ``claude`` and ``chatgpt``; "Codex"
+names only the backend API the ChatGPT subscription speaks (and the Codex CLI client).
 
 - ``GET  .../login``: a fresh authorize URL (PKCE verifier and state kept here). While
   the login is open the router also listens on the redirect URI's port when it is free,
@@ -17,7 +23,8 @@ import contextlib
 
 from aiohttp import web
 
-from router.api.body import loads_bounded, max_json_depth, read_text
+from router.api.body import max_json_depth
+from router.body_reader import loads_bounded, read_text
 from router.credentials.store import StoredCredential
 from router.errors import ErrorKind, ProxyError, bad_request
 from router.oauth.callback_server import CallbackListener
@@ -27,7 +34,7 @@ from router.state import STATE, RouterState
 LISTENERS: web.AppKey[dict[str, CallbackListener]] = web.AppKey("login_listeners", dict)
 
 
-def add_llmux_routes(app: web.Application) -> None:
+def add_oauth_routes(app: web.Application) -> None:
     app[LISTENERS] = {}
     base = "/v1/auth/llmux/{provider}"
     app.router.add_get(base + "/login", login)

@@ -1,4 +1,4 @@
-"""CodexUpstream against the fake Codex backend: what it sends and what it gives back."""
+"""The ChatGPT subscription upstream against the fake Codex backend: what it sends and gets back."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from router.config.subscriptions import ChatGPTSubscriptionConfig
 from router.credentials import CredentialStore, StoredCredential, TokenKeeper
 from router.errors import AttemptFailed
 from router.formats import SSEParser
-from router.subscriptions.chatgpt.upstream import CodexUpstream
+from router.subscriptions.chatgpt.upstream import ChatGPTSubscriptionUpstream
 from router.upstreams.base import UpstreamCall, UpstreamCredential, UpstreamReply
 from tests.fakes.behaviours import Drop, MidStreamError, Reply, Stall, Status, ToolCall, Usage
 from tests.fakes.codex import CodexFake, CutStream, usage_limit
@@ -73,7 +73,9 @@ def accounts(tmp_path: Path, fake: CodexFake) -> Accounts:
 
 
 @pytest.fixture
-async def upstream(fake: CodexFake, accounts: Accounts) -> AsyncIterator[CodexUpstream]:
+async def upstream(
+    fake: CodexFake, accounts: Accounts
+) -> AsyncIterator[ChatGPTSubscriptionUpstream]:
     codex = make_upstream(fake, accounts)
     yield codex
     await codex.close()
@@ -81,9 +83,11 @@ async def upstream(fake: CodexFake, accounts: Accounts) -> AsyncIterator[CodexUp
 
 def make_upstream(
     fake: CodexFake, accounts: Accounts, idle: float = 5.0, **config: Any
-) -> CodexUpstream:
+) -> ChatGPTSubscriptionUpstream:
     section = ChatGPTSubscriptionConfig(backend_url=fake.backend_url, **config)
-    return CodexUpstream(section, Timeouts(idle=idle), accounts.store, accounts.keeper)
+    return ChatGPTSubscriptionUpstream(
+        section, Timeouts(idle=idle), accounts.store, accounts.keeper
+    )
 
 
 def call(body: dict[str, Any], *, stream: bool) -> UpstreamCall:
@@ -142,7 +146,7 @@ async def read_events(reply: UpstreamReply) -> tuple[list[dict[str, Any]], Excep
 
 
 async def test_headers_and_body_normalised_for_the_backend(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     body = client_body(
         input="hello",
@@ -224,7 +228,7 @@ async def test_system_and_developer_messages_fold_into_instructions(
 
 
 async def test_session_id_follows_prompt_cache_key(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     for body in (client_body(prompt_cache_key="conv-42"), client_body(), client_body()):
         await read_all(await upstream.open(call(body, stream=False)))
@@ -253,7 +257,7 @@ async def test_configured_drop_params_decide_what_is_removed(
 
 
 async def test_non_stream_assembles_text_tool_calls_and_usage(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(
         Reply(
@@ -294,7 +298,7 @@ async def test_non_stream_assembles_text_tool_calls_and_usage(
     ],
 )
 async def test_non_stream_unfinished_stream_is_a_502_never_a_success(
-    fake: CodexFake, upstream: CodexUpstream, behaviour: Any, fragment: str
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream, behaviour: Any, fragment: str
 ) -> None:
     fake.script.push(behaviour)
     reply = await upstream.open(call(client_body(), stream=False))
@@ -322,7 +326,7 @@ async def test_non_stream_silent_stream_is_a_504(fake: CodexFake, accounts: Acco
 
 
 async def test_stream_forwards_every_event_in_order(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(Reply(text="a b c d", reasoning="r", tool_calls=[ToolCall("f", {"x": 1})]))
     reply = await upstream.open(call(client_body(stream=True), stream=True))
@@ -339,7 +343,7 @@ async def test_stream_forwards_every_event_in_order(
 
 
 async def test_stream_cut_before_completed_raises_connection_error(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(CutStream(after_chunks=2, reply=Reply(text="one two three")))
     reply = await upstream.open(call(client_body(), stream=True))
@@ -354,7 +358,7 @@ async def test_stream_cut_before_completed_raises_connection_error(
 
 
 async def test_stream_failed_event_is_withheld_and_raises(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(MidStreamError(after_chunks=1, message="quota backend down"))
     reply = await upstream.open(call(client_body(), stream=True))
@@ -366,7 +370,7 @@ async def test_stream_failed_event_is_withheld_and_raises(
 
 
 async def test_stream_connection_drop_surfaces_as_client_error(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(Drop(after_chunks=1))
     reply = await upstream.open(call(client_body(), stream=True))
@@ -378,7 +382,7 @@ async def test_stream_connection_drop_surfaces_as_client_error(
 
 
 async def test_long_tool_names_restored_in_assembled_response(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     body = client_body(tools=tools(LONG_A, LONG_B, "short_one"))
     fake.script.push(Reply(text="", tool_calls=[]))
@@ -407,7 +411,7 @@ async def test_long_tool_names_restored_in_assembled_response(
 
 
 async def test_long_tool_names_restored_in_stream_events(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     history = [
         {"type": "message", "role": "user", "content": "search"},
@@ -434,7 +438,9 @@ async def test_long_tool_names_restored_in_stream_events(
 # -- errors -------------------------------------------------------------------------------
 
 
-async def test_usage_limit_429_gains_retry_after(fake: CodexFake, upstream: CodexUpstream) -> None:
+async def test_usage_limit_429_gains_retry_after(
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
+) -> None:
     fake.script.push(usage_limit(5400))
     reply = await upstream.open(call(client_body(), stream=True))
     raw = await read_all(reply)
@@ -445,7 +451,7 @@ async def test_usage_limit_429_gains_retry_after(fake: CodexFake, upstream: Code
 
 
 async def test_other_errors_pass_through_unchanged(
-    fake: CodexFake, upstream: CodexUpstream
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream
 ) -> None:
     fake.script.push(Status(503, "busy, come back"))
     reply = await upstream.open(call(client_body(), stream=False))
@@ -456,7 +462,7 @@ async def test_other_errors_pass_through_unchanged(
 
 
 async def test_expired_token_is_refreshed_once_and_retried(
-    fake: CodexFake, upstream: CodexUpstream, accounts: Accounts
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream, accounts: Accounts
 ) -> None:
     fake.expire("tok-1")
     reply = await upstream.open(call(client_body(), stream=False))
@@ -470,7 +476,7 @@ async def test_expired_token_is_refreshed_once_and_retried(
 
 
 async def test_credential_without_account_id_is_not_sent(
-    fake: CodexFake, upstream: CodexUpstream, accounts: Accounts
+    fake: CodexFake, upstream: ChatGPTSubscriptionUpstream, accounts: Accounts
 ) -> None:
     stored = accounts.store.get("chatgpt", CREDENTIAL)
     assert stored is not None

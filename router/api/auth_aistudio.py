@@ -1,4 +1,4 @@
-"""AI Studio session management, forwarded to the service's control port, and the relay socket.
+"""AI Studio session management, forwarded to the service's control port.
 
 - ``POST /v1/auth/aistudio/login``: the body (a Playwright storage-state JSON or a browser
   cookie export) goes to the service's ``POST /login``; an empty body starts an interactive
@@ -10,20 +10,15 @@
 These are management routes: the management guard (router/management/guard.py) has
 already checked the client's address and the management secret.
 
-``GET /v1/ws`` is where relay peers connect; a peer must present the relay key
-(``aistudio.relay-key``, else the one generated into auth-dir, see router/relay/key.py) as
-``?auth_token=`` or ``Authorization: Bearer``, or a client key. A peer's
-``session_login`` frame (an interactive sign-in finished) clears the cooldowns too.
+The relay peers' socket, ``GET /v1/ws``, is router/api/relay_socket.py.
 """
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
-from router.api.body import loads_bounded, max_json_depth, read_limited
-from router.clientauth import presented_key
+from router.api.body import max_json_depth
+from router.body_reader import loads_bounded, read_limited
 from router.config.schema import AISTUDIO_PROVIDER
 from router.errors import ErrorKind, ProxyError
 from router.state import STATE
@@ -49,6 +44,12 @@ async def _forward(
             ErrorKind.API_ERROR,
         )
     return web.json_response(answer, status=status)
+
+
+def add_aistudio_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/auth/aistudio/login", login)
+    app.router.add_get("/v1/auth/aistudio/status", status)
+    app.router.add_delete("/v1/auth/aistudio", forget)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -79,29 +80,3 @@ async def status(request: web.Request) -> web.Response:
 
 async def forget(request: web.Request) -> web.Response:
     return await _forward(_control(request), "DELETE", "/session")
-
-
-async def relay_socket(request: web.Request) -> web.StreamResponse:
-    """Hand a relay peer to the hub once it showed the relay key (or a client key)."""
-    state = request.app[STATE]
-    if not _relay_peer_authorised(request):
-        raise ProxyError(
-            401,
-            "relay peers must present the relay key as ?auth_token= or Authorization: Bearer "
-            "(aistudio.relay-key, or the generated one `python -m router relay-key` prints)",
-            ErrorKind.AUTHENTICATION,
-        )
-
-    def signed_in_again(name: str) -> None:
-        state.cooldowns.reset(AISTUDIO_PROVIDER)
-
-    return await state.relay.handle_ws(request, on_login=signed_in_again)
-
-
-def _relay_peer_authorised(request: web.Request) -> bool:
-    runtime = request.app[STATE].runtime
-    presented = presented_key(request) or ""
-    relay_key = runtime.config.aistudio.relay_key
-    if relay_key and hmac.compare_digest(presented.encode(), relay_key.encode()):
-        return True
-    return runtime.client_keys.identify(presented) is not None
