@@ -16,7 +16,7 @@ from router.config.proxy import DIRECT_CONNECTION, ProxySetting
 from router.config.schema import Timeouts
 from router.outbound import make_connector
 from router.upstreams.base import Upstream, UpstreamReply
-from router.upstreams.http1 import Http1Pool
+from router.upstreams.http1_pool import Http1Pool
 
 _CONNECTION_LIMIT = 512
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from router.upstreams.http1 import HIGH_WATER, Http1Pool, UpstreamConnectionError
+from router.upstreams.http1 import HIGH_WATER, UpstreamConnectionError
+from router.upstreams.http1_pool import Http1Pool
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
