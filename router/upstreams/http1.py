@@ -7,15 +7,16 @@ request. What it does, and no more: one keep-alive connection per request in fli
 most ``limit`` per origin, then requests wait), responses parsed as they arrive (length,
 chunked or until-close bodies), the body handed over in the pieces it came in, reading
 paused while ``HIGH_WATER`` bytes wait unread, connections reused only after a complete
-answer that allows it. No cookies, no redirects, no compression (no ``Accept-Encoding``
-is sent, so an upstream answers in identity). Proxied upstreams and the subscriptions keep
-aiohttp's client (router/upstreams/pool.py). This module is one connection and its reply;
-``http1_pool.py`` keeps the connections.
+answer that allows it. No cookies, no redirects, no compression asked for (no
+``Accept-Encoding``; a gzip or deflate body sent anyway is inflated). Proxied upstreams
+and the subscriptions keep aiohttp's client (router/upstreams/pool.py). This module is one
+connection and its reply; ``http1_pool.py`` keeps the connections.
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -27,6 +28,8 @@ from router.upstreams.base import UpstreamReply
 
 # Unread body bytes at which reading from the upstream pauses (resumed once they are read).
 HIGH_WATER = 256 * 1024
+# Content-Encoding values whose bodies are inflated before anyone reads them.
+_INFLATED = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 class UpstreamConnectionError(ConnectionError):
@@ -107,6 +110,7 @@ class Http1Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._complete = False
         self._keep_alive = False
+        self._inflate: zlib._Decompress | None = None
         self._error: BaseException | None = None
         self._until_close = False
         self._paused = False
@@ -154,11 +158,19 @@ class Http1Connection(asyncio.Protocol):
         self._until_close = (
             "Content-Length" not in self.headers and "Transfer-Encoding" not in self.headers
         )
+        coding = self.headers.get("Content-Encoding", "").strip().lower()
+        # Never asked for, but some servers compress anyway; gzip or zlib, told apart
+        # by the stream's own header (wbits 32 + 15).
+        self._inflate = zlib.decompressobj(wbits=47) if coding in _INFLATED else None
         head = self._head
         if head is not None and not head.done():
             head.set_result(None)
 
     def on_body(self, body: bytes) -> None:
+        if self._inflate is not None:
+            body = self._inflate.decompress(body)
+            if not body:
+                return
         self._body.append(body)
         self._buffered += len(body)
         if self._buffered >= HIGH_WATER and not self._paused and self.transport is not None:
@@ -168,6 +180,8 @@ class Http1Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self.status:
+            if self._inflate is not None and (rest := self._inflate.flush()):
+                self._body.append(rest)
             self._complete = True
             self._keep_alive = self.parser.should_keep_alive()  # only valid in the callback
             self._wake()

@@ -4,6 +4,7 @@ loopback servers that answer exactly the bytes each test needs."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -327,5 +328,28 @@ async def test_a_body_already_whole_is_handed_over_at_once(pool: Http1Pool) -> N
     assert reply.arrived_whole() == b"abcdef"
     assert await reply.next_chunk() == b""
     reply.close()
+    assert await body_of(pool, raw.url) == (200, b"{}")
+    assert raw.connections == 1
+
+
+async def test_a_compressed_body_sent_unasked_is_inflated(pool: Http1Pool) -> None:
+    text = b'{"answer": "' + b"many words " * 2000 + b'"}'
+    packed = gzip.compress(text)
+
+    async def gzipped(
+        raw: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await raw.read_request(reader)
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+        writer.write(head % len(packed) + packed[:100])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(packed[100:])
+        await writer.drain()
+        await keep_answering(raw, reader, writer)
+
+    raw = await start(gzipped)
+    assert await body_of(pool, raw.url) == (200, text)
+    assert b"accept-encoding" not in raw.requests[0].lower()
     assert await body_of(pool, raw.url) == (200, b"{}")
     assert raw.connections == 1
