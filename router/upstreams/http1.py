@@ -212,27 +212,13 @@ class Http1Connection(asyncio.Protocol):
             waiter.set_result(None)
 
     def arrived_whole(self) -> bytes | None:
-        if not self._complete:
-            return None
-        data = b"".join(self._body)
-        self._body.clear()
-        self._buffered = 0
-        if self._paused and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
-        return data
+        return self._take() if self._complete else None
 
     async def read(self) -> bytes:
         """The body bytes received since the last read; ``b""`` once it is whole."""
         while True:
             if self._body:
-                data = self._body.popleft() if len(self._body) == 1 else b"".join(self._body)
-                self._body.clear()
-                self._buffered = 0
-                if self._paused and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
-                return data
+                return self._take()
             if self._complete:
                 return b""
             if self._error is not None:
@@ -242,6 +228,17 @@ class Http1Connection(asyncio.Protocol):
                 await self._waiter
             finally:
                 self._waiter = None
+
+    def _take(self) -> bytes:
+        """Every body byte received and not yet read; reading resumes if it was paused."""
+        body = self._body
+        data = body.popleft() if len(body) == 1 else b"".join(body)
+        body.clear()
+        self._buffered = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
 
     def finish(self) -> None:
         """The caller is done: keep the connection if its answer was read to the end and the
