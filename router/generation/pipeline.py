@@ -44,10 +44,14 @@ _DROPPED_HEADER_MAX = 1024
 _UNSAFE_HEADER_CHARS = re.compile(r"[^\x21-\x7e]")
 
 # Client headers that carry meaning to an upstream of the same family.
-_FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
+_FORWARDED_HEADERS: dict[str, tuple[str, ...]] = {
+    Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")
+}
 # ... and those that describe the body's shape, so they hold only for the client's own
 # bytes: Codex's Responses-Lite header says its tools are in an additional_tools item.
-_PASSTHROUGH_HEADERS = {Format.OPENAI_RESPONSES: ("x-openai-internal-codex-responses-lite",)}
+_PASSTHROUGH_HEADERS: dict[str, tuple[str, ...]] = {
+    Format.OPENAI_RESPONSES: ("x-openai-internal-codex-responses-lite",)
+}
 
 
 @dataclass
