@@ -5,8 +5,10 @@ shape, unmodified, through the router to every upstream kind and the ChatGPT bac
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +55,50 @@ async def run(url: str, home: Path, prompt: str) -> str:
 async def test_one_shot_through_every_kind(lite_mesh: tuple[Mesh, str], client_home: Path) -> None:
     mesh, kind = lite_mesh
     await run(mesh.url, client_home, "Say hello in one word.")
-    assert mesh.upstream_requests(kind)
+    bodies = mesh.upstream_requests(kind)
+    assert bodies, f"codex sent nothing to the {kind} upstream"
+    assert all(not tool_result_texts(body) for body in bodies)
+
+
+def code_tool_called(kind: str, body: dict[str, Any]) -> bool:
+    """Whether the history the upstream got holds the model's call of Codex's exec: as
+    Codex sent it to a Responses upstream (a custom_tool_call in its namespace), else as
+    the flattened function with the script as its one argument."""
+    if kind == "openai-responses":
+        return any(
+            item.get("type") == "custom_tool_call"
+            and (item.get("namespace"), item.get("name")) == ("functions", "exec")
+            and "tools.exec_command" in item.get("input", "")
+            for item in body["input"]
+        )
+    return any(
+        name == "functions__exec" and "tools.exec_command" in arguments.get("input", "")
+        for name, arguments in history_calls(kind, body)
+    )
+
+
+def history_calls(kind: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, arguments) of the tool calls in a translated request's history."""
+    if kind == "openai":
+        return [
+            (call["function"]["name"], json.loads(call["function"]["arguments"]))
+            for message in body["messages"]
+            for call in message.get("tool_calls") or []
+        ]
+    if kind == "anthropic":
+        return [
+            (block["name"], block["input"])
+            for message in body["messages"]
+            if isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_use"
+        ]
+    return [
+        (part["functionCall"]["name"], part["functionCall"].get("args") or {})
+        for content in body["contents"]
+        for part in content["parts"]
+        if "functionCall" in part
+    ]
 
 
 async def test_tool_loop_with_reasoning_through_every_kind(
@@ -66,6 +111,16 @@ async def test_tool_loop_with_reasoning_through_every_kind(
     assert with_result, f"codex never sent a tool result to the {kind} upstream"
     assert any(MARKER in text for text in tool_result_texts(with_result[-1]))
     assert reasoning_sent_back(kind, with_result[-1])
+    assert code_tool_called(kind, with_result[-1])
+
+
+async def test_one_shot_through_the_chatgpt_backend(
+    chatgpt_backend: ChatGPTBackend, client_home: Path
+) -> None:
+    await run(chatgpt_backend.url, client_home, "Say hello in one word.")
+    (request,) = chatgpt_backend.codex.requests
+    assert request.headers.get(LITE_HEADER) == "true"
+    assert request.json["model"] == MODEL
 
 
 async def test_tool_loop_through_the_chatgpt_backend(
