@@ -19,5 +19,12 @@ async def responses(request: web.Request) -> web.StreamResponse:
         raise bad_request("'model' is required and must be a non-empty string", "model")
     if "input" not in body:
         raise bad_request("'input' is required", "input")
-    gen = Generation(Format.OPENAI_RESPONSES, body, model, bool(body.get("stream")), raw=raw)
+    gen = Generation(
+        Format.OPENAI_RESPONSES,
+        body,
+        model,
+        bool(body.get("stream")),
+        client_headers=request.headers,
+        raw=raw,
+    )
     return await proxy_generation(request, runtime, gen)

@@ -44,7 +44,14 @@ _DROPPED_HEADER_MAX = 1024
 _UNSAFE_HEADER_CHARS = re.compile(r"[^\x21-\x7e]")
 
 # Client headers that carry meaning to an upstream of the same family.
-_FORWARDED_HEADERS = {Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")}
+_FORWARDED_HEADERS: dict[str, tuple[str, ...]] = {
+    Format.ANTHROPIC: ("anthropic-beta", "anthropic-version")
+}
+# ... and those that describe the body's shape, so they hold only for the client's own
+# bytes: Codex's Responses-Lite header says its tools are in an additional_tools item.
+_PASSTHROUGH_HEADERS: dict[str, tuple[str, ...]] = {
+    Format.OPENAI_RESPONSES: ("x-openai-internal-codex-responses-lite",)
+}
 
 
 @dataclass
@@ -123,7 +130,8 @@ class CallBuilder:
         fmt = candidate.upstream.wire_format
         self.ctx.dropped.clear()  # what this candidate's format drops, not an earlier one's
         self.ctx.merge_system = candidate.upstream.merge_system
-        if self.passthrough(fmt):
+        passthrough = self.passthrough(fmt)
+        if passthrough:
             payload = self._passthrough_body(fmt, candidate.model)
         else:
             request = dataclasses.replace(
@@ -131,19 +139,24 @@ class CallBuilder:
             )
             with translating_client_request(f"encode for {fmt}", self.request_id):
                 payload = dumps(get_codec(fmt).encode_request(request, self.ctx))
-        headers = {
-            name: self.gen.client_headers[name]
-            for name in _FORWARDED_HEADERS.get(fmt, ())
-            if name in self.gen.client_headers and fmt == self.gen.client_format
-        }
         return UpstreamCall(
             credential=candidate.credential,
             model=candidate.model,
             body=payload,
             stream=self.gen.stream,
             request_id=self.request_id,
-            headers=headers,
+            headers=self._forwarded_headers(fmt, passthrough),
         )
+
+    def _forwarded_headers(self, fmt: str, passthrough: bool) -> dict[str, str]:
+        """The client's headers an upstream of its own format is sent."""
+        if fmt != self.gen.client_format:
+            return {}
+        names = _FORWARDED_HEADERS.get(fmt, ())
+        if passthrough:
+            names += _PASSTHROUGH_HEADERS.get(fmt, ())
+        sent = self.gen.client_headers
+        return {name: sent[name] for name in names if name in sent}
 
 
 async def proxy_generation(

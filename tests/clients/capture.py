@@ -5,8 +5,9 @@ Every request (method, path, query, headers with secrets redacted, body) is kept
 Generation requests in each of the four API formats are answered with the fakes' own
 renderers (tests/fakes), so the wire shapes are the ones the router tests already trust.
 
-The answers script one tool loop: a request that offers a shell tool and carries no tool
-result yet gets a call of that tool (running ``echo <marker>``); a request that carries a
+The answers script one tool loop (tool_loop.py): a request that offers a shell tool (or
+Codex's code-mode ``exec``) and carries no tool result yet gets a call of that tool
+(running ``echo <marker>``); a request that carries a
 tool result gets a final text. Every answer also carries reasoning, so the second request
 shows how the client sends thinking history back. Amp's backend calls get the Amp fake's
 answers (tests/fakes/amp.py). Anything else (model lists, counts, telemetry) gets a small

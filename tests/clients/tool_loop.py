@@ -1,6 +1,8 @@
 """The scripted tool loop the capture server and the end-to-end tests play with real CLIs.
 
-Turn 1: the client offers its shell tool, the model calls it with ``echo <marker>``.
+Turn 1: the client offers its shell tool, the model calls it with ``echo <marker>``
+(Codex's Responses-Lite models offer no shell tool but a code-mode tool, ``exec``: the
+model sends it a script that runs the command through Codex's own exec_command).
 Turn 2: the client sends the tool's output back, the model ends the turn. These helpers
 read both sides in any of the four API formats, using the tool names and argument
 schemas the client itself declared (never a guessed shape).
@@ -9,6 +11,7 @@ schemas the client itself declared (never a guessed shape).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes.behaviours import Reply, ToolCall
@@ -18,17 +21,35 @@ REASONING = "The user wants the marker; a shell command prints it."
 FINAL_TEXT = "Done: the command printed the marker."
 # Shell tools by the names the pinned clients give them, in order of preference.
 SHELL_TOOLS = ("Bash", "exec_command", "shell", "shell_command", "run_shell_command", "bash")
+# Codex's code-mode tool for its Responses-Lite models: a custom (free-form) tool whose
+# input is JavaScript run in a V8 isolate, with Codex's own tools on `tools` and `text()`
+# appending to the result (tests/clients/corpus/codex-lite).
+CODE_TOOL = "exec"
+CODE_SCRIPT = 'const run = await tools.exec_command({{cmd: "{command}"}});\ntext(run.output);\n'
+# How a custom tool is offered once translated: a function with this one string argument
+# (router/formats/openai_responses/request_decode.py, FREEFORM_ARGUMENT).
+FREEFORM_ARGUMENT = "input"
 
 
-def shell_call(
-    tools: list[tuple[str, dict[str, Any]]], command: str
-) -> tuple[str, dict[str, Any]] | None:
-    """(tool name, arguments) running ``command`` with the first shell tool offered."""
-    offered = dict(tools)
+@dataclass(frozen=True)
+class OfferedTool:
+    """A tool a request offers: its name and parameter schema; `freeform` for a Responses
+    custom tool (called with raw text), `namespace` for one declared in a namespace group."""
+
+    name: str
+    schema: dict[str, Any]
+    freeform: bool = False
+    namespace: str | None = None
+
+
+def shell_call(tools: list[OfferedTool], command: str) -> ToolCall | None:
+    """A call running ``command`` with the first shell tool offered, else with Codex's
+    code-mode tool (a script that runs it through Codex's exec_command)."""
+    offered = {tool.name: tool for tool in tools if not tool.freeform}
     name = next((n for n in SHELL_TOOLS if n in offered), None)
     if name is None:
-        return None
-    properties = offered[name].get("properties") or {}
+        return code_call(tools, command)
+    properties = offered[name].schema.get("properties") or {}
     arguments: dict[str, Any] = {}
     for key in ("command", "cmd"):
         if key in properties:
@@ -37,7 +58,20 @@ def shell_call(
             break
     if "description" in properties:
         arguments["description"] = "Print the test marker"
-    return name, arguments
+    return ToolCall(name, arguments, namespace=offered[name].namespace)
+
+
+def code_call(tools: list[OfferedTool], command: str) -> ToolCall | None:
+    """A call of Codex's code-mode tool: a custom tool call with the script as its input
+    (Responses), or, translated, a function call with the script as its one argument."""
+    script = CODE_SCRIPT.format(command=command)
+    for tool in tools:
+        if tool.freeform and tool.name == CODE_TOOL:
+            return ToolCall(tool.name, custom_input=script, namespace=tool.namespace)
+        translated = tool.name == CODE_TOOL or tool.name.endswith("__" + CODE_TOOL)
+        if translated and list(tool.schema.get("properties") or {}) == [FREEFORM_ARGUMENT]:
+            return ToolCall(tool.name, {FREEFORM_ARGUMENT: script}, namespace=tool.namespace)
+    return None
 
 
 def loop_reply(body: Any, marker: str = MARKER) -> Reply:
@@ -47,31 +81,44 @@ def loop_reply(body: Any, marker: str = MARKER) -> Reply:
     if marker in json.dumps(body) and not has_tool_result(body):
         call = shell_call(offered_tools(body), f"echo {marker}")
     if call is not None:
-        return Reply(text="", reasoning=REASONING, tool_calls=[ToolCall(*call)])
+        return Reply(text="", reasoning=REASONING, tool_calls=[call])
     return Reply(text=FINAL_TEXT, reasoning=REASONING)
 
 
-def offered_tools(body: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(name, parameter schema) of every function tool a request in any format offers;
-    Responses namespace groups (as Codex sends them) are opened."""
+def offered_tools(body: Any) -> list[OfferedTool]:
+    """Every tool a request in any format offers; Responses namespace groups (as Codex
+    sends them) are opened, and Codex's `additional_tools` input items read too."""
     if not isinstance(body, dict):
         return []
-    found: list[tuple[str, dict[str, Any]]] = []
-    for tool in body.get("tools") or []:
-        if not isinstance(tool, dict):
-            continue
-        if isinstance(tool.get("function"), dict):
-            found.append((tool["function"].get("name", ""), tool["function"].get("parameters")))
-        elif "input_schema" in tool:
-            found.append((tool.get("name", ""), tool["input_schema"]))
-        elif tool.get("type") == "function":
-            found.append((tool.get("name", ""), tool.get("parameters")))
-        elif tool.get("type") == "namespace":
-            found += offered_tools({"tools": tool.get("tools")})
-        for declaration in tool.get("functionDeclarations") or []:
-            schema = declaration.get("parametersJsonSchema") or declaration.get("parameters")
-            found.append((declaration.get("name", ""), schema))
-    return [(name, schema if isinstance(schema, dict) else {}) for name, schema in found]
+    tools = list(body.get("tools") or [])
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "additional_tools":
+            tools += item.get("tools") or []
+    return [t for tool in tools if isinstance(tool, dict) for t in _declared(tool)]
+
+
+def _declared(tool: dict[str, Any], namespace: str | None = None) -> list[OfferedTool]:
+    """The tools one entry of a `tools` list declares, in any of the four formats."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(tool.get("function"), dict):
+        found.append((tool["function"].get("name", ""), tool["function"].get("parameters")))
+    elif "input_schema" in tool:
+        found.append((tool.get("name", ""), tool["input_schema"]))
+    elif tool.get("type") == "function":
+        found.append((tool.get("name", ""), tool.get("parameters")))
+    elif tool.get("type") == "custom":
+        return [OfferedTool(tool.get("name", ""), {}, freeform=True, namespace=namespace)]
+    elif tool.get("type") == "namespace":
+        inner = [t for t in tool.get("tools") or [] if isinstance(t, dict)]
+        return [t for entry in inner for t in _declared(entry, tool.get("name"))]
+    for declaration in tool.get("functionDeclarations") or []:
+        schema = declaration.get("parametersJsonSchema") or declaration.get("parameters")
+        found.append((declaration.get("name", ""), schema))
+    return [
+        OfferedTool(name, schema if isinstance(schema, dict) else {}, namespace=namespace)
+        for name, schema in found
+    ]
 
 
 def has_tool_result(body: Any) -> bool:

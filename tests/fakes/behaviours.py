@@ -20,11 +20,17 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool/function call the fake model makes. `arguments` is serialised as JSON."""
+    """A tool/function call the fake model makes. `arguments` is serialised as JSON.
+
+    `custom_input` set makes it a call of a Responses `custom` (free-form) tool with that
+    raw input, which only the Responses APIs have (a `custom_tool_call` item; `arguments`
+    unused); `namespace` is the namespace group the called tool was declared in."""
 
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
+    custom_input: str | None = None
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)

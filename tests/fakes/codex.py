@@ -191,7 +191,10 @@ class CodexFake(FakeServer):
         check_tools(body.get("tools"), chat=False)
         items = check_responses_input(body, {})
         for i, item in enumerate(items):
-            if item.get("role") in ("system", "developer"):
+            # Messages only: the additional_tools item Codex sends this backend for its
+            # Responses-Lite models (tests/clients/corpus/codex-lite) is role developer.
+            is_message = item.get("type", "message") == "message"
+            if is_message and item.get("role") in ("system", "developer"):
                 raise invalid("System messages are not allowed", f"input[{i}].role")
             if item.get("type") == "item_reference":
                 raise invalid(

@@ -442,7 +442,8 @@ def check_responses_input(
     raw = body.get("input")
     if raw is None and "prompt" not in body:
         raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    known_calls: set[str] = set()
+    # call_id -> the item type of the call (function_call or custom_tool_call)
+    known_calls: dict[str, str] = {}
     previous = body.get("previous_response_id")
     if previous is not None:
         if previous not in stored_responses:
@@ -452,9 +453,9 @@ def check_responses_input(
                 "previous_response_not_found",
             )
         known_calls.update(
-            item["call_id"]
+            (item["call_id"], item["type"])
             for item in stored_responses[previous]
-            if item.get("type") == "function_call"
+            if item.get("type") in CALL_OUTPUTS
         )
     if isinstance(raw, str) or raw is None:
         return [{"type": "message", "role": "user", "content": raw or ""}]
@@ -480,22 +481,17 @@ def check_responses_input(
                     f"input[{i}].content",
                     "missing_required_parameter",
                 )
-        elif kind == "function_call":
-            for name in ("call_id", "name", "arguments"):
+        elif kind in CALL_OUTPUTS:
+            for name in ("call_id", "name", CALL_OUTPUTS[kind][1]):
                 if name not in item:
                     raise invalid(
                         f"Missing required parameter: 'input[{i}].{name}'.",
                         f"input[{i}].{name}",
                         "missing_required_parameter",
                     )
-            known_calls.add(item["call_id"])
-        elif kind == "function_call_output":
-            if item.get("call_id") not in known_calls:
-                raise invalid(
-                    "No tool call found for function call output with call_id "
-                    f"{item.get('call_id')}.",
-                    "input",
-                )
+            known_calls[item["call_id"]] = kind
+        elif kind in OUTPUT_CALLS:
+            check_call_output(item, kind, known_calls)
         elif kind == "reasoning":
             check_reasoning_item(item, i, stored_responses, seal)
         elif kind == "additional_tools":
@@ -505,13 +501,34 @@ def check_responses_input(
         elif kind != "item_reference":
             raise invalid(
                 f"Invalid value: '{kind}'. Supported values are: 'message', "
-                "'function_call', 'function_call_output', 'reasoning' and "
-                "'item_reference'.",
+                "'function_call', 'function_call_output', 'custom_tool_call', "
+                "'custom_tool_call_output', 'reasoning' and 'item_reference'.",
                 f"input[{i}].type",
                 "invalid_value",
             )
         items.append(item)
     return items
+
+
+# A call item type -> (its output's item type, the field holding what the model sent).
+CALL_OUTPUTS = {
+    "function_call": ("function_call_output", "arguments"),
+    "custom_tool_call": ("custom_tool_call_output", "input"),
+}
+OUTPUT_CALLS = {output: call for call, (output, _) in CALL_OUTPUTS.items()}
+
+
+def check_call_output(item: dict[str, Any], kind: str, known_calls: Mapping[str, str]) -> None:
+    """A tool's output answers an earlier call of the same kind (a custom tool's output a
+    custom_tool_call, a function's a function_call)."""
+    call_id = item.get("call_id")
+    if known_calls.get(call_id) != OUTPUT_CALLS[kind]:
+        what = "custom tool call" if kind == "custom_tool_call_output" else "function call"
+        raise invalid(f"No tool call found for {what} output with call_id {call_id}.", "input")
+    if "output" not in item:
+        raise invalid(
+            "Missing required parameter: 'output'.", "output", "missing_required_parameter"
+        )
 
 
 def check_reasoning_item(
@@ -552,6 +569,27 @@ def check_reasoning_item(
 
 def tool_call_id(call: ToolCall, index: int) -> str:
     return call.id or f"call_{hashlib.sha1(f'{call.name}{index}'.encode()).hexdigest()[:24]}"
+
+
+def call_text(call: ToolCall) -> str:
+    return call.custom_input if call.custom_input is not None else json.dumps(call.arguments)
+
+
+def call_item(call: ToolCall, index: int) -> dict[str, Any]:
+    """A Responses output item for a call: `custom_tool_call` with its raw input for a
+    custom (free-form) tool, else `function_call`; `namespace` when declared in one."""
+    item: dict[str, Any]
+    if call.custom_input is not None:
+        item = {"id": new_id("ctc_"), "type": "custom_tool_call", "status": "completed"}
+        item |= {"call_id": tool_call_id(call, index), "name": call.name}
+        item["input"] = call.custom_input
+    else:
+        item = {"id": new_id("fc_"), "type": "function_call", "status": "completed"}
+        item |= {"call_id": tool_call_id(call, index), "name": call.name}
+        item["arguments"] = json.dumps(call.arguments)
+    if call.namespace is not None:
+        item["namespace"] = call.namespace
+    return item
 
 
 class OpenAIFake(FakeServer):
@@ -881,7 +919,7 @@ class ResponsesRender:
         else:
             reasoning = estimate_tokens(reply.reasoning or "")
             out = estimate_tokens(reply_text(reply, self.default_text)) + reasoning
-            out += sum(estimate_tokens(json.dumps(c.arguments)) for c in reply.tool_calls)
+            out += sum(estimate_tokens(call_text(c)) for c in reply.tool_calls)
             inp, cached = self.input_tokens, 0
         return {
             "input_tokens": inp,
@@ -917,16 +955,7 @@ class ResponsesRender:
                 }
             )
         for i, call in enumerate(reply.tool_calls):
-            output.append(
-                {
-                    "id": new_id("fc_"),
-                    "type": "function_call",
-                    "status": "completed",
-                    "call_id": tool_call_id(call, i),
-                    "name": call.name,
-                    "arguments": json.dumps(call.arguments),
-                }
-            )
+            output.append(call_item(call, i))
         return output
 
     def finished(self, reply: Reply, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1010,6 +1039,8 @@ class ResponsesRender:
             ev.append(StreamEvent(self.event(
                 "response.content_part.done", **where, part=item["content"][0]
             )))  # fmt: skip
+        elif kind == "custom_tool_call":
+            ev += self.custom_call_events(index, item)
         else:
             added = {**item, "status": "in_progress", "arguments": ""}
             ev.append(StreamEvent(self.event(
@@ -1027,6 +1058,21 @@ class ResponsesRender:
         ev.append(
             StreamEvent(self.event("response.output_item.done", output_index=index, item=item))
         )
+        return ev
+
+    def custom_call_events(self, index: int, item: dict[str, Any]) -> list[StreamEvent]:
+        """A custom tool call streams its raw input, then the whole input once more."""
+        added = {**item, "status": "in_progress", "input": ""}
+        where = {"item_id": item["id"], "output_index": index}
+        ev = [StreamEvent(self.event("response.output_item.added", output_index=index, item=added))]
+        for piece in split_text(item["input"], 3):
+            ev.append(StreamEvent(
+                self.event("response.custom_tool_call_input.delta", **where, delta=piece),
+                content=True,
+            ))  # fmt: skip
+        ev.append(StreamEvent(
+            self.event("response.custom_tool_call_input.done", **where, input=item["input"])
+        ))  # fmt: skip
         return ev
 
     def error_event(self, error: MidStreamError, events_sent: int) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 import openai
 import pytest
 
+from router.config.wire.chatgpt import CODEX_CATALOG
 from router.credentials import CredentialStore
 from tests.conftest import StartRouter
 from tests.fakes.behaviours import MidStreamError, Reply, ToolCall, Usage
@@ -100,6 +101,18 @@ async def test_responses_non_stream(setup: Setup) -> None:
     headers = setup.codex.last_request.headers
     assert headers["chatgpt-account-id"] == setup.oauth.account.account_id
     assert headers["Authorization"] == f"Bearer {setup.access_token}"
+
+
+async def test_every_model_of_codex_catalog_reaches_the_backend(setup: Setup) -> None:
+    """Codex's own default model and the rest of its bundled catalog are served by the
+    subscription as they are named; a name outside the list is not."""
+    for model in CODEX_CATALOG:
+        setup.codex.script.push(Reply(text="Hi."))
+        response = await setup.client.responses.create(model=model, input="hello")
+        assert response.output_text == "Hi."
+        assert setup.sent()["model"] == model
+    with pytest.raises(openai.NotFoundError, match=r"gpt-6\.2-solar"):
+        await setup.client.responses.create(model="gpt-6.2-solar", input="hello")
 
 
 async def test_responses_stream(setup: Setup) -> None:

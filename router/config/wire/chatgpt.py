@@ -28,4 +28,24 @@ DROP_PARAMS = (
     "previous_response_id",
 )
 
-MODELS = ("gpt-5", "gpt-5-*", "gpt-5.*", "codex-*")
+# The models of the catalog bundled with the pinned Codex CLI (@openai/codex 0.171.0,
+# tests/clients/package.json), in its order: the first is what Codex asks for with no
+# model configured. tests/clients/test_codex_catalog.py reads the pinned binary's catalog
+# and fails when a model of it is missing here.
+CODEX_CATALOG = (
+    "gpt-6.2-sol",
+    "gpt-6.2-astra",
+    "gpt-6-astra",
+    "gpt-6.1-sol",
+    "gpt-6.1-terra",
+    "gpt-6-sol",
+    "gpt-6-luna",
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "gpt-daybreak-blue-latest",
+    "gpt-daybreak-red-latest",
+    "gpt-5.5",
+    "codex-auto-review",
+)
+MODELS = ("gpt-5", "gpt-5-*", "gpt-5.*", "codex-*", *CODEX_CATALOG)

@@ -135,10 +135,11 @@ def _decode_item(item: dict, where: str, messages: list[Message], system: System
             )
         case "custom_tool_call":
             raw_input = optional(item, "input", str, where + ".") or ""
+            namespace = optional(item, "namespace", str, where + ".")
             _assistant(messages).parts.append(
                 ToolCallPart(
                     id=require(item, "call_id", str, where + "."),
-                    name=require(item, "name", str, where + "."),
+                    name=flat_tool_name(namespace, require(item, "name", str, where + ".")),
                     arguments=dumps({FREEFORM_ARGUMENT: raw_input}),
                 )
             )
@@ -250,7 +251,7 @@ def _decode_tool(tool: Any, where: str, namespace: str | None = None) -> list[To
         case "function":
             return [_decode_function_tool(tool, where, namespace)]
         case "custom":
-            return [_decode_custom_tool(tool, where)]
+            return [_decode_custom_tool(tool, where, namespace)]
         case "namespace" if namespace is None:
             return _decode_namespace(tool, where)
         case ttype if namespace is None and ttype not in FUNCTION_TOOL_TYPES:
@@ -279,8 +280,9 @@ def _decode_namespace(tool: dict, where: str) -> list[Tool]:
     return tools
 
 
-def _decode_custom_tool(tool: dict, where: str) -> Tool:
-    """A free-form tool; a grammar its input must follow is added to the description."""
+def _decode_custom_tool(tool: dict, where: str, namespace: str | None) -> Tool:
+    """A free-form tool; a grammar its input must follow is added to the description.
+    In a namespace group (Codex's Lite `exec`) it is flattened like a function."""
     description = optional(tool, "description", str, where + ".")
     grammar = tool.get("format")
     if not isinstance(grammar, dict):
@@ -290,8 +292,9 @@ def _decode_custom_tool(tool: dict, where: str) -> Tool:
         syntax = grammar.get("syntax") or "grammar"
         note = f"The input must follow this {syntax} grammar:\n{definition}"
         description = f"{description}\n\n{note}" if description else note
+    name = require(tool, "name", str, where + ".")
     return Tool(
-        name=require(tool, "name", str, where + "."),
+        name=flat_tool_name(namespace, name),
         description=description,
         parameters={
             "type": "object",
@@ -299,6 +302,7 @@ def _decode_custom_tool(tool: dict, where: str) -> Tool:
             "required": [FREEFORM_ARGUMENT],
         },
         freeform=True,
+        namespaced=(namespace, name) if namespace else None,
     )
 
 

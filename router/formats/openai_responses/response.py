@@ -183,8 +183,15 @@ def freeform_input(arguments: str) -> str:
     return raw if isinstance(raw, str) else arguments
 
 
-def custom_call_item(item_id: str, call_id: str, name: str, raw_input: str, status: str) -> dict:
-    return {
+def custom_call_item(
+    item_id: str,
+    call_id: str,
+    name: str,
+    raw_input: str,
+    status: str,
+    namespace: str | None = None,
+) -> dict:
+    item = {
         "id": item_id,
         "type": "custom_tool_call",
         "status": status,
@@ -192,6 +199,9 @@ def custom_call_item(item_id: str, call_id: str, name: str, raw_input: str, stat
         "name": name,
         "input": raw_input,
     }
+    if namespace is not None:
+        item["namespace"] = namespace
+    return item
 
 
 def reasoning_item(item_id: str, text: str, signature: str | None) -> dict:
@@ -214,9 +224,12 @@ def encode_responses_response(resp: Response, ctx: TranslationContext) -> dict:
             case TextPart():
                 output.append(message_item(f"msg_{rid}_{n}", part.text))
             case ToolCallPart() if part.name in ctx.freeform_tools:
+                name, namespace = client_tool_name(ctx, part.name)
                 raw_input = freeform_input(part.arguments)
                 output.append(
-                    custom_call_item(f"ctc_{rid}_{n}", part.id, part.name, raw_input, "completed")
+                    custom_call_item(
+                        f"ctc_{rid}_{n}", part.id, name, raw_input, "completed", namespace
+                    )
                 )
             case ToolCallPart():
                 name, namespace = client_tool_name(ctx, part.name)

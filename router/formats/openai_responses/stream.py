@@ -298,10 +298,11 @@ class ResponsesStreamEncoder:
         call_id = ev.id or ""
         name, namespace = client_tool_name(self._ctx, ev.name or "")
         self._tool = (call_id, name, namespace)
-        if name in self._ctx.freeform_tools:
+        if (ev.name or "") in self._ctx.freeform_tools:
             self._kind = "custom"
             self._item_id = f"ctc_{self._ctx.request_id}_{len(self._output)}"
-            return self._added(custom_call_item(self._item_id, call_id, name, "", "in_progress"))
+            item = custom_call_item(self._item_id, call_id, name, "", "in_progress", namespace)
+            return self._added(item)
         self._item_id = f"fc_{self._ctx.request_id}_{len(self._output)}"
         item = function_item(self._item_id, call_id, name, "", "in_progress", namespace)
         return self._added(item)
@@ -356,9 +357,9 @@ class ResponsesStreamEncoder:
         )
 
     def _stop_custom(self, head: str, arguments: str) -> tuple[dict, bytes]:
-        call_id, name, _ = self._tool
+        call_id, name, namespace = self._tool
         raw_input = freeform_input(arguments)
-        item = custom_call_item(self._item_id, call_id, name, raw_input, "completed")
+        item = custom_call_item(self._item_id, call_id, name, raw_input, "completed", namespace)
         events = self._emit(
             "response.custom_tool_call_input.delta", f'{head},"delta":{dumps(raw_input)}'
         ) + self._emit("response.custom_tool_call_input.done", f'{head},"input":{dumps(raw_input)}')

@@ -68,6 +68,7 @@ class ChatGPTSubscriptionUpstream(SubscriptionUpstream):
             session_id_for(body),
             self.config,
         )
+        headers.update(call.headers)  # what the client's own shape needs (Codex's Lite)
         url = self.config.backend_url.rstrip("/") + "/responses"
         return Prepared(url, headers, dumps(body).encode(), state=names)
 
