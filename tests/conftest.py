@@ -12,6 +12,7 @@ import yaml
 from google import genai
 
 from router.config import read_config
+from router.formats.reasoning_cache import REASONING_CACHE
 from router.server import RunningRouter, start_router
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -23,8 +24,12 @@ StartRouter = Callable[..., Awaitable[RunningRouter]]
 async def router_factory(tmp_path: Path) -> AsyncIterator[StartRouter]:
     """``await router_factory(config_dict, env={})`` starts a router on a free port.
 
-    Credentials live in ``tmp_path / "auth"`` unless the config names an auth-dir.
+    Credentials live in ``tmp_path / "auth"`` unless the config names an auth-dir. The
+    process-wide reasoning cache starts empty, as it does in a new router process: the
+    fakes name tool calls after their tool, so an earlier test's entry would otherwise
+    attach its reasoning (signed with another fake's key) to this test's history.
     """
+    REASONING_CACHE.__init__()  # type: ignore[misc]  # reset in place: codecs hold it
     running: list[RunningRouter] = []
 
     async def start(config: dict[str, Any], env: dict[str, str] | None = None) -> RunningRouter:
