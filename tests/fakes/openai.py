@@ -342,10 +342,32 @@ def check_images(body: dict[str, Any], chat: bool) -> None:
 
 
 def check_chat_messages(messages: Any) -> None:
+    check_messages_present(messages)
+    open_calls: dict[str, int] = {}
+    for i, message in enumerate(messages):
+        role = check_chat_role(message, i)
+        if role != "tool" and open_calls:
+            raise unanswered_calls(open_calls)
+        if role == "tool":
+            close_call(message, i, open_calls)
+        elif role == "assistant":
+            for call in message.get("tool_calls") or []:
+                open_calls[call.get("id", "")] = i
+            if message.get("content") is None and not message.get("tool_calls"):
+                raise missing(f"messages[{i}].content")
+        elif "content" not in message:
+            raise missing(f"messages[{i}].content")
+    if open_calls:
+        raise unanswered_calls(open_calls)
+
+
+def missing(param: str) -> ApiError:
+    return invalid(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+
+
+def check_messages_present(messages: Any) -> None:
     if messages is None:
-        raise invalid(
-            "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
-        )
+        raise missing("messages")
     if not isinstance(messages, list):
         raise invalid("Invalid type for 'messages': expected an array.", "messages")
     if not messages:
@@ -355,67 +377,43 @@ def check_chat_messages(messages: Any) -> None:
             "messages",
             "empty_array",
         )
-    open_calls: dict[str, int] = {}
-    for i, message in enumerate(messages):
-        role = message.get("role") if isinstance(message, dict) else None
-        if role is None:
-            raise invalid(
-                f"Missing required parameter: 'messages[{i}].role'.",
-                f"messages[{i}].role",
-                "missing_required_parameter",
-            )
-        if role not in CHAT_ROLES:
-            raise invalid(
-                f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
-                "'user', 'function', 'tool', and 'developer'.",
-                f"messages[{i}].role",
-                "invalid_value",
-            )
-        if role != "tool" and open_calls:
-            raise invalid(
-                "An assistant message with 'tool_calls' must be followed by tool messages "
-                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-                f"response messages: {', '.join(open_calls)}",
-                f"messages.[{next(iter(open_calls.values()))}].role",
-            )
-        if role == "tool":
-            call_id = message.get("tool_call_id")
-            if call_id is None:
-                raise invalid(
-                    f"Missing required parameter: 'messages[{i}].tool_call_id'.",
-                    f"messages[{i}].tool_call_id",
-                    "missing_required_parameter",
-                )
-            if call_id not in open_calls:
-                raise invalid(
-                    "Invalid parameter: messages with role 'tool' must be a response to a "
-                    "preceeding message with 'tool_calls'.",
-                    f"messages.[{i}].role",
-                )
-            del open_calls[call_id]
-            continue
-        if role == "assistant":
-            for call in message.get("tool_calls") or []:
-                open_calls[call.get("id", "")] = i
-            if message.get("content") is None and not message.get("tool_calls"):
-                raise invalid(
-                    f"Missing required parameter: 'messages[{i}].content'.",
-                    f"messages[{i}].content",
-                    "missing_required_parameter",
-                )
-        elif "content" not in message:
-            raise invalid(
-                f"Missing required parameter: 'messages[{i}].content'.",
-                f"messages[{i}].content",
-                "missing_required_parameter",
-            )
-    if open_calls:
+
+
+def check_chat_role(message: Any, i: int) -> str:
+    role = message.get("role") if isinstance(message, dict) else None
+    if role is None:
+        raise missing(f"messages[{i}].role")
+    if role not in CHAT_ROLES:
         raise invalid(
-            "An assistant message with 'tool_calls' must be followed by tool messages "
-            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-            f"response messages: {', '.join(open_calls)}",
-            f"messages.[{next(iter(open_calls.values()))}].role",
+            f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+            "'user', 'function', 'tool', and 'developer'.",
+            f"messages[{i}].role",
+            "invalid_value",
         )
+    return str(role)
+
+
+def close_call(message: dict[str, Any], i: int, open_calls: dict[str, int]) -> None:
+    """A tool message answers one call still open, else 400."""
+    call_id = message.get("tool_call_id")
+    if call_id is None:
+        raise missing(f"messages[{i}].tool_call_id")
+    if call_id not in open_calls:
+        raise invalid(
+            "Invalid parameter: messages with role 'tool' must be a response to a "
+            "preceeding message with 'tool_calls'.",
+            f"messages.[{i}].role",
+        )
+    del open_calls[call_id]
+
+
+def unanswered_calls(open_calls: dict[str, int]) -> ApiError:
+    return invalid(
+        "An assistant message with 'tool_calls' must be followed by tool messages "
+        "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+        f"response messages: {', '.join(open_calls)}",
+        f"messages.[{next(iter(open_calls.values()))}].role",
+    )
 
 
 def check_reasoning_returned(messages: list[dict[str, Any]], reasoned_calls: set[str]) -> None:
@@ -441,73 +439,84 @@ def check_responses_input(
     """The input items of a Responses request, checked like the real API does."""
     raw = body.get("input")
     if raw is None and "prompt" not in body:
-        raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+        raise missing("input")
     # call_id -> the item type of the call (function_call or custom_tool_call)
-    known_calls: dict[str, str] = {}
-    previous = body.get("previous_response_id")
-    if previous is not None:
-        if previous not in stored_responses:
-            raise invalid(
-                f"Previous response with id '{previous}' not found.",
-                "previous_response_id",
-                "previous_response_not_found",
-            )
-        known_calls.update(
-            (item["call_id"], item["type"])
-            for item in stored_responses[previous]
-            if item.get("type") in CALL_OUTPUTS
-        )
+    known_calls = previous_calls(body, stored_responses)
     if isinstance(raw, str) or raw is None:
         return [{"type": "message", "role": "user", "content": raw or ""}]
     if not isinstance(raw, list):
         raise invalid("Invalid type for 'input': expected a string or an array.", "input")
-    items: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise invalid(f"Invalid type for 'input[{i}]': expected an object.", "input")
-        kind = item.get("type", "message" if "role" in item else None)
-        if kind == "message":
-            role = item.get("role")
-            if role not in RESPONSES_ROLES:
-                raise invalid(
-                    f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', "
-                    "'system', and 'developer'.",
-                    f"input[{i}].role",
-                    "invalid_value",
-                )
-            if "content" not in item:
-                raise invalid(
-                    f"Missing required parameter: 'input[{i}].content'.",
-                    f"input[{i}].content",
-                    "missing_required_parameter",
-                )
-        elif kind in CALL_OUTPUTS:
-            for name in ("call_id", "name", CALL_OUTPUTS[kind][1]):
-                if name not in item:
-                    raise invalid(
-                        f"Missing required parameter: 'input[{i}].{name}'.",
-                        f"input[{i}].{name}",
-                        "missing_required_parameter",
-                    )
-            known_calls[item["call_id"]] = kind
-        elif kind in OUTPUT_CALLS:
-            check_call_output(item, kind, known_calls)
-        elif kind == "reasoning":
-            check_reasoning_item(item, i, stored_responses, seal)
-        elif kind == "additional_tools":
-            # where Codex offers its tools for the models it marks use_responses_lite
-            # (tests/clients/corpus/codex-lite); validated like `tools`
-            check_tools(item.get("tools"), chat=False)
-        elif kind != "item_reference":
-            raise invalid(
-                f"Invalid value: '{kind}'. Supported values are: 'message', "
-                "'function_call', 'function_call_output', 'custom_tool_call', "
-                "'custom_tool_call_output', 'reasoning' and 'item_reference'.",
-                f"input[{i}].type",
-                "invalid_value",
-            )
-        items.append(item)
-    return items
+        check_input_item(item, i, known_calls, stored_responses, seal)
+    return list(raw)
+
+
+def previous_calls(
+    body: dict[str, Any], stored_responses: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, str]:
+    """The calls of the stored response a request continues (``previous_response_id``)."""
+    previous = body.get("previous_response_id")
+    if previous is None:
+        return {}
+    if previous not in stored_responses:
+        raise invalid(
+            f"Previous response with id '{previous}' not found.",
+            "previous_response_id",
+            "previous_response_not_found",
+        )
+    return {
+        item["call_id"]: item["type"]
+        for item in stored_responses[previous]
+        if item.get("type") in CALL_OUTPUTS
+    }
+
+
+def check_input_item(
+    item: Any,
+    i: int,
+    known_calls: dict[str, str],
+    stored_responses: Mapping[str, list[dict[str, Any]]],
+    seal: ReasoningSeal,
+) -> None:
+    if not isinstance(item, dict):
+        raise invalid(f"Invalid type for 'input[{i}]': expected an object.", "input")
+    kind = item.get("type", "message" if "role" in item else None)
+    if kind == "message":
+        check_input_message(item, i)
+    elif kind in CALL_OUTPUTS:
+        for name in ("call_id", "name", CALL_OUTPUTS[kind][1]):
+            if name not in item:
+                raise missing(f"input[{i}].{name}")
+        known_calls[item["call_id"]] = kind
+    elif kind in OUTPUT_CALLS:
+        check_call_output(item, kind, known_calls)
+    elif kind == "reasoning":
+        check_reasoning_item(item, i, stored_responses, seal)
+    elif kind == "additional_tools":
+        # where Codex offers its tools for the models it marks use_responses_lite
+        # (tests/clients/corpus/codex-lite); validated like `tools`
+        check_tools(item.get("tools"), chat=False)
+    elif kind != "item_reference":
+        raise invalid(
+            f"Invalid value: '{kind}'. Supported values are: 'message', "
+            "'function_call', 'function_call_output', 'custom_tool_call', "
+            "'custom_tool_call_output', 'reasoning' and 'item_reference'.",
+            f"input[{i}].type",
+            "invalid_value",
+        )
+
+
+def check_input_message(item: dict[str, Any], i: int) -> None:
+    role = item.get("role")
+    if role not in RESPONSES_ROLES:
+        raise invalid(
+            f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', "
+            "'system', and 'developer'.",
+            f"input[{i}].role",
+            "invalid_value",
+        )
+    if "content" not in item:
+        raise missing(f"input[{i}].content")
 
 
 # A call item type -> (its output's item type, the field holding what the model sent).
