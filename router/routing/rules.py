@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from router.config.rules import BACKGROUND_MODELS, RuleConditions, RuleConfig, RuleOverrides
 from router.config.schema import compile_model_pattern
 from router.errors import ProxyError
@@ -58,14 +60,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
 _BACKGROUND = tuple(_pattern(p) for p in BACKGROUND_MODELS.split(","))
 # What any format's images are decoded from: OpenAI's image_url parts, Anthropic's image
 # blocks, Gemini's inline and file data (either spelling).
-_IMAGE_MARKERS = (
-    b'"image_url"',
-    b'"image"',
-    b'"inlineData"',
-    b'"inline_data"',
-    b'"fileData"',
-    b'"file_data"',
-)
+_IMAGE_MARKERS = re.compile(rb'"(?:image_url|image|inlineData|inline_data|fileData|file_data)"')
 # The top-level fields each format's reasoning is decoded from.
 _REASONING_KEYS = {
     Format.OPENAI_CHAT: ("reasoning_effort",),
@@ -104,20 +99,26 @@ class RequestFacts:
         self._tool_names: frozenset[str] | None = None
         self._lowered_headers: dict[str, str] | None = None
         self._undecodable = False
+        self._plain: bool | None = None
 
-    def lowered_headers(self) -> dict[str, str]:
+    def header(self, name: str) -> str:
+        """A request header's value by name in any case (``""`` when absent)."""
+        if isinstance(self.headers, CIMultiDictProxy | CIMultiDict):
+            return self.headers.get(name, "")  # already case-insensitive: no copy
         if self._lowered_headers is None:
             self._lowered_headers = {k.lower(): v for k, v in self.headers.items()}
-        return self._lowered_headers
+        return self._lowered_headers.get(name.lower(), "")
 
     def _raw_is_plain(self) -> bool:
         """Whether every key in ``raw`` is written as plain text (no ``\\u`` escape could
         spell one), so a key missing from the bytes is missing from the request."""
-        return bool(self.raw) and b"\\u" not in self.raw
+        if self._plain is None:
+            self._plain = bool(self.raw) and b"\\u" not in self.raw
+        return self._plain
 
     def may_have_images(self) -> bool:
         """False when no key or type any format's images are decoded from is in the body."""
-        return not self._raw_is_plain() or any(marker in self.raw for marker in _IMAGE_MARKERS)
+        return not self._raw_is_plain() or _IMAGE_MARKERS.search(self.raw) is not None
 
     def may_think(self) -> bool:
         """False when none of the fields the format's reasoning is decoded from is set."""
@@ -258,10 +259,8 @@ def _background(facts: RequestFacts) -> bool:
 
 
 def _headers_match(wanted: Mapping[str, str], facts: RequestFacts) -> bool:
-    lowered = facts.lowered_headers()
     return all(
-        _glob(pattern).fullmatch(lowered.get(name.lower(), "")) is not None
-        for name, pattern in wanted.items()
+        _glob(pattern).fullmatch(facts.header(name)) is not None for name, pattern in wanted.items()
     )
 
 
