@@ -108,10 +108,11 @@ class UsageObserver:
         seconds = time.monotonic() - ctx.started
         if self.config.metrics.enabled:
             self.metrics.record(fields, status, seconds)
+        tokens = _tokens(fields)
         cost = self.prices.cost(
             str(fields.get("provider") or ""),
             str(fields.get("upstream_model") or fields.get("model") or ""),
-            _tokens(fields),
+            tokens,
         )
         if fields.get("cache") == "hit":
             # Answered from the response cache: nothing was spent upstream.
@@ -119,7 +120,7 @@ class UsageObserver:
         for sink in self.sinks:
             sink(fields, cost, seconds)
         if self.ledger is not None:
-            self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, cost))
+            self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, cost, tokens))
 
     def admit_issued_key(self, presented: str | None, ctx: RequestContext) -> str | None:
         """The name of the issued key presented, once it may make this request (else the
@@ -167,9 +168,16 @@ def _tokens(fields: Mapping[str, object]) -> dict[str, int]:
 
 
 def ledger_row(
-    request_id: str, fields: Mapping[str, object], status: int, seconds: float, cost: Cost
+    request_id: str,
+    fields: Mapping[str, object],
+    status: int,
+    seconds: float,
+    cost: Cost,
+    tokens: Mapping[str, int] | None = None,
 ) -> Row:
-    tokens = _tokens(fields)
+    """``tokens``: ``_tokens(fields)`` when the caller has it already."""
+    if tokens is None:
+        tokens = _tokens(fields)
     return (
         time.time() - seconds,
         request_id,
