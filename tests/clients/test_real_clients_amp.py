@@ -15,7 +15,6 @@ issued. No model upstream hears from it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,11 @@ from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
 from tests.translation.conftest import Mesh, mesh_config
 
-AMP_KEY = "sgamp_user_test"
+AMP_KEY = AmpFake.default_keys[0]  # what the amp_fake fixture accepts
 TIMEOUT = 60.0
 # Where this Amp stops without the Amp server's thread actor (its message for a refused
 # actor socket).
 ACTOR_REFUSED = "WebSocket connection failed"
-
-
-@pytest.fixture
-async def amp_fake() -> AsyncIterator[AmpFake]:
-    async with AmpFake([AMP_KEY]) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fakes.amp import AmpFake
 from tests.fakes.anthropic import AnthropicFake
 from tests.fakes.gemini import GeminiFake
 from tests.fakes.openai import OpenAIFake
@@ -33,4 +34,11 @@ async def anthropic_fake() -> AsyncIterator[AnthropicFake]:
 async def gemini_fake() -> AsyncIterator[GeminiFake]:
     """A started GeminiFake accepting `gemini_fake.key` (header or ?key=)."""
     async with GeminiFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def amp_fake() -> AsyncIterator[AmpFake]:
+    """A started AmpFake accepting the user's Amp key `amp_fake.key` (Bearer)."""
+    async with AmpFake() as fake:
         yield fake

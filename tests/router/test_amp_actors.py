@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -16,14 +15,8 @@ from tests.clients.corpus import Captured, load_corpus
 from tests.conftest import RunningRouter, StartRouter
 from tests.fakes.amp import ACTOR_GATEWAY, BARE_ENCODING, CONN_PARAMS, AmpFake
 
-AMP_KEY = "sgamp_user_test"
+AMP_KEY = AmpFake.default_keys[0]  # what the amp_fake fixture accepts
 ROUTER_KEY = "router-client-key"
-
-
-@pytest.fixture
-async def amp_fake() -> AsyncIterator[AmpFake]:
-    async with AmpFake([AMP_KEY]) as fake:
-        yield fake
 
 
 @pytest.fixture

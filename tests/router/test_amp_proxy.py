@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -17,14 +16,8 @@ from tests.fakes.amp import AmpFake
 from tests.fakes.openai import OpenAIFake
 from tests.router.test_config import problems_for
 
-AMP_KEY = "sgamp_user_test"
+AMP_KEY = AmpFake.default_keys[0]  # what the amp_fake fixture accepts
 ROUTER_KEY = "router-client-key"
-
-
-@pytest.fixture
-async def amp_fake() -> AsyncIterator[AmpFake]:
-    async with AmpFake([AMP_KEY]) as fake:
-        yield fake
 
 
 def config(amp: AmpFake, openai: OpenAIFake | None = None, **top: object) -> dict:
