@@ -21,8 +21,6 @@ TOKEN_TYPES = {
     "tokens_cached": "cached",
     "tokens_reasoning": "reasoning",
 }
-# The status label of every status a response can have, made once.
-_STATUS_TEXT = {status: str(status) for status in range(100, 600)}
 # OpenTelemetry GenAI's recommended bucket boundaries.
 _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
 _TTFT_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -138,8 +136,7 @@ class RequestMetrics:
         model = self.model_label(fields.get("model"))
         key = str(fields.get("key") or NONE)
         fmt = str(fields.get("format") or NONE)
-        status_text = _STATUS_TEXT.get(status) or str(status)
-        self.requests.inc((fmt, provider, model, key, status_text))
+        self.requests.inc((fmt, provider, model, key, str(status)))
         self.duration.observe((fmt, provider), seconds)
         self.rule_decisions.inc((self.rule_label(fields.get("rule")),))
         ttfb = fields.get("ttfb_ms")
