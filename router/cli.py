@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import TypedDict
 
+from router import event_loop
 from router.config import ConfigError, LoadedConfig, read_config
 from router.config.secret import hash_secret
 from router.config.workers import worker_count
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return _print_relay_key(loaded)
     setup_logging(loaded.config.log_level)
     try:
-        asyncio.run(_serve(loaded, args.config))
+        event_loop.run(_serve(loaded, args.config), loaded.config.server.event_loop)
     except OSError as exc:
         config = loaded.config
         print(

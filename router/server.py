@@ -16,6 +16,7 @@ from router.api.internal import create_internal_app
 from router.app import create_app
 from router.config import LoadedConfig
 from router.connections import RouterRunner
+from router.event_loop import running_loop_name
 from router.fdlimit import raise_fd_limit
 from router.logs import log_fields
 from router.shared import WorkerRole
@@ -151,6 +152,7 @@ def log_listening(router: RunningRouter, loaded: LoadedConfig) -> None:
         config=str(loaded.path) if loaded.path else "defaults",
         providers=len(router.state.runtime.upstreams),
         worker=f"{role.index}/{role.count}" if role else None,
+        event_loop=running_loop_name(),
     )
 
 

@@ -13,7 +13,7 @@ import psutil
 from aiohttp import web
 
 from router import heap
-from router.config import ConfigError, LoadedConfig, read_config
+from router.config import Config, ConfigError, LoadedConfig, read_config
 from router.credentials import CredentialStore
 from router.credentials.recovery import recover_interrupted_writes
 from router.formats.reasoning_cache import REASONING_CACHE
@@ -117,12 +117,18 @@ class RouterState:
         old = self.runtime
         loaded = with_relay_key(loaded)
         new_config = loaded.config
-        if (new_config.host, new_config.port) != (old.config.host, old.config.port):
+        unapplied = [
+            key
+            for key, value in _restart_only(new_config).items()
+            if value != _restart_only(old.config)[key]
+        ]
+        if unapplied:
             log_fields(
                 log,
                 logging.WARNING,
                 event="reload_restart_needed",
-                reason="host and port changes take effect after a restart",
+                keys=",".join(unapplied),
+                reason="these keys take effect after a restart",
             )
         self.cooldowns.config = new_config.routing.cooldown
         self.management.configure(new_config.management)
@@ -161,3 +167,14 @@ def _settle_heap(_: asyncio.Task[None]) -> None:
 
 
 STATE: web.AppKey[RouterState] = web.AppKey("state", RouterState)
+
+
+def _restart_only(config: Config) -> dict[str, object]:
+    """The keys a reload cannot apply to a running router: its socket, its processes and
+    its event loop are made once, at start."""
+    return {
+        "host": config.host,
+        "port": config.port,
+        "workers": config.workers,
+        "server.event-loop": config.server.event_loop,
+    }

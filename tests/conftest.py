@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,25 @@ import yaml
 from google import genai
 
 from router.config import read_config
+from router.config.event_loop import uvloop_installed
 from router.formats.reasoning_cache import REASONING_CACHE
 from router.server import RunningRouter, start_router
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
 StartRouter = Callable[..., Awaitable[RunningRouter]]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The router serves on uvloop when it is installed (router/event_loop.py): tests marked
+    ``both_loops`` run on it as well as on the standard loop."""
+    if item.get_closest_marker("both_loops") and uvloop_installed():
+        import uvloop
+
+        return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 @pytest.fixture

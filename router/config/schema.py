@@ -22,6 +22,8 @@ from router.config.binder import (
     unique_names,
 )
 from router.config.cache import ResponseCacheConfig, RouteCacheConfig
+from router.config.event_loop import AUTO as AUTO_EVENT_LOOP
+from router.config.event_loop import check_event_loop
 from router.config.origins import check_cors_origins, check_public_hosts
 from router.config.proxy import ProxySetting, check_proxy_url, effective_proxy
 from router.config.rules import RuleConfig, StickyConfig, check_rule_names
@@ -271,16 +273,19 @@ class ServerConfig:
     Timeouts are seconds: the whole header block of a request must arrive within
     ``header_timeout``, its whole body within ``body_timeout``, and an idle keep-alive
     connection is closed after ``keepalive_timeout``. ``max_json_depth`` bounds how deeply
-    arrays and objects may nest in a JSON body.
+    arrays and objects may nest in a JSON body. ``event_loop``: router/config/event_loop.py.
     """
 
     header_timeout: float = 20.0
     body_timeout: float = 120.0
     keepalive_timeout: float = 75.0
     max_json_depth: int = 128
+    event_loop: str = AUTO_EVENT_LOOP
 
     def check(self, path: str, problems: Problems) -> None:
-        check_positive(vars(self), path, problems)
+        limits = {key: value for key, value in vars(self).items() if key != "event_loop"}
+        check_positive(limits, path, problems)
+        check_event_loop(self.event_loop, join(path, "event-loop"), problems)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import asyncio
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Protocol, cast
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -117,8 +117,8 @@ class Http1Connection(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not registered as asyncio.Transport subclasses.
+        self.transport = cast(asyncio.Transport, transport)
 
     def start(self, head: bytes, body: bytes) -> asyncio.Future[None]:
         """Send one request; the future completes when the response head arrived."""

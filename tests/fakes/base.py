@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn, Self
+from typing import Any, ClassVar, NoReturn, Self, cast
 
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
@@ -271,8 +271,7 @@ class FakeServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
+        server = cast(asyncio.Server, site._server)  # uvloop.Server: the same interface
         self._port = server.sockets[0].getsockname()[1]
         return self
 

@@ -16,6 +16,8 @@ from router.upstreams.http1 import HIGH_WATER, UpstreamConnectionError
 from router.upstreams.http1_pool import Http1Pool
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+pytestmark = pytest.mark.both_loops
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 

@@ -63,9 +63,9 @@ async def router_process(tmp_path: Path) -> AsyncIterator[tuple[RouterProcess, P
     try:
         yield running, config
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 10)
+        if running.process.returncode is None:
+            running.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(running.process.wait(), 10)
 
 
 async def test_sighup_reloads_and_rejects_bad_config(router_process, openai_fake: OpenAIFake):
@@ -105,3 +105,38 @@ async def test_sighup_reloads_and_rejects_bad_config(router_process, openai_fake
         ) as r:
             assert r.status == 200
     assert router.process.returncode is None
+
+
+async def test_the_event_loop_is_logged_and_a_reload_names_what_needs_a_restart(router_process):
+    """uvloop is a dependency, so ``auto`` serves on it; a reload cannot swap the loop (or
+    the port, or the worker count) of a running router and says so, naming the key."""
+    router, config_path = router_process
+    await router.wait_for_log("event=listening")
+    assert "event_loop=uvloop" in router.log.read_text()
+    config_path.write_text(yaml.safe_dump({"server": {"event-loop": "asyncio"}, "workers": "1"}))
+    router.process.send_signal(signal.SIGHUP)
+    await router.wait_for_log("event=reload_restart_needed")
+    assert 'keys="workers,server.event-loop"' in router.log.read_text()
+
+
+async def test_event_loop_asyncio_keeps_the_standard_loop(router_process):
+    router, config_path = router_process
+    await router.wait_for_log("event=listening")
+    router.process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(router.process.wait(), 10)
+    config_path.write_text(yaml.safe_dump({"server": {"event-loop": "asyncio"}, "workers": "1"}))
+    router.log.write_text("")
+    with router.log.open("ab") as sink:
+        router.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "router",
+            "--config",
+            str(config_path),
+            cwd=REPO,
+            stdout=sink,
+            stderr=sink,
+            env={**os.environ, "CLIPROXY_PORT": router.url.rsplit(":", 1)[1]},
+        )
+    await router.wait_for_log("event=listening")
+    assert "event_loop=asyncio" in router.log.read_text()

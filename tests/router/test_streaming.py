@@ -9,10 +9,13 @@ import json
 import time
 
 import aiohttp
+import pytest
 
 from tests.conftest import StartRouter, provider
 from tests.fakes.behaviours import Hang, Stall, Stream
 from tests.fakes.openai import OpenAIFake
+
+pytestmark = pytest.mark.both_loops
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 

@@ -10,6 +10,8 @@ from aiohttp import web
 from router.config.schema import Timeouts
 from router.upstreams.pool import UpstreamPool
 
+pytestmark = pytest.mark.both_loops
+
 
 @pytest.fixture
 async def echo_url() -> AsyncIterator[str]:
