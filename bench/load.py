@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 WRK = "/usr/bin/wrk"
-WRK_THREADS = 2
+WRK_THREADS = 1
 COUNT_CAP_S = 300
 
 CHAT_BODY = json.dumps(
