@@ -1,9 +1,9 @@
-"""The four measurements of the router core issue, each against real processes.
+"""The measurements of the router core issue, each against real processes (stream-latency,
+the fourth, is bench/stream_latency.py).
 
 throughput      non-streaming, 32 connections: router req/s vs the minimal forwarder's
 idle-memory     router RSS after startup and one request
 soak            requests plus abandoned streams: memory, fds and upstream connections after
-stream-latency  64 streams of 500 chunks: per-chunk delay through the router vs direct
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ from bench.load import CHAT_BODY
 from bench.probe import holdings, settle
 from bench.processes import Child, Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
-from bench.streams import StreamDelays, abandon_streams, measure_streams
+from bench.streams import abandon_streams
 
 CONNECTIONS = 32
 CHAT_PATH = "/v1/chat/completions"
 
 # Upstream streams: 500 chunks 10 ms apart (100 tokens/s, a fast model).
 STREAM_CHUNKS = 500
-STREAM_CHUNKS_QUICK = 100
 STREAM_INTERVAL = 0.01
-LATENCY_STREAMS = 64
 
 
 async def one_request(child: Child) -> None:
@@ -182,104 +180,3 @@ async def soak(options: RunOptions) -> BenchResult:
     if run.errors or gone.failed:
         result.notes.append(f"errors: {run.errors} requests, {gone.failed} streams")
     return result
-
-
-def _delays(measured: StreamDelays, chunks: int) -> dict[str, float]:
-    ordered = sorted(measured.delays_ms)
-    if not ordered:
-        raise RuntimeError("no chunk arrived")
-    return {
-        "p50_ms": round(load.percentile(ordered, 50), 3),
-        "p99_ms": round(load.percentile(ordered, 99), 3),
-        "max_ms": round(ordered[-1], 3),
-        "complete_streams": sum(1 for n in measured.chunks_per_stream if n == chunks),
-        "failed_streams": measured.failures,
-        "wall_s": round(measured.wall_s, 2),
-    }
-
-
-def _delay_line(label: str, numbers: dict[str, float]) -> str:
-    return (
-        f"{label}: p50 {numbers['p50_ms']} ms, p99 {numbers['p99_ms']} ms, "
-        f"max {numbers['max_ms']} ms, {numbers['complete_streams']}/{LATENCY_STREAMS} "
-        f"streams complete in {numbers['wall_s']} s"
-    )
-
-
-@benchmark("stream-latency", "core", "64 x 500-chunk streams: added per-chunk delay at p99")
-async def stream_latency(options: RunOptions) -> BenchResult:
-    """Target case: the 64 streams start spread evenly over one chunk interval, as
-    independent clients would, so chunks reach the router one at a time. Burst case
-    (reported, no target): all 64 start together and stay in phase, so every 10 ms the
-    router gets 64 chunks at once and the last waits for the 63 before it. Each round runs
-    direct, router and forwarder back to back; the target is the median over rounds of
-    router p99 minus direct p99 of the same round."""
-    chunks = STREAM_CHUNKS_QUICK if options.quick else STREAM_CHUNKS
-    rounds = 1 if options.quick else 3
-    rows: list[dict[str, dict[str, float]]] = []
-    burst: dict[str, dict[str, float]] = {}
-    async with Processes(options.workdir / "stream-latency") as processes:
-        upstream = await processes.start_upstream(chunks, STREAM_INTERVAL)
-        router = await processes.start_router(upstream)
-        forwarder = await processes.start_forwarder(upstream)
-        await one_request(router)
-        url: dict[str, str] = {
-            "direct": upstream.url + CHAT_PATH,
-            "router": router.url + CHAT_PATH,
-            "forwarder": forwarder.url + CHAT_PATH,
-        }
-        for number in range(1, rounds + 1):
-            row = {}
-            for label in ("direct", "router", "forwarder"):
-                measured = await measure_streams(url[label], LATENCY_STREAMS, STREAM_INTERVAL)
-                row[label] = _delays(measured, chunks)
-                options.say(f"  round {number} spread {_delay_line(label, row[label])}")
-            rows.append(row)
-        for label in ("direct", "router"):
-            burst[label] = _delays(await measure_streams(url[label], LATENCY_STREAMS), chunks)
-            options.say(f"  burst {_delay_line(label, burst[label])}")
-    added = [row["router"]["p99_ms"] - row["direct"]["p99_ms"] for row in rows]
-    forwarder_added = [row["forwarder"]["p99_ms"] - row["direct"]["p99_ms"] for row in rows]
-    value = round(statistics.median(added), 3)
-    numbers: dict[str, object] = {
-        "streams": LATENCY_STREAMS,
-        "chunks_per_stream": chunks,
-        "chunk_interval_ms": STREAM_INTERVAL * 1000,
-        "rounds": rows,
-        "router_added_p99_ms_per_round": [round(v, 3) for v in added],
-        "router_added_p99_ms": value,
-        "forwarder_added_p99_ms": round(statistics.median(forwarder_added), 3),
-        "burst": burst,
-        "burst_router_added_p99_ms": round(
-            burst["router"]["p99_ms"] - burst["direct"]["p99_ms"], 3
-        ),
-    }
-    for label in ("direct", "router", "forwarder"):
-        for key in ("p50_ms", "p99_ms"):
-            numbers[f"{label}_{key}"] = statistics.median(row[label][key] for row in rows)
-    notes = [
-        "forwarder numbers are context: what any one aiohttp hop adds",
-        "burst: all streams in phase; added delay there is about 64 x the router's "
-        "per-chunk CPU cost",
-    ]
-    broken = [
-        f"{label}: {row[label]['failed_streams']} failed"
-        for row in [*rows, burst]
-        for label in row
-        if row[label]["complete_streams"] != LATENCY_STREAMS
-    ]
-    notes += broken
-    return BenchResult(
-        numbers=numbers,
-        targets=[
-            Target(
-                "stream-latency.added_p99",
-                "router p99 per-chunk delay minus direct p99 (streams spread over one "
-                "interval, median of rounds)",
-                value,
-                1.0,
-                "ms",
-            )
-        ],
-        notes=notes,
-    )

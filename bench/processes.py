@@ -160,9 +160,10 @@ class Processes:
         await self._read_port(child)
         return child
 
-    async def start_lean_upstream(self) -> Child:
-        """bench.lean_upstream: non-streaming answers at the least CPU per request."""
-        child = self._spawn("lean-upstream", [PYTHON, "-m", "bench.lean_upstream"])
+    async def start_lean_upstream(self, chunks: int = 500, interval: float = 0.01) -> Child:
+        """bench.lean_upstream: answers and streams at the least CPU and delay it can."""
+        argv = [PYTHON, "-m", "bench.lean_upstream", "--chunks", str(chunks)]
+        child = self._spawn("lean-upstream", [*argv, "--interval", str(interval)])
         await self._read_port(child)
         return child
 
