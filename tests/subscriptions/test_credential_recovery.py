@@ -76,17 +76,20 @@ def router_config(tmp_path: Path, oauth: ClaudeOAuthFake, **claude: object) -> P
 
 async def start(config: Path, *wrapper: str) -> asyncio.subprocess.Process:
     module = wrapper or ("router",)
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        *module,
-        "serve",
-        "--config",
-        str(config),
-        cwd=ROOT,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    with (config.parent / "router.log").open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            *module,
+            "serve",
+            "--config",
+            str(config),
+            cwd=ROOT,
+            stderr=log,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            # Its own process group: a SIGKILL to the group also takes a worker that froze.
+            start_new_session=True,
+        )
 
 
 async def wait_for(condition: Any, what: str, timeout: float = 20.0) -> None:
@@ -117,7 +120,7 @@ async def test_kill_9_after_a_token_rotation_keeps_the_account(tmp_path: Path) -
         try:
             await wait_for(marker.exists, "the rotated token's write")
         finally:
-            router.send_signal(signal.SIGKILL)
+            os.killpg(router.pid, signal.SIGKILL)
             await router.wait()
         rotated = oauth.grants[-1]
         assert first.refresh_used and rotated.refresh_token != first.refresh_token
@@ -140,7 +143,8 @@ async def test_kill_9_after_a_token_rotation_keeps_the_account(tmp_path: Path) -
         finally:
             restarted.terminate()
             await restarted.wait()
-        assert [(a["label"], a["state"]) for a in accounts] == [(EMAIL, "ok")]
+        log = (tmp_path / "router.log").read_text()
+        assert [(a["label"], a["state"]) for a in accounts] == [(EMAIL, "ok")], log
         assert sorted(p.name for p in auth.iterdir()) == ["claude-ada.json", "relay.key"]
         stored = CredentialStore(auth).get("claude", "claude-ada")
         assert stored is not None
