@@ -137,7 +137,7 @@ def _conditions(when: dict[str, Any]) -> dict[str, Any]:
 async def routing_rules(options: RunOptions) -> BenchResult:
     """Alternating rounds against two routers sharing one upstream, as ``usage-overhead``;
     the target is the median of the per-round shares by CPU per request."""
-    rounds, seconds = (2, 2.0) if options.quick else (6, 3.0)
+    rounds, seconds = (2, 2.0) if options.quick else (10, 2.0)
     async with (
         Processes(options.workdir / "rules-on") as on_side,
         Processes(options.workdir / "rules-off") as off_side,

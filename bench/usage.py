@@ -54,7 +54,7 @@ def ledger_write_cost(rows: int) -> dict[str, float]:
 async def usage_overhead(options: RunOptions) -> BenchResult:
     """Alternating on/off rounds against two routers sharing one upstream; the target is
     the median of the per-round shares by CPU per request (bench/paired.py)."""
-    rounds, seconds = (2, 2.0) if options.quick else (6, 3.0)
+    rounds, seconds = (2, 2.0) if options.quick else (10, 2.0)
     async with (
         Processes(options.workdir / "usage-on") as on_side,
         Processes(options.workdir / "usage-off") as off_side,
