@@ -56,6 +56,9 @@ class RouterState:
         self.relays: RelayHub | WorkerRelays = (
             WorkerRelays(self.relay, self.shared, self.peers) if self.peers else self.relay
         )
+        if role is not None:
+            # Other workers route to a new session from the moment it connects.
+            self.relay.on_change = self.publish_document
         self.credentials = CredentialStore(loaded.config.auth_dir, shared=self.shared)
         if role is not None:
             REASONING_CACHE.share(self.shared)
@@ -90,9 +93,12 @@ class RouterState:
             "key_spend": self.usage.limits.published(),
         }
 
+    def publish_document(self) -> None:
+        self.shared.publish(self.worker_document())
+
     async def _heartbeat(self) -> None:
         while True:
-            self.shared.publish(self.worker_document())
+            self.publish_document()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def keep_background(self, task: asyncio.Task[Any]) -> None:
@@ -152,6 +158,7 @@ class RouterState:
             self._refresher.cancel()
         for task in list(self._background):
             task.cancel()
+        self.relay.on_change = None  # sessions closing now are not news to anyone
         await self.relay.close()
         await self.runtime.close()
         self.management.close()

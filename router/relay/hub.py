@@ -42,6 +42,8 @@ class RelayHub:
         self._closing = False
         self._session_added = asyncio.Event()
         self._closers: set[asyncio.Task[bool]] = set()
+        # Called when a session joins or leaves (a worker publishes its sessions at once).
+        self.on_change: Callable[[], None] | None = None
 
     # ---- peers -------------------------------------------------------------------------
 
@@ -63,6 +65,7 @@ class RelayHub:
         self._sessions[name] = session
         self._session_added.set()
         log_fields(log, logging.INFO, event="relay_connected", session=name)
+        self._changed()
         if previous is not None:
             await self._retire(previous, "replaced by a new connection with the same name")
         keepalive = asyncio.create_task(self._keepalive(session))
@@ -75,6 +78,7 @@ class RelayHub:
                 await keepalive
             if self._sessions.get(name) is session:
                 del self._sessions[name]
+                self._changed()
             if not session.closed:
                 await self._retire(session, reason)
             await ws.close()
@@ -297,6 +301,10 @@ class RelayHub:
     def holds(self, name: str | None) -> bool:
         """This hub has the session ``name`` (any session, for None)."""
         return bool(self._sessions) if name is None else name in self._sessions
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def sessions(self) -> list[dict]:
         return [s.describe() for s in self._sessions.values()]

@@ -72,10 +72,10 @@ class WorkerRelays:
         self.shared = shared
         self.peers = peers
 
-    def _remote(self) -> dict[str, tuple[int, dict[str, Any]]]:
+    def _remote(self, fresh: bool = False) -> dict[str, tuple[int, dict[str, Any]]]:
         """Session name -> (worker, description) for sessions held by other workers."""
         found: dict[str, tuple[int, dict[str, Any]]] = {}
-        for worker, document in self.shared.documents().items():
+        for worker, document in self.shared.documents(fresh).items():
             if worker == self.peers.role.index:
                 continue
             for session in document.get("relay_sessions", ()):
@@ -84,8 +84,11 @@ class WorkerRelays:
 
     def sessions(self) -> list[dict[str, Any]]:
         local = self.hub.sessions()
+        found = self._remote()
+        if not local and not found:
+            found = self._remote(fresh=True)  # as in _holder: none, so read past the cache
         names = {s["name"] for s in local}
-        remote = [s for name, (_, s) in self._remote().items() if name not in names]
+        remote = [s for name, (_, s) in found.items() if name not in names]
         return local + remote
 
     def _holder(self, session: str | None) -> int | None:
@@ -94,6 +97,10 @@ class WorkerRelays:
         if self.hub.holds(session):
             return None
         remote = self._remote()
+        if (session is None and not remote) or (session is not None and session not in remote):
+            # Read past the cache before answering that no worker holds it: a session
+            # that connected a moment ago is published at once, but cached reads lag.
+            remote = self._remote(fresh=True)
         if session is None:
             return next((worker for worker, _ in remote.values()), None)
         return remote[session][0] if session in remote else None

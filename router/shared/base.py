@@ -76,8 +76,9 @@ class SharedState(Protocol):
         """Replace this worker's document (health, relay sessions, spend per key)."""
         ...
 
-    def documents(self) -> dict[int, dict[str, Any]]:
-        """Every live worker's latest document, this one's included."""
+    def documents(self, fresh: bool = False) -> dict[int, dict[str, Any]]:
+        """Every live worker's latest document, this one's included; ``fresh`` reads past
+        any cache (a worker about to answer that nothing holds what it looks for)."""
         ...
 
     def close(self) -> None: ...
@@ -137,7 +138,7 @@ class LocalState:
     def publish(self, document: dict[str, Any]) -> None:
         self._document = {**document, "updated": time.time()}
 
-    def documents(self) -> dict[int, dict[str, Any]]:
+    def documents(self, fresh: bool = False) -> dict[int, dict[str, Any]]:
         return {0: self._document} if self._document else {}
 
     def close(self) -> None:

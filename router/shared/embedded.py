@@ -165,10 +165,10 @@ class EmbeddedState:
             )
         self._documents = (0.0, {})
 
-    def documents(self) -> dict[int, dict[str, Any]]:
+    def documents(self, fresh: bool = False) -> dict[int, dict[str, Any]]:
         read_at, cached = self._documents
         now = time.monotonic()
-        if now - read_at < DOCUMENTS_CACHE:
+        if not fresh and now - read_at < DOCUMENTS_CACHE:
             return cached
         rows = self._db.execute(
             "SELECT worker, document, updated FROM workers WHERE updated > ?",

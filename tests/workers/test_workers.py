@@ -265,6 +265,33 @@ async def test_a_relay_session_on_one_worker_serves_requests_on_every_worker(
     await served_by_both(workers, "model=gemini-2.5-flash-aistudio")
 
 
+async def test_a_relay_session_serves_every_worker_from_the_moment_it_connects(
+    workers: Workers,
+) -> None:
+    """The holder publishes its sessions as one connects, and a worker that finds none
+    reads past its cache before saying so: no "no relay session" answer while the
+    heartbeat catches up. Each request is a new connection, so both workers get some."""
+    ws_url = f"ws://127.0.0.1:{workers.port}/v1/ws?auth_token={RELAY_KEY}&name=fresh"
+    chunks = [
+        'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"at once"}]},'
+        '"finishReason":"STOP"}]}\n\n'
+    ]
+    await eventually(lambda: worker_pids(workers))
+    path = "/v1beta/models/gemini-2.5-flash-aistudio:streamGenerateContent?alt=sse"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    async with RelayPeer(ws_url, stream_handler(chunks)) as peer:
+        for _ in range(12):
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(workers.url + path, json=body) as reply,
+            ):
+                text = await reply.text()
+                assert reply.status == 200, text
+                assert "at once" in text
+        assert len(peer.requests) == 12
+    await served_by_both(workers, "model=gemini-2.5-flash-aistudio")
+
+
 async def test_a_killed_worker_comes_back_and_a_killed_parent_takes_workers_along(
     workers: Workers,
 ) -> None:
