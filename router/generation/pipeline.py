@@ -134,9 +134,13 @@ class CallBuilder:
         if passthrough:
             payload = self._passthrough_body(fmt, candidate.model)
         else:
-            request = dataclasses.replace(
-                self.encodable_ir(), model=candidate.model, stream=self.gen.stream
-            )
+            request = self.encodable_ir()
+            if (request.model, request.stream) != (candidate.model, self.gen.stream):
+                # A copy: the decoded request is shared by every candidate (4 us, skipped
+                # when the client's model and stream flag are what this candidate gets).
+                request = dataclasses.replace(
+                    request, model=candidate.model, stream=self.gen.stream
+                )
             with translating_client_request(f"encode for {fmt}", self.request_id):
                 payload = dumps(get_codec(fmt).encode_request(request, self.ctx))
         return UpstreamCall(
