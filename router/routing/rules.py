@@ -258,36 +258,46 @@ def _background(facts: RequestFacts) -> bool:
     return any(p.fullmatch(facts.model) for p in _BACKGROUND) and not facts.tool_names()
 
 
-def _headers_match(wanted: Mapping[str, str], facts: RequestFacts) -> bool:
-    return all(
-        _glob(pattern).fullmatch(facts.header(name)) is not None for name, pattern in wanted.items()
-    )
-
-
 Check = Callable[[Any, RequestFacts], bool]
+Matcher = Callable[[str], object]
 
-# Condition -> its test, cheapest first (images, thinking and tokens decode the request).
-CHECKS: tuple[tuple[str, Check], ...] = (
-    ("format", lambda want, f: f.client_format == want),
-    ("model", lambda want, f: _pattern(want).fullmatch(f.model) is not None),
-    ("client_key", lambda want, f: _glob(want).fullmatch(f.client_key or "") is not None),
-    ("headers", _headers_match),
-    ("background", lambda want, f: _background(f) == want),
-    ("tools", lambda want, f: bool(f.tool_names()) == want),
-    ("tool", lambda want, f: any(_glob(want).fullmatch(n) for n in f.tool_names())),
-    ("images", lambda want, f: _has_images(f) == want),
-    ("thinking", lambda want, f: _thinking(f) == want),
-    ("tokens_above", lambda want, f: f.tokens_above(want)),
+
+def _headers_match(wanted: tuple[tuple[str, Matcher], ...], facts: RequestFacts) -> bool:
+    return all(match(facts.header(name)) is not None for name, match in wanted)
+
+
+def _same(want: Any) -> Any:
+    return want
+
+
+# Condition -> what its configured value is compiled to once per config, and its test,
+# cheapest first (images, thinking and tokens decode the request).
+CHECKS: tuple[tuple[str, Callable[[Any], Any], Check], ...] = (
+    ("format", _same, lambda want, f: f.client_format == want),
+    ("model", lambda w: _pattern(w).fullmatch, lambda match, f: match(f.model) is not None),
+    (
+        "client_key",
+        lambda w: _glob(w).fullmatch,
+        lambda match, f: match(f.client_key or "") is not None,
+    ),
+    ("headers", lambda w: tuple((n, _glob(p).fullmatch) for n, p in w.items()), _headers_match),
+    ("background", _same, lambda want, f: _background(f) == want),
+    ("tools", _same, lambda want, f: bool(f.tool_names()) == want),
+    ("tool", lambda w: _glob(w).fullmatch, lambda match, f: any(map(match, f.tool_names()))),
+    ("images", _same, lambda want, f: _has_images(f) == want),
+    ("thinking", _same, lambda want, f: _thinking(f) == want),
+    ("tokens_above", _same, lambda want, f: f.tokens_above(want)),
 )
+_FORMAT_CHECK = CHECKS[0][2]
 _UNSET = {f.name: f.default for f in dataclasses.fields(RuleConditions)}
 _UNSET["headers"] = {}
 
 
 def _active(conditions: RuleConditions) -> tuple[tuple[Check, Any], ...]:
-    """The checks a rule's conditions set, in CHECKS order."""
+    """The checks a rule's conditions set, in CHECKS order, with their values compiled."""
     return tuple(
-        (check, getattr(conditions, name))
-        for name, check in CHECKS
+        (check, compile_value(getattr(conditions, name)))
+        for name, compile_value, check in CHECKS
         if getattr(conditions, name) != _UNSET[name]
     )
 
@@ -306,6 +316,16 @@ class Rules:
 
     def __init__(self, rules: Sequence[RuleConfig]) -> None:
         self._rules = [(rule, _active(rule.when)) for rule in rules]
+        # Per client format, the rules its format does not rule out, that check dropped:
+        # most rules name a format or none, so a request skips the others outright.
+        self._by_format = {
+            fmt: [
+                (rule, tuple(c for c in checks if c[0] is not _FORMAT_CHECK))
+                for rule, checks in self._rules
+                if rule.when.format is None or rule.when.format == fmt
+            ]
+            for fmt in Format
+        }
 
     def __bool__(self) -> bool:
         return bool(self._rules)
@@ -315,7 +335,7 @@ class Rules:
         return [rule.model for rule, _ in self._rules]
 
     def decide(self, facts: RequestFacts) -> Decision | None:
-        for rule, checks in self._rules:
+        for rule, checks in self._by_format[facts.client_format]:
             for check, want in checks:
                 if not check(want, facts):
                     break
