@@ -230,6 +230,21 @@ async def test_a_cooldown_one_worker_earns_holds_on_every_worker(
         assert [c["credential"] for c in cooldowns] == ["key1"], health["workers"]
 
 
+async def relayed_on_fresh_connections(workers: Workers, count: int, text: str) -> None:
+    """``count`` AI Studio requests, each on a new connection (so the kernel spreads them
+    over the workers), each answered 200 with ``text`` from the relay peer."""
+    path = "/v1beta/models/gemini-2.5-flash-aistudio:streamGenerateContent?alt=sse"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    for _ in range(count):
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(workers.url + path, json=body) as reply,
+        ):
+            answer = await reply.text()
+            assert reply.status == 200, answer
+            assert text in answer
+
+
 async def test_a_relay_session_on_one_worker_serves_requests_on_every_worker(
     workers: Workers,
 ) -> None:
@@ -251,16 +266,7 @@ async def test_a_relay_session_on_one_worker_serves_requests_on_every_worker(
             return seen_by == {0, 1}
 
         await eventually(every_worker_sees_it)
-        path = "/v1beta/models/gemini-2.5-flash-aistudio:streamGenerateContent?alt=sse"
-        body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
-        for _ in range(16):
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(workers.url + path, json=body) as reply,
-            ):
-                text = await reply.text()
-                assert reply.status == 200, text
-                assert "relayed" in text
+        await relayed_on_fresh_connections(workers, 16, "relayed")
         assert len(peer.requests) == 16
     await served_by_both(workers, "model=gemini-2.5-flash-aistudio")
 
@@ -277,17 +283,8 @@ async def test_a_relay_session_serves_every_worker_from_the_moment_it_connects(
         '"finishReason":"STOP"}]}\n\n'
     ]
     await eventually(lambda: worker_pids(workers))
-    path = "/v1beta/models/gemini-2.5-flash-aistudio:streamGenerateContent?alt=sse"
-    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
     async with RelayPeer(ws_url, stream_handler(chunks)) as peer:
-        for _ in range(12):
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(workers.url + path, json=body) as reply,
-            ):
-                text = await reply.text()
-                assert reply.status == 200, text
-                assert "at once" in text
+        await relayed_on_fresh_connections(workers, 12, "at once")
         assert len(peer.requests) == 12
     await served_by_both(workers, "model=gemini-2.5-flash-aistudio")
 
