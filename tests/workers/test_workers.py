@@ -275,15 +275,23 @@ async def test_a_relay_session_serves_every_worker_from_the_moment_it_connects(
     workers: Workers,
 ) -> None:
     """The holder publishes its sessions as one connects, and a worker that finds none
-    reads past its cache before saying so: no "no relay session" answer while the
-    heartbeat catches up. Each request is a new connection, so both workers get some."""
+    reads past its cache before saying so: once one worker has the session, no "no relay
+    session" answer while the heartbeat catches up. Each request is a new connection, so
+    both workers get some."""
     ws_url = f"ws://127.0.0.1:{workers.port}/v1/ws?auth_token={RELAY_KEY}&name=fresh"
     chunks = [
         'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"at once"}]},'
         '"finishReason":"STOP"}]}\n\n'
     ]
     await eventually(lambda: worker_pids(workers))
+
+    async def registered_by_its_worker() -> bool:
+        """The holder took the session in (the 101 can reach the peer a moment before)."""
+        health = await fresh_get(workers.url, "/v1/management/health")
+        return health["services"]["aistudio"]["sessions_connected"] == 1
+
     async with RelayPeer(ws_url, stream_handler(chunks)) as peer:
+        await eventually(registered_by_its_worker)
         await relayed_on_fresh_connections(workers, 12, "at once")
         assert len(peer.requests) == 12
     await served_by_both(workers, "model=gemini-2.5-flash-aistudio")
