@@ -36,29 +36,32 @@ def logfmt_value(value: Any) -> str:
     return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
-_KEYS: dict[str, str] = {}
+# One ``key=%s key=%s ...`` template per set of field names: a process logs few distinct
+# sets (one per kind of line), so each line is one ``%`` of its values into a template.
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+_TEMPLATE_LIMIT = 4096
 
 
-def _key(name: str) -> str:
-    """``name`` as written before ``=`` (remembered: the same few names come every line)."""
-    key = _KEYS.get(name)
-    if key is None:
-        key = _UNSAFE_KEY.sub("_", name)
-        if len(_KEYS) < 4096:
-            _KEYS[name] = key
-    return key
+def _template(names: tuple[str, ...]) -> str:
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = " ".join(_UNSAFE_KEY.sub("_", name) + "=%s" for name in names)
+        if len(_TEMPLATES) < _TEMPLATE_LIMIT:
+            _TEMPLATES[names] = template
+    return template
 
 
 def logfmt(fields: dict[str, Any]) -> str:
-    keys: list[str] = []
-    texts: list[str] = []
-    for name, value in fields.items():
-        if value is not None:
-            keys.append(_key(name))
-            texts.append(value if type(value) is str else str(value))
-    if all(texts) and not _UNSAFE.search("".join(texts)):  # the usual line: nothing to quote
-        return " ".join([f"{key}={text}" for key, text in zip(keys, texts, strict=True)])
-    return " ".join([f"{key}={logfmt_value(text)}" for key, text in zip(keys, texts, strict=True)])
+    """``key=value`` pairs of the fields that are not None, values quoted when needed."""
+    names = tuple([name for name, value in fields.items() if value is not None])
+    texts = [
+        value if type(value) is str else str(value)
+        for value in fields.values()
+        if value is not None
+    ]
+    if not (all(texts) and not _UNSAFE.search("".join(texts))):
+        texts = [logfmt_value(text) for text in texts]
+    return _template(names) % tuple(texts)
 
 
 class _Stamps:
@@ -94,26 +97,34 @@ class LineFormatter(logging.Formatter):
             line += "\n" + self.formatException(record.exc_info)
         return line
 
-    def fields_line(self, logger: str, level: int, fields: dict[str, Any]) -> str:
+    def fields_line(self, entry: Entry) -> str:
         """The line ``format`` makes of a ``log_fields`` record, made without the record."""
+        created, level, logger, fields = entry
         name = _LEVEL_NAMES.get(level) or logging.getLevelName(level).lower()
-        return f"{self._stamp(time.time())} {name} {logger} {logfmt(fields)}"
+        return f"{self._stamp(created)} {name} {logger} {logfmt(fields)}"
+
+
+# A ``log_fields`` line not yet formatted: (time.time(), level, logger name, fields).
+Entry = tuple[float, int, str, dict[str, Any]]
 
 
 class BatchingHandler(logging.Handler):
-    """Builds each line where it is logged and writes them from a thread of its own.
+    """Writes lines from a thread of its own.
 
-    ``emit`` only formats the record and appends the line; the writer thread wakes when
-    lines arrive, waits ``linger`` seconds for more and writes them with one call, so the
-    event loop never waits on the stream and a busy router makes one write per batch.
-    ``flush`` (called by ``logging.shutdown`` at exit) writes every line logged before it.
+    ``emit`` formats the record and appends the line; ``add_entry`` appends a
+    ``log_fields`` line's parts, formatted by the writer thread with the rest of its
+    batch (a loop over a few hundred lines costs less than as many scattered calls). The
+    writer wakes when lines arrive, waits ``linger`` seconds for more and writes them with
+    one call, so the event loop never waits on the stream and a busy router makes one
+    write per batch. ``flush`` (called by ``logging.shutdown`` at exit) writes every line
+    logged before it.
     """
 
     def __init__(self, stream: TextIO, linger: float = 0.05) -> None:
         super().__init__()
         self.stream = stream
         self.linger = linger
-        self._pending: deque[str] = deque()
+        self._pending: deque[str | Entry] = deque()
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
         self._closed = False
@@ -128,9 +139,9 @@ class BatchingHandler(logging.Handler):
             return
         self.add_line(line)
 
-    def add_line(self, line: str) -> None:
-        """Queue one finished line. Under the handler's lock, as ``_take`` is: an empty
-        queue means the writer is (or is about to be) waiting for a wake-up."""
+    def add_line(self, line: str | Entry) -> None:
+        """Queue one finished line or entry. Under the handler's lock, as ``_take`` is: an
+        empty queue means the writer is (or is about to be) waiting for a wake-up."""
         with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
             if not self._pending:
                 self._pending.append(line)
@@ -140,9 +151,24 @@ class BatchingHandler(logging.Handler):
 
     def _take(self) -> list[str]:
         with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
-            lines = list(self._pending)
+            taken = list(self._pending)
             self._pending.clear()
-        return lines
+        return [line if isinstance(line, str) else self._entry_line(line) for line in taken]
+
+    def _entry_line(self, entry: Entry) -> str:
+        formatter = self.formatter
+        assert isinstance(formatter, LineFormatter)
+        try:
+            return formatter.fields_line(entry)
+        except Exception as exc:  # a value whose str() raised: the line says so, the rest go on
+            created, level, logger, _fields = entry
+            failed: Entry = (
+                created,
+                level,
+                logger,
+                {"event": "log_format_failed", "error": repr(exc)},
+            )
+            return formatter.fields_line(failed)
 
     def _write(self) -> None:
         with self._write_lock:  # batches reach the stream in the order they were taken
@@ -188,7 +214,7 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").disabled = True
-    _DIRECT = _DirectLines(handler, formatter)
+    _DIRECT = _DirectLines(handler)
 
 
 def utc_iso(epoch: float) -> str:
@@ -202,9 +228,8 @@ class _DirectLines:
     other: any handler added since (a test's log capture, a library's) gets records again.
     """
 
-    def __init__(self, handler: BatchingHandler, formatter: LineFormatter) -> None:
+    def __init__(self, handler: BatchingHandler) -> None:
         self.handler = handler
-        self.formatter = formatter
         self.alone = [handler]
         self.root = logging.getLogger()
 
@@ -224,11 +249,17 @@ _DIRECT: _DirectLines | None = None
 
 def log_fields(logger: logging.Logger, level: int, **fields: Any) -> None:
     """Log one structured line."""
+    log_mapping(logger, level, fields)
+
+
+def log_mapping(logger: logging.Logger, level: int, fields: dict[str, Any]) -> None:
+    """``log_fields`` for fields already in a dict of the caller's. The dict is kept until
+    its line is written (by the writer thread, or a record's handler): not changed after."""
     if not logger.isEnabledFor(level):
         return
     direct = _DIRECT
     if direct is not None and direct.takes(logger):
-        direct.handler.add_line(direct.formatter.fields_line(logger.name, level, fields))
+        direct.handler.add_line((time.time(), level, logger.name, fields))
     else:
         logger.log(level, "", extra={"fields": fields})
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from router.logs import log_fields
+from router.logs import log_mapping
 
 # The status a request is logged with when its client left before the answer was sent.
 CLIENT_CLOSED = 499
@@ -31,15 +31,11 @@ def log_request(
     """``started``: ``time.monotonic()`` when the request arrived. ``event``: the line's
     kind, written first, where a process writes lines of other kinds too (the sidecars).
     ``latency_digits``: decimals of latency_ms (None: whole milliseconds)."""
-    first = {"event": event} if event is not None else {}
-    log_fields(
-        logger,
-        logging.INFO,
-        **first,
-        request_id=request_id,
-        method=request.method,
-        path=request.path,
-        status=status,
-        latency_ms=round((time.monotonic() - started) * 1000, latency_digits),
-        **fields,
-    )
+    line: dict[str, Any] = {"event": event} if event is not None else {}
+    line["request_id"] = request_id
+    line["method"] = request.method
+    line["path"] = request.path
+    line["status"] = status
+    line["latency_ms"] = round((time.monotonic() - started) * 1000, latency_digits)
+    line.update(fields)
+    log_mapping(logger, logging.INFO, line)

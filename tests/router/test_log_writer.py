@@ -3,6 +3,7 @@ line arrives, in order, with its request id, and nothing is lost at exit."""
 
 from __future__ import annotations
 
+import calendar
 import io
 import logging
 import subprocess
@@ -92,3 +93,51 @@ def test_the_direct_path_writes_the_line_a_record_would_and_yields_to_other_hand
         'warning router.request request_id=record status=200 note="a b"'
     ]
     assert all(line[:24].endswith("Z") and line[10] == "T" for line in written + seen_by_other)
+
+
+def _direct_script(body: str) -> str:
+    return (
+        "import logging, time\n"
+        "from router import logs\n"
+        "logs.setup_logging('info')\n"
+        "logs._DIRECT.handler.linger = 30.0\n"
+        "log = logging.getLogger('router.request')\n" + body + "logging.shutdown()\n"
+    )
+
+
+def test_a_direct_line_is_stamped_when_logged_not_when_the_writer_formats_it() -> None:
+    script = _direct_script(
+        "before = time.time()\n"
+        "logs.log_fields(log, logging.INFO, request_id='stamped')\n"
+        "after = time.time()\n"
+        "time.sleep(0.4)\n"
+        "print(before, after)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, after = (float(value) for value in done.stdout.split())
+    stamp = done.stderr.split()[0]
+    logged = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    logged += int(stamp[20:23]) / 1000
+    assert before - 0.001 <= logged <= after + 0.001, (stamp, before, after)
+
+
+def test_a_value_that_cannot_be_written_costs_its_line_only() -> None:
+    script = _direct_script(
+        "class Broken:\n"
+        "    def __str__(self):\n"
+        "        raise RuntimeError('no text')\n"
+        "logs.log_fields(log, logging.INFO, request_id='first')\n"
+        "logs.log_fields(log, logging.INFO, request_id='broken', value=Broken())\n"
+        "logs.log_fields(log, logging.INFO, request_id='last')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    fields = [line.split(" ", 3)[3] for line in done.stderr.splitlines()]
+    assert fields == [
+        "request_id=first",
+        "event=log_format_failed error=\"RuntimeError('no text')\"",
+        "request_id=last",
+    ]
