@@ -166,8 +166,9 @@ def table_lines(table: dict[str, dict[str, float]]) -> list[str]:
 @benchmark("request-cost", "cost", "CPU per request: forwarder, passthrough, translated pairs")
 async def request_cost(options: RunOptions) -> BenchResult:
     """Every case runs once per round, cases interleaved, so background load hits all of
-    them alike; each number is the median over rounds."""
-    rounds, seconds = (1, 2.0) if options.quick else (5, 3.0)
+    them alike; each number is the median over rounds, short rounds for the reason
+    bench/paired.py gives."""
+    rounds, seconds = (1, 2.0) if options.quick else (10, 1.0)
     tool = options.load_tool
     rows: dict[str, list[dict[str, float]]] = {case.label: [] for case in REQUEST_CASES}
     async with Processes(options.workdir / "request-cost") as processes:

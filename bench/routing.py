@@ -14,7 +14,15 @@ from typing import Any
 import yaml
 
 from bench.core import CONNECTIONS
-from bench.paired import median, paired_rounds, shares
+from bench.paired import (
+    QUICK_ROUNDS,
+    ROUND_SECONDS,
+    ROUNDS,
+    cpu_median,
+    median,
+    paired_rounds,
+    shares,
+)
 from bench.processes import Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
 from router.config.rules import RuleConditions, RuleConfig, StickyConfig
@@ -137,7 +145,8 @@ def _conditions(when: dict[str, Any]) -> dict[str, Any]:
 async def routing_rules(options: RunOptions) -> BenchResult:
     """Alternating rounds against two routers sharing one upstream, as ``usage-overhead``;
     the target is the median of the per-round shares by CPU per request."""
-    rounds, seconds = (2, 2.0) if options.quick else (10, 2.0)
+    rounds = QUICK_ROUNDS if options.quick else ROUNDS
+    seconds = ROUND_SECONDS
     async with (
         Processes(options.workdir / "rules-on") as on_side,
         Processes(options.workdir / "rules-off") as off_side,
@@ -159,10 +168,10 @@ async def routing_rules(options: RunOptions) -> BenchResult:
             "round_seconds": seconds,
             "ten_rules_rps_median": statistics.median(on.load.rps for on, _ in pairs),
             "no_rules_rps_median": statistics.median(off.load.rps for _, off in pairs),
-            "ten_rules_cpu_ms_per_request_median": median(
+            "ten_rules_cpu_ms_per_request_median": cpu_median(
                 [on.cpu_ms_per_request for on, _ in pairs]
             ),
-            "no_rules_cpu_ms_per_request_median": median(
+            "no_rules_cpu_ms_per_request_median": cpu_median(
                 [off.cpu_ms_per_request for _, off in pairs]
             ),
             "ten_vs_none_rps_pct_per_round": [round(v, 1) for v in rps_shares],

@@ -12,7 +12,15 @@ import time
 from pathlib import Path
 
 from bench.core import CONNECTIONS
-from bench.paired import median, paired_rounds, shares
+from bench.paired import (
+    QUICK_ROUNDS,
+    ROUND_SECONDS,
+    ROUNDS,
+    cpu_median,
+    median,
+    paired_rounds,
+    shares,
+)
 from bench.processes import Processes
 from bench.registry import BenchResult, RunOptions, Target, benchmark
 from router.config.usage import UsageConfig
@@ -54,7 +62,8 @@ def ledger_write_cost(rows: int) -> dict[str, float]:
 async def usage_overhead(options: RunOptions) -> BenchResult:
     """Alternating on/off rounds against two routers sharing one upstream; the target is
     the median of the per-round shares by CPU per request (bench/paired.py)."""
-    rounds, seconds = (2, 2.0) if options.quick else (10, 2.0)
+    rounds = QUICK_ROUNDS if options.quick else ROUNDS
+    seconds = ROUND_SECONDS
     async with (
         Processes(options.workdir / "usage-on") as on_side,
         Processes(options.workdir / "usage-off") as off_side,
@@ -79,8 +88,10 @@ async def usage_overhead(options: RunOptions) -> BenchResult:
             "round_seconds": seconds,
             "on_rps_median": statistics.median(on.load.rps for on, _ in pairs),
             "off_rps_median": statistics.median(off.load.rps for _, off in pairs),
-            "on_cpu_ms_per_request_median": median([on.cpu_ms_per_request for on, _ in pairs]),
-            "off_cpu_ms_per_request_median": median([off.cpu_ms_per_request for _, off in pairs]),
+            "on_cpu_ms_per_request_median": cpu_median([on.cpu_ms_per_request for on, _ in pairs]),
+            "off_cpu_ms_per_request_median": cpu_median(
+                [off.cpu_ms_per_request for _, off in pairs]
+            ),
             "on_vs_off_rps_pct_per_round": [round(v, 1) for v in rps_shares],
             "on_vs_off_rps_pct": median(rps_shares),
             "on_vs_off_cpu_pct_per_round": [round(v, 1) for v in cpu_shares],
