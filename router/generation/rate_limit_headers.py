@@ -56,7 +56,8 @@ def rate_limit_headers(
 
 
 def with_headers(response: web.Response, headers: Mapping[str, str]) -> web.Response:
-    response.headers.update(headers)
+    if headers:  # most answers have none: skip the multidict's update
+        response.headers.update(headers)
     return response
 
 
