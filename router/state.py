@@ -162,6 +162,7 @@ class RouterState:
         await self.relay.close()
         await self.runtime.close()
         self.management.close()
+        self.usage.drain()
         await asyncio.to_thread(self.usage.close)
         if self.peers is not None:
             await self.peers.close()

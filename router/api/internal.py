@@ -81,5 +81,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[STATE].usage.registry)
+    usage = request.app[STATE].usage
+    usage.drain()
+    body = generate_latest(usage.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -43,6 +43,7 @@ async def metrics(request: web.Request) -> web.Response:
     if not config.public:
         await state.management.check(request)
     await state.usage.collector.probe_sidecars()
+    state.usage.drain()
     body = generate_latest(state.usage.registry)
     if state.peers is not None:
         body = await _all_workers(state, body)
@@ -62,6 +63,7 @@ async def _ledger(state: RouterState) -> Ledger:
     ledger = state.usage.ledger
     if ledger is None:
         raise ProxyError(404, "the usage ledger is off (usage.enabled: false)", ErrorKind.NOT_FOUND)
+    state.usage.drain()
     await asyncio.to_thread(ledger.flush)
     return ledger
 

@@ -5,10 +5,17 @@ A generation request (its fields carry ``stream``) feeds the metrics, the usage 
 and the per-key usage that budgets are checked against. A token-count request (its
 fields carry ``operation=count_tokens``) gets a ledger row of its own kind only: it
 generates nothing, costs nothing and spends no budget.
+
+A key's spend is added the moment its request ends (the next request is checked against
+it). Metrics and ledger rows are made in batches: finished requests wait up to
+``DRAIN_AFTER`` seconds (or until a ledger batch's worth waits) and are counted in one
+loop, which costs less than as many scattered calls; whatever reads metrics or the
+ledger calls ``drain`` first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -35,6 +42,11 @@ log = logging.getLogger("router.usage")
 
 FREE = Cost(0.0, 0.0)
 UsageSink = Callable[[Mapping[str, object], Cost, float], None]
+DRAIN_AFTER = 0.05
+DRAIN_BATCH = 1024
+# A finished generation request waiting to be counted: id, log fields, status, seconds
+# it took and the wall-clock time it ended.
+Finished = tuple[str, Mapping[str, object], int, float, float]
 
 
 class UsageObserver:
@@ -50,6 +62,8 @@ class UsageObserver:
         self.keys = KeyStore(config.usage.data_dir(config.auth_dir))
         self.limits = KeyLimits(shared=state.shared if state.role is not None else None)
         self.sinks: list[UsageSink] = [self.limits.record]
+        self._waiting: list[Finished] = []
+        self._drain_timer: asyncio.TimerHandle | None = None
         self.ledger: Ledger | None = None
         if config.usage.enabled:
             self.ledger = _open_ledger(config)
@@ -106,9 +120,40 @@ class UsageObserver:
                 self.metrics.key_rejections.labels(key, str(status)).inc()
             return
         seconds = time.monotonic() - ctx.started
-        if self.config.metrics.enabled:
-            self.metrics.record(fields, status, seconds)
-        tokens = _tokens(fields)
+        if isinstance(fields.get("key"), str):
+            for sink in self.sinks:
+                sink(fields, self._cost(fields, _tokens(fields)), seconds)
+        self._waiting.append((ctx.request_id, fields, status, seconds, time.time()))
+        if len(self._waiting) >= self._room():
+            self.drain()
+        elif self._drain_timer is None:
+            self._drain_timer = asyncio.get_running_loop().call_later(DRAIN_AFTER, self.drain)
+
+    def _room(self) -> int:
+        """Requests that may wait: never so many that they and the ledger's own queue
+        hold more than one batch, so a kill -9 still loses at most ``flush-rows`` rows."""
+        ledger = self.ledger
+        if ledger is None:
+            return DRAIN_BATCH
+        return min(DRAIN_BATCH, ledger.config.flush_rows - ledger.queued)
+
+    def drain(self) -> None:
+        """Count the finished requests still waiting: their metrics and ledger rows."""
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+        waiting, self._waiting = self._waiting, []
+        record = self.metrics.record if self.config.metrics.enabled else None
+        ledger = self.ledger
+        for request_id, fields, status, seconds, ended in waiting:
+            if record is not None:
+                record(fields, status, seconds)
+            if ledger is not None:
+                tokens = _tokens(fields)
+                cost = self._cost(fields, tokens)
+                ledger.add(ledger_row(request_id, fields, status, seconds, cost, tokens, ended))
+
+    def _cost(self, fields: Mapping[str, object], tokens: Mapping[str, int]) -> Cost:
         cost = self.prices.cost(
             str(fields.get("provider") or ""),
             str(fields.get("upstream_model") or fields.get("model") or ""),
@@ -116,11 +161,8 @@ class UsageObserver:
         )
         if fields.get("cache") == "hit":
             # Answered from the response cache: nothing was spent upstream.
-            cost = Cost(0.0 if cost.usd is not None else None, cost.api_equivalent_usd)
-        for sink in self.sinks:
-            sink(fields, cost, seconds)
-        if self.ledger is not None:
-            self.ledger.add(ledger_row(ctx.request_id, fields, status, seconds, cost, tokens))
+            return Cost(0.0 if cost.usd is not None else None, cost.api_equivalent_usd)
+        return cost
 
     def admit_issued_key(self, presented: str | None, ctx: RequestContext) -> str | None:
         """The name of the issued key presented, once it may make this request (else the
@@ -138,6 +180,7 @@ class UsageObserver:
             yield from ledger_families(self.ledger.queued, self.ledger.written, self.ledger.dropped)
 
     def close(self) -> None:
+        """Off the event loop, after ``drain`` on it: commits the ledger and stops it."""
         if self.ledger is not None:
             self.ledger.close()
 
@@ -174,12 +217,14 @@ def ledger_row(
     seconds: float,
     cost: Cost,
     tokens: Mapping[str, int] | None = None,
+    ended: float | None = None,
 ) -> Row:
-    """``tokens``: ``_tokens(fields)`` when the caller has it already."""
+    """``tokens``: ``_tokens(fields)`` when the caller has it already; ``ended``: when the
+    request ended (``time.time()``), when that was not now."""
     if tokens is None:
         tokens = _tokens(fields)
     return (
-        time.time() - seconds,
+        (time.time() if ended is None else ended) - seconds,
         request_id,
         fields.get("key"),
         fields.get("format"),
