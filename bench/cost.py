@@ -168,7 +168,7 @@ async def request_cost(options: RunOptions) -> BenchResult:
     """Every case runs once per round, cases interleaved, so background load hits all of
     them alike; each number is the median over rounds, short rounds for the reason
     bench/paired.py gives."""
-    rounds, seconds = (1, 2.0) if options.quick else (10, 1.0)
+    rounds, seconds = (1, 2.0) if options.quick else (14, 1.0)
     tool = options.load_tool
     rows: dict[str, list[dict[str, float]]] = {case.label: [] for case in REQUEST_CASES}
     async with Processes(options.workdir / "request-cost") as processes:

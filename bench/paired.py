@@ -7,8 +7,8 @@ keeps with the feature on when CPU is what limits it. The median over rounds is 
 
 Rounds are short and many: on this kind of host (a VM whose speed moves from second to
 second) two identical routers measured 1 s apart differ by ~13% (one standard deviation)
-and 2 s apart by ~17%, so twenty 1 s pairs pin the median about twice as tightly as ten
-2 s pairs in the same time.
+and 2 s apart by ~17%, so thirty 1 s pairs pin the median about two and a half times as
+tightly as ten 2 s pairs, in a few more seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bench.cpu import CpuMeter
 from bench.processes import Child
 from bench.registry import RunOptions
 
-ROUNDS = 20
+ROUNDS = 30
 ROUND_SECONDS = 1.0
 QUICK_ROUNDS = 2
 

@@ -114,8 +114,8 @@ async def stream_latency(options: RunOptions) -> BenchResult:
     router p99 minus direct p99 of the same round. Burst (reported): all 64 in phase, so
     every 10 ms the router gets 64 chunks at once and the last waits for the 63 before."""
     chunks = CHUNKS_QUICK if options.quick else CHUNKS
-    lean_rows, burst = await _apparatus(options, True, chunks, 1 if options.quick else 5)
-    aiohttp_rows, _ = await _apparatus(options, False, chunks, 1 if options.quick else 2)
+    lean_rows, burst = await _apparatus(options, True, chunks, 1 if options.quick else 7)
+    aiohttp_rows, _ = await _apparatus(options, False, chunks, 1)
     lean = _summary(lean_rows)
     value = float(str(lean["router_added_p99_ms"]))
     numbers: dict[str, object] = {

@@ -21,7 +21,7 @@ WORKERS = 2
 
 @benchmark("workers-throughput", "cost", "req/s with 2 worker processes vs 1, same run")
 async def workers_throughput(options: RunOptions) -> BenchResult:
-    rounds, seconds = (2, 2.0) if options.quick else (12, 1.0)
+    rounds, seconds = (2, 2.0) if options.quick else (16, 1.0)
     summaries: dict[str, dict[str, object]] = {}
     for upstream_kind in ("lean", "aiohttp"):
         options.say(f"  -- {upstream_kind} upstream")
