@@ -111,9 +111,10 @@ Entry = tuple[float, int, str, dict[str, Any]]
 class BatchingHandler(logging.Handler):
     """Writes lines from a thread of its own.
 
-    ``emit`` formats the record and appends the line; ``add_entry`` appends a
-    ``log_fields`` line's parts, formatted by the writer thread with the rest of its
-    batch (a loop over a few hundred lines costs less than as many scattered calls). The
+    ``emit`` formats the record and appends the line; ``add_line`` also takes a
+    ``log_fields`` line's parts (an ``Entry``), formatted by the writer thread with the
+    rest of its batch (a loop over a few hundred lines costs less than as many scattered
+    calls). The
     writer wakes when lines arrive, waits ``linger`` seconds for more and writes them with
     one call, so the event loop never waits on the stream and a busy router makes one
     write per batch. ``flush`` (called by ``logging.shutdown`` at exit) writes every line
@@ -166,7 +167,7 @@ class BatchingHandler(logging.Handler):
                 created,
                 level,
                 logger,
-                {"event": "log_format_failed", "error": repr(exc)},
+                {"event": "log_format_failed", "error": type(exc).__name__},
             )
             return formatter.fields_line(failed)
 

@@ -121,8 +121,9 @@ class UsageObserver:
             return
         seconds = time.monotonic() - ctx.started
         if isinstance(fields.get("key"), str):
+            cost = self._cost(fields, _tokens(fields))
             for sink in self.sinks:
-                sink(fields, self._cost(fields, _tokens(fields)), seconds)
+                sink(fields, cost, seconds)
         self._waiting.append((ctx.request_id, fields, status, seconds, time.time()))
         if len(self._waiting) >= self._room():
             self.drain()
