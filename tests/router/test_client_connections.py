@@ -69,7 +69,21 @@ async def _accepted(router: RunningRouter, count: int) -> None:
 
 
 async def _read_until_closed(reader: asyncio.StreamReader, limit: float) -> bytes:
-    return await asyncio.wait_for(reader.read(), limit)
+    """Everything the server sent before it closed the connection. A client still writing
+    when the server closes gets a reset after the answer (TCP's rule for data sent to a
+    closed socket): what arrived before the reset counts, though StreamReader.read would
+    raise instead of returning it."""
+    received = bytearray()
+
+    async def read_all() -> None:
+        while chunk := await reader.read(65536):
+            received.extend(chunk)
+
+    try:
+        await asyncio.wait_for(read_all(), limit)
+    except ConnectionResetError:
+        received.extend(reader._buffer)  # fed before the reset, not yet handed out
+    return bytes(received)
 
 
 async def _many(count: int, opener) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
