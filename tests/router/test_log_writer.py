@@ -13,6 +13,13 @@ import time
 from router.logs import BatchingHandler, LineFormatter, log_fields
 
 
+def _run(script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter; its stdout and stderr as text."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
 def _logger(handler: logging.Handler, name: str) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.handlers[:] = [handler]
@@ -60,9 +67,7 @@ def test_every_line_reaches_stderr_when_the_process_exits() -> None:
         "for i in range(2000):\n"
         "    log_fields(log, logging.INFO, request_id=f'id{i}', status=200)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(script)
     lines = done.stderr.splitlines()
     assert [line.split()[3] for line in lines] == [f"request_id=id{i}" for i in range(2000)]
 
@@ -113,9 +118,7 @@ def test_a_direct_line_is_stamped_when_logged_not_when_the_writer_formats_it() -
         "time.sleep(0.4)\n"
         "print(before, after)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(script)
     before, after = (float(value) for value in done.stdout.split())
     stamp = done.stderr.split()[0]
     logged = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
@@ -132,9 +135,7 @@ def test_a_value_that_cannot_be_written_costs_its_line_only() -> None:
         "logs.log_fields(log, logging.INFO, request_id='broken', value=Broken())\n"
         "logs.log_fields(log, logging.INFO, request_id='last')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(script)
     fields = [line.split(" ", 3)[3] for line in done.stderr.splitlines()]
     assert fields == [
         "request_id=first",

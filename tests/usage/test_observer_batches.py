@@ -14,6 +14,13 @@ from tests.usage.conftest import KEYS, Client, start_usage_router
 ALICE = KEYS["alice"]
 
 
+async def _answering_router(router_factory, openai_fake, anthropic_fake, gemini_fake, http):
+    """A usage router whose OpenAI fake answers every request, and a client of it."""
+    router = await start_usage_router(router_factory, openai_fake, anthropic_fake, gemini_fake)
+    openai_fake.script.always(Reply(text="ok", usage=Usage(11, 5)))
+    return router, Client(router.url, http)
+
+
 def _requests_counted(router) -> float:
     return sum(router.state.usage.metrics.requests.values.values())
 
@@ -21,9 +28,9 @@ def _requests_counted(router) -> float:
 async def test_finished_requests_are_counted_within_a_moment_without_a_reader(
     router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
 ) -> None:
-    router = await start_usage_router(router_factory, openai_fake, anthropic_fake, gemini_fake)
-    openai_fake.script.always(Reply(text="ok", usage=Usage(11, 5)))
-    client = Client(router.url, http)
+    router, client = await _answering_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake, http
+    )
     assert await client.chat(ALICE, "gpt-4o") == 200
     ledger = router.state.usage.ledger
     deadline = time.monotonic() + 2
@@ -36,9 +43,9 @@ async def test_finished_requests_are_counted_within_a_moment_without_a_reader(
 async def test_readers_see_the_request_just_answered_with_its_start_time(
     router_factory: StartRouter, openai_fake, anthropic_fake, gemini_fake, http
 ) -> None:
-    router = await start_usage_router(router_factory, openai_fake, anthropic_fake, gemini_fake)
-    openai_fake.script.always(Reply(text="ok", usage=Usage(11, 5)))
-    client = Client(router.url, http)
+    router, client = await _answering_router(
+        router_factory, openai_fake, anthropic_fake, gemini_fake, http
+    )
     before = time.time()
     assert await client.chat(ALICE, "gpt-4o") == 200
     after = time.time()
