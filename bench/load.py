@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -71,10 +72,12 @@ async def run_for(
     seconds: float,
     body: bytes = CHAT_BODY,
     headers: dict[str, str] | None = None,
+    yielding: bool = False,
 ) -> LoadResult:
-    """``headers`` are sent besides Content-Type (a peer's API key, say)."""
+    """``headers`` are sent besides Content-Type (a peer's API key, say); ``yielding``
+    runs wrk under SCHED_BATCH (see ``yield_cpu``)."""
     if tool == "wrk":
-        return await _wrk(url, body, connections, seconds, headers or {})
+        return await _wrk(url, body, connections, seconds, headers or {}, yielding)
     return await _python(url, body, connections, seconds=seconds, total=None, extra=headers)
 
 
@@ -101,8 +104,20 @@ def _wrk_script(body: bytes, headers: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def yield_cpu() -> None:
+    """Put the calling process under SCHED_BATCH: it no longer preempts a busy process
+    when it wakes, so it runs in longer slices and handles what arrived in batches, as a
+    load generator or upstream on another machine takes none of the measured cores."""
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+
+
 async def _wrk(
-    url: str, body: bytes, connections: int, seconds: float, headers: dict[str, str]
+    url: str,
+    body: bytes,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str],
+    yielding: bool = False,
 ) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
@@ -119,6 +134,7 @@ async def _wrk(
             url,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=yield_cpu if yielding else None,
         )
         try:
             output, _ = await process.communicate()

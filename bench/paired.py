@@ -33,26 +33,34 @@ class Round:
     cpu_ms_per_request: float
 
 
-async def _measure(options: RunOptions, child: Child, seconds: float) -> Round:
+async def _measure(options: RunOptions, child: Child, seconds: float, yielding: bool) -> Round:
+    url = child.url + CHAT_PATH
     with CpuMeter(child.pid) as meter:
-        result = await load.run_for(options.load_tool, child.url + CHAT_PATH, CONNECTIONS, seconds)
+        result = await load.run_for(options.load_tool, url, CONNECTIONS, seconds, yielding=yielding)
     return Round(result, meter.per_ms(result.requests))
 
 
 async def paired_rounds(
-    options: RunOptions, on: Child, off: Child, rounds: int, seconds: float, labels: tuple[str, str]
+    options: RunOptions,
+    on: Child,
+    off: Child,
+    rounds: int,
+    seconds: float,
+    labels: tuple[str, str],
+    yielding: bool = False,
 ) -> list[tuple[Round, Round]]:
-    """``rounds`` alternating (on, off) pairs, the order swapped every other round."""
+    """``rounds`` alternating (on, off) pairs, the order swapped every other round;
+    ``yielding``: the load generator runs under SCHED_BATCH (bench.load.yield_cpu)."""
     for child in (on, off):
         await load.run_for(options.load_tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
     pairs: list[tuple[Round, Round]] = []
     for number in range(1, rounds + 1):
         if number % 2:
-            first = await _measure(options, on, seconds)
-            second = await _measure(options, off, seconds)
+            first = await _measure(options, on, seconds, yielding)
+            second = await _measure(options, off, seconds, yielding)
         else:
-            second = await _measure(options, off, seconds)
-            first = await _measure(options, on, seconds)
+            second = await _measure(options, off, seconds, yielding)
+            first = await _measure(options, on, seconds, yielding)
         pairs.append((first, second))
         for label, side in zip(labels, (first, second), strict=True):
             options.say(

@@ -22,6 +22,8 @@ from typing import Any
 
 import aiohttp
 
+from bench.load import yield_cpu
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_GRACE = 5.0
@@ -122,6 +124,7 @@ class Processes:
         port_on_stdout: bool = True,
         cwd: Path = REPO,
         stdout_to_log: bool = False,
+        yielding: bool = False,
     ) -> Child:
         log_path = self.workdir / f"{name}.log"
         with log_path.open("wb") as log:
@@ -135,6 +138,7 @@ class Processes:
                 else (log if stdout_to_log else subprocess.DEVNULL),
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=yield_cpu if yielding else None,
             )
         child = Child(name, popen, log_path)
         self.children.append(child)
@@ -160,10 +164,15 @@ class Processes:
         await self._read_port(child)
         return child
 
-    async def start_lean_upstream(self, chunks: int = 500, interval: float = 0.01) -> Child:
-        """bench.lean_upstream: answers and streams at the least CPU and delay it can."""
+    async def start_lean_upstream(
+        self, chunks: int = 500, interval: float = 0.01, yielding: bool = False
+    ) -> Child:
+        """bench.lean_upstream: answers and streams at the least CPU and delay it can;
+        ``yielding``: under SCHED_BATCH (bench.load.yield_cpu)."""
         argv = [PYTHON, "-m", "bench.lean_upstream", "--chunks", str(chunks)]
-        child = self._spawn("lean-upstream", [*argv, "--interval", str(interval)])
+        child = self._spawn(
+            "lean-upstream", [*argv, "--interval", str(interval)], yielding=yielding
+        )
         await self._read_port(child)
         return child
 
