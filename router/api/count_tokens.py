@@ -22,7 +22,7 @@ from router.formats import (
     estimate_tokens,
     get_codec,
 )
-from router.generation.codec_guard import translating_client_request
+from router.generation.codec_guard import TranslatingClientRequest
 from router.generation.pipeline import unknown_model
 from router.routing.selector import Candidate
 from router.runtime import Runtime
@@ -35,7 +35,7 @@ _ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice"
 
 
 def _decode(client_format: Format, body: dict[str, Any], model: str, request_id: str) -> Request:
-    with translating_client_request("decode", request_id):
+    with TranslatingClientRequest("decode", request_id):
         request = get_codec(client_format).decode_request(body)
     return dataclasses.replace(request, model=model)
 
@@ -70,7 +70,7 @@ async def count_tokens(
 
         def build(candidate: Candidate) -> UpstreamCall:
             fmt = candidate.upstream.wire_format
-            with translating_client_request(f"encode for {fmt}", ctx.request_id):
+            with TranslatingClientRequest(f"encode for {fmt}", ctx.request_id):
                 outgoing = _count_body(
                     fmt, dataclasses.replace(decoded, model=candidate.model), translation
                 )
@@ -94,7 +94,7 @@ async def count_tokens(
             if tokens is not None:
                 ctx.log.update(provider=opened.candidate.upstream.name, tokens_in=tokens)
                 return tokens
-    with translating_client_request("estimate tokens", ctx.request_id):
+    with TranslatingClientRequest("estimate tokens", ctx.request_id):
         tokens = estimate_tokens(decoded)
     ctx.log.update(tokens_in=tokens, tokens_estimated=True)
     return tokens

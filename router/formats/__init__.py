@@ -118,8 +118,10 @@ _CODECS: dict[Format, Codec] = {
 
 
 def get_codec(fmt: Format) -> Codec:
-    """The (stateless, shared) codec for a format."""
-    return _CODECS[Format(fmt)]
+    """The (stateless, shared) codec for a format (a member or its value: a StrEnum
+    member hashes as its value, so only an unknown name pays for the ValueError)."""
+    codec = _CODECS.get(fmt)
+    return codec if codec is not None else _CODECS[Format(fmt)]
 
 
 __all__ = [

@@ -23,7 +23,7 @@ from router.errors import ErrorKind, ProxyError
 from router.formats import Format, FormatError, Request, TranslationContext, get_codec
 from router.formats.errors import kind_for_status
 from router.generation import cached
-from router.generation.codec_guard import translating_client_request
+from router.generation.codec_guard import TranslatingClientRequest
 from router.generation.first_event import first_chunk_problem
 from router.generation.model_splice import splice_model
 from router.generation.passthrough import Passthrough, usage_fields
@@ -100,7 +100,7 @@ class CallBuilder:
     def ir(self) -> Request:
         """The decoded client request (decoded once, shared by rules and encoders)."""
         if self._ir is None:
-            with translating_client_request("decode", self.request_id):
+            with TranslatingClientRequest("decode", self.request_id):
                 self._ir = get_codec(self.gen.client_format).decode_request(self.gen.body)
         return self._ir
 
@@ -141,7 +141,7 @@ class CallBuilder:
                 request = dataclasses.replace(
                     request, model=candidate.model, stream=self.gen.stream
                 )
-            with translating_client_request(f"encode for {fmt}", self.request_id):
+            with TranslatingClientRequest(f"encode for {fmt}", self.request_id):
                 payload = dumps(get_codec(fmt).encode_request(request, self.ctx))
         return UpstreamCall(
             credential=candidate.credential,

@@ -692,3 +692,17 @@ def test_anthropic_block_type_that_is_not_a_string_is_a_400() -> None:
     with pytest.raises(FormatError) as info:
         ANTH.decode_request(body)
     assert "unknown content block type" in info.value.message
+
+
+def test_chat_policy_checks_only_fields_outside_the_translated_set() -> None:
+    """untranslatable() and hints_present() return at once for a request made only of
+    translated fields; that is exact only while every field they look at is outside it."""
+    from router.formats.openai_chat import policy
+
+    inspected = {"n", "logprobs", "top_logprobs", "modalities", *policy._SET_ONLY_HERE}
+    assert inspected <= policy.DEFAULT_ONLY
+    assert not policy.TRANSLATED & (policy.DEFAULT_ONLY | set(policy.DROPPED_HINTS))
+    body = chat(n=2, store=True, surprise=1)
+    assert set(policy.untranslatable(body)) == {"n", "surprise"}
+    assert policy.hints_present(body) == ["store"]
+    assert policy.untranslatable(chat(temperature=0.5)) == {}

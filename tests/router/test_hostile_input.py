@@ -357,10 +357,10 @@ async def test_shapes_a_codec_trips_over_are_a_400(router, path: str, body: dict
 
 def test_codec_guard_names_where_the_codec_gave_way() -> None:
     from router.errors import ProxyError
-    from router.generation.codec_guard import translating_client_request
+    from router.generation.codec_guard import TranslatingClientRequest
 
     with watch_log() as records, pytest.raises(ProxyError) as caught:
-        with translating_client_request("encode for gemini", "rid1"):
+        with TranslatingClientRequest("encode for gemini", "rid1"):
             {}["missing"]
     assert caught.value.status == 400
     assert "encode for gemini" in caught.value.message

@@ -41,6 +41,8 @@ _SET_ONLY_HERE = {
 def untranslatable(body: dict) -> dict[str, str]:
     """Client fields no other format can express, with what each asks for."""
     found: dict[str, str] = {}
+    if body.keys() <= TRANSLATED:  # most requests: nothing below can match
+        return found
     n = optional(body, "n", int)
     if n is not None and n != 1:
         found["n"] = "more than one choice"
@@ -58,4 +60,6 @@ def untranslatable(body: dict) -> dict[str, str]:
 
 def hints_present(body: dict) -> list[str]:
     """The DROPPED_HINTS fields this request has (reported as dropped, never sent)."""
+    if body.keys() <= TRANSLATED:
+        return []
     return [name for name in DROPPED_HINTS if name in body]

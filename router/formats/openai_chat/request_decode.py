@@ -259,6 +259,8 @@ def _decode_tool_choice(choice: Any) -> ToolChoice | None:
 
 def _decode_legacy_functions(body: dict) -> tuple[list[Tool], ToolChoice | None]:
     """The deprecated `functions` / `function_call` pair, as tools and a tool choice."""
+    if "functions" not in body and "function_call" not in body:
+        return [], None
     functions = optional(body, "functions", list) or []
     tools = _decode_tools([{"type": "function", "function": f} for f in functions])
     choice = body.get("function_call")
