@@ -1,18 +1,21 @@
-"""Two routers sharing one upstream, measured in alternating rounds: req/s and, the
-judged number, CPU per request (req/s moves with whatever else runs on the machine; the
-CPU a router burns per request served barely does).
+"""Two routers sharing one upstream, measured in rounds: req/s and, the judged number,
+CPU per request (req/s moves with whatever else runs on the machine; the CPU a router
+burns per request served moves less).
 
 The share a feature leaves is ``off CPU / on CPU`` per round: the throughput the router
 keeps with the feature on when CPU is what limits it. The median over rounds is judged.
 
-Rounds are short and many: on this kind of host (a VM whose speed moves from second to
-second) two identical routers measured 1 s apart differ by ~13% (one standard deviation)
-and 2 s apart by ~17%, so thirty 1 s pairs pin the median about two and a half times as
-tightly as ten 2 s pairs, in a few more seconds.
+Rounds are short and many, and for a CPU share both routers are loaded at once
+(``simultaneous_rounds``): on this kind of host (a VM whose speed moves from second to
+second) two identical routers measured one after the other differ by ~13% per 1 s pair
+(one standard deviation), loaded at the same time by 4-6%, since whatever slows the host
+in a second slows both. ``paired_rounds`` alternates instead, for what cannot share the
+machine: the throughput of one configuration against another's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from dataclasses import dataclass
 
@@ -62,22 +65,53 @@ async def paired_rounds(
             second = await _measure(options, off, seconds, yielding)
             first = await _measure(options, on, seconds, yielding)
         pairs.append((first, second))
-        for label, side in zip(labels, (first, second), strict=True):
-            options.say(
-                f"  round {number} {label}: {side.load.line()}, "
-                f"{side.cpu_ms_per_request:.3f} ms CPU/request"
-            )
+        _say_round(options, number, labels, pairs[-1])
     return pairs
 
 
-def shares(pairs: list[tuple[Round, Round]]) -> tuple[list[float], list[float]]:
-    """Per round: on/off req/s in %, and off/on CPU per request in %."""
-    rps = [on.load.rps / off.load.rps * 100 if off.load.rps else 0.0 for on, off in pairs]
-    cpu = [
+async def simultaneous_rounds(
+    options: RunOptions, on: Child, off: Child, rounds: int, seconds: float, labels: tuple[str, str]
+) -> list[tuple[Round, Round]]:
+    """``rounds`` (on, off) pairs, each round loading both at once with half the
+    connections each; whose load starts first alternates, so neither side gains by it."""
+    for child in (on, off):
+        await load.run_for(options.load_tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
+    pairs: list[tuple[Round, Round]] = []
+    for number in range(1, rounds + 1):
+        first, second = (on, off) if number % 2 else (off, on)
+        with CpuMeter(first.pid) as first_cpu, CpuMeter(second.pid) as second_cpu:
+            first_load, second_load = await asyncio.gather(
+                *(
+                    load.run_for(options.load_tool, side.url + CHAT_PATH, CONNECTIONS // 2, seconds)
+                    for side in (first, second)
+                )
+            )
+        measured = {
+            first.pid: Round(first_load, first_cpu.per_ms(first_load.requests)),
+            second.pid: Round(second_load, second_cpu.per_ms(second_load.requests)),
+        }
+        pairs.append((measured[on.pid], measured[off.pid]))
+        _say_round(options, number, labels, pairs[-1])
+    return pairs
+
+
+def _say_round(
+    options: RunOptions, number: int, labels: tuple[str, str], pair: tuple[Round, Round]
+) -> None:
+    for label, side in zip(labels, pair, strict=True):
+        options.say(
+            f"  round {number} {label}: {side.load.line()}, "
+            f"{side.cpu_ms_per_request:.3f} ms CPU/request"
+        )
+
+
+def cpu_shares(pairs: list[tuple[Round, Round]]) -> list[float]:
+    """Per round: off/on CPU per request in %. (Loaded at once, the two split the cores as
+    the scheduler decides, so their req/s say nothing of what either costs.)"""
+    return [
         off.cpu_ms_per_request / on.cpu_ms_per_request * 100 if on.cpu_ms_per_request else 0.0
         for on, off in pairs
     ]
-    return rps, cpu
 
 
 def median(values: list[float]) -> float:
