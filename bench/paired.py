@@ -69,6 +69,34 @@ async def paired_rounds(
     return pairs
 
 
+@dataclass(frozen=True)
+class Load:
+    """What one side of a simultaneous round is sent: a server, a path and a body."""
+
+    child: Child
+    path: str = CHAT_PATH
+    body: bytes = load.CHAT_BODY
+
+
+async def at_once(tool: str, first: Load, second: Load, seconds: float) -> tuple[Round, Round]:
+    """Both sides loaded at the same time, half the connections each, CPU per request
+    read for each over the same seconds."""
+    with CpuMeter(first.child.pid) as first_cpu, CpuMeter(second.child.pid) as second_cpu:
+        first_load, second_load = await asyncio.gather(
+            *(
+                load.run_for(tool, side.child.url + side.path, CONNECTIONS // 2, seconds, side.body)
+                for side in (first, second)
+            )
+        )
+    for side, result in ((first, first_load), (second, second_load)):
+        if result.errors:
+            raise RuntimeError(f"{side.child.name} {side.path}: {result.errors} errors")
+    return (
+        Round(first_load, first_cpu.per_ms(first_load.requests)),
+        Round(second_load, second_cpu.per_ms(second_load.requests)),
+    )
+
+
 async def simultaneous_rounds(
     options: RunOptions, on: Child, off: Child, rounds: int, seconds: float, labels: tuple[str, str]
 ) -> list[tuple[Round, Round]]:
@@ -78,20 +106,13 @@ async def simultaneous_rounds(
         await load.run_for(options.load_tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
     pairs: list[tuple[Round, Round]] = []
     for number in range(1, rounds + 1):
-        first, second = (on, off) if number % 2 else (off, on)
-        with CpuMeter(first.pid) as first_cpu, CpuMeter(second.pid) as second_cpu:
-            first_load, second_load = await asyncio.gather(
-                *(
-                    load.run_for(options.load_tool, side.url + CHAT_PATH, CONNECTIONS // 2, seconds)
-                    for side in (first, second)
-                )
-            )
-        measured = {
-            first.pid: Round(first_load, first_cpu.per_ms(first_load.requests)),
-            second.pid: Round(second_load, second_cpu.per_ms(second_load.requests)),
-        }
-        pairs.append((measured[on.pid], measured[off.pid]))
-        _say_round(options, number, labels, pairs[-1])
+        if number % 2:
+            pair = await at_once(options.load_tool, Load(on), Load(off), seconds)
+        else:
+            second, first = await at_once(options.load_tool, Load(off), Load(on), seconds)
+            pair = (first, second)
+        pairs.append(pair)
+        _say_round(options, number, labels, pair)
     return pairs
 
 
