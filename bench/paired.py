@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from bench import load
 from bench.core import CHAT_PATH, CONNECTIONS
 from bench.cpu import CpuMeter
-from bench.processes import Child
+from bench.processes import Child, Processes
 from bench.registry import RunOptions
 
 ROUNDS = 30
@@ -114,6 +114,54 @@ async def simultaneous_rounds(
         pairs.append(pair)
         _say_round(options, number, labels, pair)
     return pairs
+
+
+# Notes every CPU-share benchmark carries.
+SHARE_NOTES = (
+    "both routers are loaded at once in each round, 16 connections each; they, the "
+    "upstream and the load generators share the machine's cores",
+    "judged by CPU per request: loaded at once, the two split the cores as the "
+    "scheduler decides, so their req/s are context only",
+)
+
+
+async def cpu_share(
+    options: RunOptions,
+    name: str,
+    configs: tuple[str, str],
+    keys: tuple[str, str, str],
+    labels: tuple[str, str],
+) -> tuple[float, dict[str, object]]:
+    """The judged share of a feature: two routers on one upstream, ``configs`` (YAML)
+    appended to the one with it and the one without, loaded at once for ROUNDS rounds.
+    Returns the median share in % and the numbers, named by ``keys``: (with, without,
+    share)."""
+    rounds = QUICK_ROUNDS if options.quick else ROUNDS
+    with_key, without_key, share_key = keys
+    async with (
+        Processes(options.workdir / f"{name}-on") as on_side,
+        Processes(options.workdir / f"{name}-off") as off_side,
+    ):
+        upstream = await on_side.start_upstream()
+        on = await on_side.start_router(upstream, extra_config=configs[0])
+        off = await off_side.start_router(upstream, extra_config=configs[1])
+        pairs = await simultaneous_rounds(options, on, off, rounds, ROUND_SECONDS, labels)
+    per_round = cpu_shares(pairs)
+    ratio = median(per_round)
+    numbers: dict[str, object] = {
+        "load_tool": options.load_tool,
+        "connections_per_router": CONNECTIONS // 2,
+        "round_seconds": ROUND_SECONDS,
+    }
+    for key, index in ((with_key, 0), (without_key, 1)):
+        numbers[f"{key}_rps_median"] = statistics.median(p[index].load.rps for p in pairs)
+    for key, index in ((with_key, 0), (without_key, 1)):
+        numbers[f"{key}_cpu_ms_per_request_median"] = cpu_median(
+            [p[index].cpu_ms_per_request for p in pairs]
+        )
+    numbers[f"{share_key}_cpu_pct_per_round"] = [round(v, 1) for v in per_round]
+    numbers[f"{share_key}_pct"] = ratio
+    return ratio, numbers
 
 
 def _say_round(

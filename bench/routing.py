@@ -6,24 +6,13 @@ routing-rules  rule evaluation and sticky lookup per request (microseconds, in p
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from bench.core import CONNECTIONS
-from bench.paired import (
-    QUICK_ROUNDS,
-    ROUND_SECONDS,
-    ROUNDS,
-    cpu_median,
-    cpu_shares,
-    median,
-    simultaneous_rounds,
-)
-from bench.processes import Processes
+from bench.paired import SHARE_NOTES, cpu_share
 from bench.registry import BenchResult, RunOptions, Target, benchmark
 from router.config.rules import RuleConditions, RuleConfig, StickyConfig
 from router.formats import Format, Request, get_codec
@@ -145,39 +134,17 @@ def _conditions(when: dict[str, Any]) -> dict[str, Any]:
 async def routing_rules(options: RunOptions) -> BenchResult:
     """Rounds loading two routers sharing one upstream at once, as ``usage-overhead``;
     the target is the median of the per-round shares by CPU per request."""
-    rounds = QUICK_ROUNDS if options.quick else ROUNDS
-    seconds = ROUND_SECONDS
-    async with (
-        Processes(options.workdir / "rules-on") as on_side,
-        Processes(options.workdir / "rules-off") as off_side,
-    ):
-        upstream = await on_side.start_upstream()
-        with_rules = await on_side.start_router(upstream, extra_config=rules_yaml())
-        without = await off_side.start_router(upstream)
-        pairs = await simultaneous_rounds(
-            options, with_rules, without, rounds, seconds, ("ten rules", "no rules")
-        )
-    per_round = cpu_shares(pairs)
-    ratio = median(per_round)
+    ratio, numbers = await cpu_share(
+        options,
+        "rules",
+        (rules_yaml(), ""),
+        ("ten_rules", "no_rules", "ten_vs_none"),
+        ("ten rules", "no rules"),
+    )
     costs = micro_costs(2_000 if options.quick else 20_000)
     options.say(f"  per request: {costs}")
     return BenchResult(
-        numbers={
-            "load_tool": options.load_tool,
-            "connections_per_router": CONNECTIONS // 2,
-            "round_seconds": seconds,
-            "ten_rules_rps_median": statistics.median(on.load.rps for on, _ in pairs),
-            "no_rules_rps_median": statistics.median(off.load.rps for _, off in pairs),
-            "ten_rules_cpu_ms_per_request_median": cpu_median(
-                [on.cpu_ms_per_request for on, _ in pairs]
-            ),
-            "no_rules_cpu_ms_per_request_median": cpu_median(
-                [off.cpu_ms_per_request for _, off in pairs]
-            ),
-            "ten_vs_none_cpu_pct_per_round": [round(v, 1) for v in per_round],
-            "ten_vs_none_pct": ratio,
-            "per_request": costs,
-        },
+        numbers={**numbers, "per_request": costs},
         targets=[
             Target(
                 "routing-rules.ten_vs_none",
@@ -190,10 +157,7 @@ async def routing_rules(options: RunOptions) -> BenchResult:
             )
         ],
         notes=[
-            "both routers are loaded at once in each round, 16 connections each; they, the "
-            "upstream and the load generators share the machine's cores",
+            *SHARE_NOTES,
             "the ten rules include tokens-above, so each request is decoded and counted",
-            "judged by CPU per request: loaded at once, the two split the cores as the "
-            "scheduler decides, so their req/s are context only",
         ],
     )
