@@ -114,11 +114,10 @@ class BatchingHandler(logging.Handler):
     ``emit`` formats the record and appends the line; ``add_line`` also takes a
     ``log_fields`` line's parts (an ``Entry``), formatted by the writer thread with the
     rest of its batch (a loop over a few hundred lines costs less than as many scattered
-    calls). The
-    writer wakes when lines arrive, waits ``linger`` seconds for more and writes them with
-    one call, so the event loop never waits on the stream and a busy router makes one
-    write per batch. ``flush`` (called by ``logging.shutdown`` at exit) writes every line
-    logged before it.
+    calls). The writer wakes when lines arrive, waits ``linger`` seconds for more and
+    writes them with one call, so the event loop never waits on the stream and a busy
+    router makes one write per batch. ``flush`` (called by ``logging.shutdown`` at exit)
+    writes every line logged before it.
     """
 
     def __init__(self, stream: TextIO, linger: float = 0.05) -> None:

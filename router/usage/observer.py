@@ -45,8 +45,8 @@ UsageSink = Callable[[Mapping[str, object], Cost, float], None]
 DRAIN_AFTER = 0.05
 DRAIN_BATCH = 1024
 # A finished generation request waiting to be counted: id, log fields, status, seconds
-# it took and the wall-clock time it ended.
-Finished = tuple[str, Mapping[str, object], int, float, float]
+# it took, the wall-clock time it ended, and its cost when a key's spend needed it already.
+Finished = tuple[str, Mapping[str, object], int, float, float, Cost | None]
 
 
 class UsageObserver:
@@ -120,11 +120,12 @@ class UsageObserver:
                 self.metrics.key_rejections.labels(key, str(status)).inc()
             return
         seconds = time.monotonic() - ctx.started
+        cost = None
         if isinstance(fields.get("key"), str):
             cost = self._cost(fields, _tokens(fields))
             for sink in self.sinks:
                 sink(fields, cost, seconds)
-        self._waiting.append((ctx.request_id, fields, status, seconds, time.time()))
+        self._waiting.append((ctx.request_id, fields, status, seconds, time.time(), cost))
         if len(self._waiting) >= self._room():
             self.drain()
         elif self._drain_timer is None:
@@ -146,12 +147,13 @@ class UsageObserver:
         waiting, self._waiting = self._waiting, []
         record = self.metrics.record if self.config.metrics.enabled else None
         ledger = self.ledger
-        for request_id, fields, status, seconds, ended in waiting:
+        for request_id, fields, status, seconds, ended, cost in waiting:
             if record is not None:
                 record(fields, status, seconds)
             if ledger is not None:
                 tokens = _tokens(fields)
-                cost = self._cost(fields, tokens)
+                if cost is None:
+                    cost = self._cost(fields, tokens)
                 ledger.add(ledger_row(request_id, fields, status, seconds, cost, tokens, ended))
 
     def _cost(self, fields: Mapping[str, object], tokens: Mapping[str, int]) -> Cost:
