@@ -135,25 +135,24 @@ async def _judged_cpu_rounds(
     cases = {case.label: case for case in REQUEST_CASES}
     found: dict[str, list[float]] = {name: [] for name, *_ in JUDGED_CPU}
     for number in range(rounds):
+        mine_on, theirs_on = ("router", "router-b") if number % 2 else ("router-b", "router")
         for name, label, baseline_label, *_ in JUDGED_CPU:
             case, baseline = cases[label], cases[baseline_label]
-            routers = ("router", "router-b") if number % 2 else ("router-b", "router")
-            mine = Load(servers[routers[0]], case.path, case.body)
-            if baseline.server == "router":
-                theirs = Load(servers[routers[1]], baseline.path, baseline.body)
-            else:
-                theirs = Load(servers[baseline.server], baseline.path, baseline.body)
-            if number % 2:
-                case_round, baseline_round = await at_once(tool, mine, theirs, seconds)
-            else:
-                baseline_round, case_round = await at_once(tool, theirs, mine, seconds)
+            theirs_server = theirs_on if baseline.server == "router" else baseline.server
+            case_round, baseline_round = await at_once(
+                tool,
+                Load(servers[mine_on], case.path, case.body),
+                Load(servers[theirs_server], baseline.path, baseline.body),
+                seconds,
+                second_starts=number % 2 == 0,
+            )
             found[name].append(
                 round(case_round.cpu_ms_per_request / baseline_round.cpu_ms_per_request, 3)
             )
     return found
 
 
-def _request_targets(rows: Rounds, judged: dict[str, list[float]]) -> list[Target]:
+def _request_targets(judged: dict[str, list[float]], p99: list[float]) -> list[Target]:
     """Judged: the median over rounds of each round's ratio."""
     targets = [
         Target(
@@ -165,7 +164,6 @@ def _request_targets(rows: Rounds, judged: dict[str, list[float]]) -> list[Targe
         )
         for name, _, _, description, limit in JUDGED_CPU
     ]
-    p99 = _per_round(rows, "passthrough", "forwarder", "p99_ms")
     targets.append(
         Target(
             "request-cost.passthrough_p99_vs_forwarder",
@@ -218,6 +216,7 @@ async def request_cost(options: RunOptions) -> BenchResult:
         options.say(line)
     for name, values in judged.items():
         options.say(f"  {name}: {values}")
+    p99 = _per_round(rows, "passthrough", "forwarder", "p99_ms")
     return BenchResult(
         numbers={
             "rounds": rounds,
@@ -225,9 +224,9 @@ async def request_cost(options: RunOptions) -> BenchResult:
             "cases": table,
             "judged_rounds": judged_rounds,
             "judged_cpu_ratios_per_round": judged,
-            "p99_vs_forwarder_per_round": _per_round(rows, "passthrough", "forwarder", "p99_ms"),
+            "p99_vs_forwarder_per_round": p99,
         },
-        targets=_request_targets(rows, judged),
+        targets=_request_targets(judged, p99),
         notes=[
             "CPU is the server process tree's user + system time over the round",
             "table: each round runs the cases back to back on one router, 32 connections",

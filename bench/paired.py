@@ -78,16 +78,21 @@ class Load:
     body: bytes = load.CHAT_BODY
 
 
-async def at_once(tool: str, first: Load, second: Load, seconds: float) -> tuple[Round, Round]:
+async def at_once(
+    tool: str, first: Load, second: Load, seconds: float, second_starts: bool = False
+) -> tuple[Round, Round]:
     """Both sides loaded at the same time, half the connections each, CPU per request
-    read for each over the same seconds."""
+    read for each over the same seconds; ``second_starts``: the second side's load is
+    started first (callers alternate it so neither side gains by it)."""
+    sides = (second, first) if second_starts else (first, second)
     with CpuMeter(first.child.pid) as first_cpu, CpuMeter(second.child.pid) as second_cpu:
-        first_load, second_load = await asyncio.gather(
+        results = await asyncio.gather(
             *(
                 load.run_for(tool, side.child.url + side.path, CONNECTIONS // 2, seconds, side.body)
-                for side in (first, second)
+                for side in sides
             )
         )
+    first_load, second_load = results[::-1] if second_starts else results
     for side, result in ((first, first_load), (second, second_load)):
         if result.errors:
             raise RuntimeError(f"{side.child.name} {side.path}: {result.errors} errors")
@@ -101,16 +106,12 @@ async def simultaneous_rounds(
     options: RunOptions, on: Child, off: Child, rounds: int, seconds: float, labels: tuple[str, str]
 ) -> list[tuple[Round, Round]]:
     """``rounds`` (on, off) pairs, each round loading both at once with half the
-    connections each; whose load starts first alternates, so neither side gains by it."""
+    connections each; whose load starts first alternates."""
     for child in (on, off):
         await load.run_for(options.load_tool, child.url + CHAT_PATH, CONNECTIONS, 1.0)
     pairs: list[tuple[Round, Round]] = []
     for number in range(1, rounds + 1):
-        if number % 2:
-            pair = await at_once(options.load_tool, Load(on), Load(off), seconds)
-        else:
-            second, first = await at_once(options.load_tool, Load(off), Load(on), seconds)
-            pair = (first, second)
+        pair = await at_once(options.load_tool, Load(on), Load(off), seconds, number % 2 == 0)
         pairs.append(pair)
         _say_round(options, number, labels, pair)
     return pairs
@@ -155,7 +156,6 @@ async def cpu_share(
     }
     for key, index in ((with_key, 0), (without_key, 1)):
         numbers[f"{key}_rps_median"] = statistics.median(p[index].load.rps for p in pairs)
-    for key, index in ((with_key, 0), (without_key, 1)):
         numbers[f"{key}_cpu_ms_per_request_median"] = cpu_median(
             [p[index].cpu_ms_per_request for p in pairs]
         )
